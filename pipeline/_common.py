@@ -1,0 +1,48 @@
+"""Shared set-up for the stage entry points: arguments, logging, params and the corpus register."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from kwalitatief.config import ConfigError, load_params
+from kwalitatief.corpus import Register, RegisterError, load_register
+
+
+def stage_args(description: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--params", default="params.yaml", help="settings file (default: params.yaml)")
+    parser.add_argument("--workers", type=int, default=None, help="processes (default: params workers; 0 = all cores)")
+    return parser.parse_args()
+
+
+def setup(description: str) -> tuple[argparse.Namespace, dict[str, Any]]:
+    """Parse the stage's arguments, configure logging and read params; exit 2 on a settings error."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = stage_args(description)
+    try:
+        params = load_params(args.params)
+    except ConfigError as exc:
+        sys.exit(f"error: {exc}")
+    if args.workers is None:
+        args.workers = int(params.get("workers", 0) or 0)
+    return args, params
+
+
+def register(params: dict[str, Any]) -> Register:
+    """The validated corpus register; on problems print them all and stop before any work."""
+    corpus = params.get("corpus", {})
+    try:
+        return load_register(corpus.get("dir", "corpus"), corpus.get("manifest"),
+                             corpus.get("respondents"), corpus.get("regions"))
+    except RegisterError as exc:
+        sys.exit(f"error: {exc}")
+
+
+def ensure_dir(path: str | Path) -> Path:
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,35 @@
+"""Stage extract: every document of the manifest to cleaned text with structure and pages."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+
+from _common import register, setup
+
+from kwalitatief import ingest
+from kwalitatief.jsonio import write_json, write_jsonl
+from kwalitatief.paths import CACHE, EXTRACTED_DIR, problems_file
+
+log = logging.getLogger("kwalitatief.extract")
+
+
+def main() -> None:
+    args, params = setup(__doc__)
+    reg = register(params)
+    results = ingest.extract_corpus(reg, workers=args.workers, cache_dir=CACHE)
+    shutil.rmtree(EXTRACTED_DIR, ignore_errors=True)
+    EXTRACTED_DIR.mkdir(parents=True)
+    pages = 0
+    for result in results.documents:
+        write_json(EXTRACTED_DIR / f"{result['doc_id']}.json", result, indent=None)
+        pages += result.get("n_pages") or 0
+    write_jsonl(problems_file("extract"), results.problems)
+    log.info("extracted %d of %d documents (%d PDF pages); cache: %d reused, %d new",
+             len(results.documents), len(reg.documents), pages, results.cache_hits, results.cache_misses)
+    for problem in results.problems:
+        log.warning("%s: %s", problem["doc_id"], problem["message"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""Stage segment: pseudonymised documents to fragments (the coding units) with lemmas and offsets."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+
+from _common import register, setup
+
+from kwalitatief.jsonio import read_json, write_jsonl
+from kwalitatief.paths import CACHE, FRAGMENTS, PSEUDONYMISED_DIR
+from kwalitatief.segment import segment_corpus
+
+log = logging.getLogger("kwalitatief.segment")
+
+
+def main() -> None:
+    args, params = setup(__doc__)
+    reg = register(params)
+    metas = {d.doc_id: asdict(d) for d in reg.documents}
+    docs = [read_json(PSEUDONYMISED_DIR / f"{d.doc_id}.json") for d in reg.documents
+            if (PSEUDONYMISED_DIR / f"{d.doc_id}.json").exists()]
+    settings = {**params.get("segment", {}), **params.get("nlp", {})}
+    fragments, stats = segment_corpus(docs, metas, settings, workers=args.workers, cache_dir=CACHE)
+    write_jsonl(FRAGMENTS, fragments)
+    codable = sum(f["codable"] for f in fragments)
+    log.info("%d fragments (%d codable) from %d documents; cache: %d reused, %d new",
+             len(fragments), codable, len(docs), stats["cache_hits"], stats["cache_misses"])
+
+
+if __name__ == "__main__":
+    main()

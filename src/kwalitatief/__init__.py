@@ -1,0 +1,3 @@
+"""kwalitatief: a reproducible pipeline for qualitative research in Dutch."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,171 @@
+"""The corpus register: regions, respondents and the document manifest, validated before any work."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DOC_TYPES = ("profiel", "advies", "kamerbrief", "proeftuin", "reflectie", "transcript", "overig")
+RESPONDENT_TYPES = (
+    "gemeente", "provincie", "culturele_instelling", "fonds", "adviesraad", "rijk", "koepel",
+)
+SPECIAL_REGIONS = ("geen", "landelijk")
+SUPPORTED_SUFFIXES = (".pdf", ".docx", ".txt")
+
+MANIFEST_COLUMNS = ("doc_id", "path", "doc_type", "region", "respondent_id", "date", "title")
+RESPONDENT_COLUMNS = ("respondent_id", "respondent_type", "organisation", "region")
+REGION_COLUMNS = ("region",)
+
+
+class RegisterError(Exception):
+    """The corpus register has problems; ``problems`` lists every one, each naming file and line."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        listing = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(
+            f"the corpus register has {len(problems)} problem(s); nothing was processed:\n{listing}"
+        )
+
+
+@dataclass(frozen=True)
+class Document:
+    """One row of ``manifest.csv``."""
+
+    doc_id: str
+    path: str
+    doc_type: str
+    region: str
+    respondent_id: str
+    date: str
+    title: str
+
+    def source(self, corpus_dir: Path) -> Path:
+        return corpus_dir / self.path
+
+
+@dataclass
+class Register:
+    """The validated register of a corpus."""
+
+    corpus_dir: Path
+    regions: list[dict[str, str]]
+    respondents: list[dict[str, str]]
+    documents: list[Document] = field(default_factory=list)
+
+    @property
+    def respondent_by_id(self) -> dict[str, dict[str, str]]:
+        return {r["respondent_id"]: r for r in self.respondents}
+
+    @property
+    def region_names(self) -> list[str]:
+        return [r["region"] for r in self.regions]
+
+
+def _read_csv(path: Path, required: tuple[str, ...], problems: list[str]) -> list[tuple[int, dict[str, str]]]:
+    """Rows of a CSV with their line numbers; missing file or columns become problems."""
+    if not path.exists():
+        problems.append(f"{path}: file not found; create it (see corpus/README.md).")
+        return []
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            missing = [c for c in required if c not in (reader.fieldnames or [])]
+            if missing:
+                problems.append(
+                    f"{path} line 1: missing column(s) {', '.join(missing)}; "
+                    f"the header must contain {', '.join(required)}."
+                )
+                return []
+            rows = []
+            for row in reader:
+                clean = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
+                if any(clean.values()):
+                    rows.append((reader.line_num, clean))
+            return rows
+    except UnicodeDecodeError as exc:
+        problems.append(f"{path}: not UTF-8 ({exc}); save the file as UTF-8.")
+        return []
+
+
+def load_register(corpus_dir: str | Path, manifest: str | Path | None = None,
+                  respondents: str | Path | None = None, regions: str | Path | None = None) -> Register:
+    """Read and validate regions, respondents and manifest; raise :class:`RegisterError` listing all problems."""
+    corpus_dir = Path(corpus_dir)
+    manifest_path = Path(manifest) if manifest else corpus_dir / "manifest.csv"
+    respondents_path = Path(respondents) if respondents else corpus_dir / "respondents.csv"
+    regions_path = Path(regions) if regions else corpus_dir / "regions.csv"
+    problems: list[str] = []
+
+    region_rows = _read_csv(regions_path, REGION_COLUMNS, problems)
+    region_names: set[str] = set()
+    for line, row in region_rows:
+        name = row["region"]
+        if name in region_names:
+            problems.append(f"{regions_path} line {line}: region '{name}' appears twice; keep one row.")
+        region_names.add(name)
+    for special in SPECIAL_REGIONS:
+        if region_rows and special not in region_names:
+            problems.append(f"{regions_path}: the value '{special}' is missing; add a row for it.")
+    known_regions = region_names | set(SPECIAL_REGIONS)
+
+    respondent_rows = _read_csv(respondents_path, RESPONDENT_COLUMNS, problems)
+    respondent_ids: dict[str, dict[str, str]] = {}
+    for line, row in respondent_rows:
+        rid = row["respondent_id"]
+        where = f"{respondents_path} line {line}"
+        if not rid:
+            problems.append(f"{where}: empty respondent_id.")
+            continue
+        if rid in respondent_ids:
+            problems.append(f"{where}: duplicate respondent_id '{rid}'.")
+        if row["respondent_type"] not in RESPONDENT_TYPES:
+            problems.append(
+                f"{where}: unknown respondent_type '{row['respondent_type']}'; "
+                f"use one of {', '.join(RESPONDENT_TYPES)}."
+            )
+        if row["region"] not in known_regions:
+            problems.append(f"{where}: unknown region '{row['region']}'; add it to {regions_path.name} or fix the spelling.")
+        respondent_ids[rid] = row
+
+    documents: list[Document] = []
+    seen_ids: dict[str, int] = {}
+    root = corpus_dir.resolve()
+    for line, row in _read_csv(manifest_path, MANIFEST_COLUMNS, problems):
+        where = f"{manifest_path} line {line}"
+        doc_id, rel = row["doc_id"], row["path"]
+        if not doc_id:
+            problems.append(f"{where}: empty doc_id.")
+        elif doc_id in seen_ids:
+            problems.append(f"{where}: duplicate doc_id '{doc_id}' (first on line {seen_ids[doc_id]}).")
+        else:
+            seen_ids[doc_id] = line
+        target = (corpus_dir / rel).resolve()
+        if not rel:
+            problems.append(f"{where}: empty path.")
+        elif Path(rel).is_absolute() or not target.is_relative_to(root):
+            problems.append(f"{where}: path '{rel}' lies outside {corpus_dir}/; put the file inside the corpus folder.")
+        elif not target.is_file():
+            problems.append(f"{where}: file '{rel}' not found in {corpus_dir}/.")
+        elif target.suffix.lower() not in SUPPORTED_SUFFIXES:
+            problems.append(f"{where}: '{rel}' has an unsupported type; use PDF, DOCX or TXT.")
+        if row["doc_type"] not in DOC_TYPES:
+            problems.append(f"{where}: unknown doc_type '{row['doc_type']}'; use one of {', '.join(DOC_TYPES)}.")
+        if row["region"] not in known_regions:
+            problems.append(f"{where}: unknown region '{row['region']}'; add it to {regions_path.name} or fix the spelling.")
+        rid = row.get("respondent_id", "")
+        if rid and rid not in respondent_ids:
+            problems.append(f"{where}: unknown respondent '{rid}'; add it to {respondents_path.name}.")
+        if row["doc_type"] == "transcript" and not rid:
+            problems.append(f"{where}: a transcript needs a respondent_id.")
+        documents.append(Document(**{k: row.get(k, "") for k in MANIFEST_COLUMNS}))
+
+    if problems:
+        raise RegisterError(problems)
+    return Register(
+        corpus_dir=corpus_dir,
+        regions=[row for _, row in region_rows],
+        respondents=[row for _, row in respondent_rows],
+        documents=documents,
+    )

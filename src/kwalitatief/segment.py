@@ -1,0 +1,198 @@
+"""Cutting extracted documents into fragments, the units researchers code, with stable ids."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from spacy.language import Language
+
+from .ingest import Extracted
+from .nlp import token_rows
+
+UNITS = ("sentence", "paragraph", "turn")
+
+
+def fragment_id(doc_id: str, text: str, occurrence: int = 0) -> str:
+    """A fragment id from its document and content: the same text in the same document keeps its id."""
+    norm = " ".join(text.split())
+    digest = hashlib.sha1(f"{doc_id}\x1f{norm}\x1f{occurrence}".encode("utf-8")).hexdigest()[:12]
+    return f"{doc_id}-{digest}"
+
+
+def text_hash(text: str) -> str:
+    """Hash of a fragment's text (whitespace-normalised), used to detect changed fragments."""
+    return hashlib.sha1(" ".join(text.split()).encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass
+class Span:
+    start: int
+    end: int
+    role: str
+    speaker: str | None
+    timestamp: str | None
+    page: int | None
+    codable: bool
+    turn: int | None = None
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def document_spans(doc: Extracted, unit: str) -> list[Span]:
+    """The character spans of a document's fragments for the chosen unit (before sentence splitting)."""
+    if unit not in UNITS:
+        raise ValueError(f"unknown segmentation unit '{unit}'; use one of {', '.join(UNITS)}")
+    spans: list[Span] = []
+    for block in doc.blocks:
+        if block.kind == "preamble":
+            continue
+        if block.kind == "turn":
+            turn = doc.turns[block.turn]
+            if unit == "turn" and spans and spans[-1].turn == block.turn:
+                spans[-1].end = block.end
+                continue
+            span = Span(block.start, block.end, turn.role, turn.speaker, turn.timestamp,
+                        doc.page_at(block.start), turn.role == "respondent", block.turn)
+        else:
+            role = "kop" if block.kind == "heading" else "tekst"
+            span = Span(block.start, block.end, role, None, None,
+                        block.page if block.page is not None else doc.page_at(block.start),
+                        block.kind != "heading")
+        spans.append(span)
+    return spans
+
+
+def segment_documents(docs: Iterable[tuple[Extracted, dict[str, Any]]], nlp: Language,
+                      unit_for: dict[str, str], batch_size: int = 256,
+                      min_chars: int = 1) -> list[dict[str, Any]]:
+    """Fragments of many documents, lemmatised with ``nlp.pipe`` in batches.
+
+    ``docs`` yields (extracted document, manifest row as dict); ``unit_for`` maps a doc_type to
+    sentence, paragraph or turn (key ``default`` for the rest).
+    """
+    pending: list[tuple[dict[str, Any], Span, Extracted]] = []
+    for doc, meta in docs:
+        unit = unit_for.get(meta["doc_type"], unit_for.get("default", "paragraph"))
+        for span in document_spans(doc, unit):
+            start, end = _trim(doc.text, span.start, span.end)
+            if end - start >= min_chars:
+                span.start, span.end = start, end
+                pending.append(({**meta, "_unit": unit}, span, doc))
+
+    texts = (doc.text[span.start:span.end] for _, span, doc in pending)
+    fragments: list[dict[str, Any]] = []
+    for (meta, span, doc), parsed in zip(pending, nlp.pipe(texts, batch_size=batch_size)):
+        if meta["_unit"] == "sentence":
+            pieces = [(s.start_char, s.end_char, s.as_doc()) for s in parsed.sents]
+        else:
+            pieces = [(0, len(parsed.text), parsed)]
+        for rel_start, rel_end, piece in pieces:
+            start, end = _trim(doc.text, span.start + rel_start, span.start + rel_end)
+            if end <= start:
+                continue
+            tokens, sents = token_rows(piece)
+            shift = start - (span.start + rel_start)
+            if shift:
+                tokens = [[o - shift, n, lemma] for o, n, lemma in tokens]
+            fragments.append({
+                "doc_id": doc.doc_id,
+                "text": doc.text[start:end],
+                "start": start,
+                "end": end,
+                "page": doc.page_at(start) if doc.pages else span.page,
+                "role": span.role,
+                "speaker": span.speaker,
+                "timestamp": span.timestamp,
+                "codable": span.codable,
+                "respondent_id": meta.get("respondent_id") or None,
+                "tokens": tokens,
+                "sents": sents,
+                "lemmas": " ".join(lemma for _, _, lemma in tokens if lemma.strip()),
+            })
+    return assign_ids(fragments)
+
+
+def assign_ids(fragments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Give every fragment its stable id, its text hash and its sequence number within the document."""
+    seen: dict[tuple[str, str], int] = {}
+    seq: dict[str, int] = {}
+    for frag in fragments:
+        key = (frag["doc_id"], " ".join(frag["text"].split()))
+        occurrence = seen.get(key, 0)
+        seen[key] = occurrence + 1
+        frag["fragment_id"] = fragment_id(frag["doc_id"], frag["text"], occurrence)
+        frag["text_hash"] = text_hash(frag["text"])
+        frag["seq"] = seq.get(frag["doc_id"], 0)
+        seq[frag["doc_id"]] = frag["seq"] + 1
+    return fragments
+
+
+# --------------------------------------------------------------------------------------------
+# The corpus: per document, cached, in parallel
+# --------------------------------------------------------------------------------------------
+
+def _segment_job(job: tuple[dict[str, Any], dict[str, Any], dict[str, str], str, int, int]) -> list[dict[str, Any]]:
+    from .nlp import load_nlp
+
+    doc_dict, meta, unit_for, model, batch_size, min_chars = job
+    nlp = load_nlp(model)
+    return segment_documents([(Extracted.from_dict(doc_dict), meta)], nlp, unit_for, batch_size, min_chars)
+
+
+def segment_corpus(docs: list[dict[str, Any]], metas: dict[str, dict[str, Any]], settings: dict[str, Any],
+                   workers: int | None = 1, cache_dir: Any = None, executor: str = "process"
+                   ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Fragments of all documents (in manifest order); unchanged documents come from the cache."""
+    import sys
+
+    from . import nlp as nlp_module
+    from .cache import DocumentCache, source_fingerprint
+    from .nlp import load_nlp, model_name
+    from .parallel import chunks, map_documents, resolve_workers
+
+    unit_for = {"default": "paragraph", **settings.get("unit", {})}
+    model = settings.get("model", "nl_core_news_sm")
+    batch_size = int(settings.get("batch_size", 256))
+    min_chars = int(settings.get("min_chars", 1))
+    resolved_model = model_name(load_nlp(model))
+    code = source_fingerprint(sys.modules[__name__], nlp_module)
+    cache = DocumentCache(cache_dir, "segment")
+
+    results: dict[str, list[dict[str, Any]]] = {}
+    todo: list[tuple[str, str]] = []
+    for doc in docs:
+        meta = metas[doc["doc_id"]]
+        key = cache.key(doc, meta, unit_for, resolved_model, batch_size, min_chars, code)
+        hit = cache.get(key)
+        if hit is not None:
+            results[doc["doc_id"]] = hit
+        else:
+            todo.append((doc["doc_id"], key))
+    by_id = {d["doc_id"]: d for d in docs}
+    jobs = [(by_id[doc_id], metas[doc_id], unit_for, model, batch_size, min_chars) for doc_id, _ in todo]
+    # Group small documents so each worker call pipes a reasonable batch through spaCy.
+    n = resolve_workers(workers)
+    if n > 1 and len(jobs) > n:
+        groups = chunks(jobs, n * 4)
+        grouped = map_documents(_segment_group, groups, n, executor)
+        outputs = [frags for group in grouped for frags in group]
+    else:
+        outputs = map_documents(_segment_job, jobs, n, executor)
+    for (doc_id, key), frags in zip(todo, outputs):
+        cache.put(key, frags)
+        results[doc_id] = frags
+    ordered = [frag for doc in docs for frag in results[doc["doc_id"]]]
+    return ordered, {"cache_hits": cache.hits, "cache_misses": cache.misses}
+
+
+def _segment_group(jobs: list[tuple]) -> list[list[dict[str, Any]]]:
+    return [_segment_job(job) for job in jobs]

@@ -1,0 +1,38 @@
+"""The closing summary of ``kwal run``: what was built and where it is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .paths import DATABASE, OUTPUTS
+
+
+def summarise_outputs(outputs: Path = OUTPUTS) -> str:
+    """Counts from the database and the paths of the main outputs."""
+    lines = ["", "Outputs:"]
+    db_path = outputs / DATABASE.name
+    if db_path.exists():
+        import sqlite_utils
+
+        db = sqlite_utils.Database(db_path)
+        tables = set(db.table_names())
+        def count(sql: str) -> int:
+            return db.execute(sql).fetchone()[0]
+        if "documents" in tables:
+            ok = count("select count(*) from documents where status = 'ok'")
+            total = count("select count(*) from documents")
+            pages = count("select coalesce(sum(n_pages), 0) from documents")
+            lines.append(f"  {db_path}: {ok} of {total} documents, {pages} PDF pages, "
+                         f"{count('select count(*) from fragments')} fragments")
+        if "codings" in tables:
+            lines.append(f"  codings: {count('select count(*) from codings')}")
+        if "problems" in tables:
+            problems = db.execute("select doc_id, message from problems where severity = 'error'").fetchall()
+            for doc_id, message in problems:
+                lines.append(f"  problem: {doc_id}: {message}")
+    for name in ("report.html", "report.md", "metrics.json"):
+        if (outputs / name).exists():
+            lines.append(f"  {outputs / name}")
+    if (outputs / "private").exists():
+        lines.append(f"  {outputs / 'private'}/ holds original text and the pseudonym key: keep it private.")
+    return "\n".join(lines)
