@@ -72,3 +72,77 @@ def write_run(db: sqlite_utils.Database, provenance: dict[str, Any]) -> None:
     """Table ``run``: the provenance of this build (codebook version, model, corpus hash, ...)."""
     db["run"].insert_all([{"key": k, "value": str(v)} for k, v in sorted(provenance.items())],
                          pk="key", replace=True)
+
+
+CODING_COLUMNS = {
+    "fragment_id": str, "code": str, "valence": str, "source": str, "rule_id": str, "evidence": str,
+    "start": int, "end": int, "score": float, "codebook_version": str, "model_version": str,
+}
+MERGED_COLUMNS = {
+    "fragment_id": str, "code": str, "valence": str, "sources": str, "rule_id": str, "evidence": str,
+    "start": int, "end": int, "score": float, "status": str, "reviewer": str,
+    "codebook_version": str, "model_version": str,
+}
+
+
+def write_codings(db: sqlite_utils.Database, table: str, rows: Iterable[dict[str, Any]],
+                  merged: bool = False) -> None:
+    """A codings table: ``codings`` (merged, what analyses use) or ``codings_machine`` (per source)."""
+    columns = MERGED_COLUMNS if merged else CODING_COLUMNS
+    clean = ({k: row.get(k) for k in columns} for row in rows)
+    db[table].insert_all(clean, columns=columns, batch_size=5000,
+                         foreign_keys=[("fragment_id", "fragments", "fragment_id")])
+    if not db[table].exists():
+        db[table].create(columns)
+    db[table].create_index(["fragment_id"], if_not_exists=True)
+    db[table].create_index(["code"], if_not_exists=True)
+
+
+def build_database(path: str | Path, *, regions: list[dict[str, Any]], respondents: list[dict[str, Any]],
+                   documents: list[dict[str, Any]], fragments: Iterable[dict[str, Any]],
+                   problems: Iterable[dict[str, Any]], provenance: dict[str, Any],
+                   codings: Iterable[dict[str, Any]] | None = None,
+                   machine_codings: Iterable[dict[str, Any]] | None = None,
+                   tables: dict[str, Any] | None = None) -> sqlite_utils.Database:
+    """Write the whole database afresh from the stage artefacts.
+
+    ``tables`` maps further table names to pandas DataFrames (aggregates, conclusions, agreement ...).
+    """
+    db = open_database(path, fresh=True)
+    with db.conn:
+        write_registers(db, regions, respondents)
+        write_documents(db, documents)
+        write_fragments(db, fragments)
+        if machine_codings is not None:
+            write_codings(db, "codings_machine", machine_codings)
+        if codings is not None:
+            write_codings(db, "codings", codings, merged=True)
+        write_problems(db, problems)
+        write_run(db, provenance)
+        for name, frame in (tables or {}).items():
+            records = frame.to_dict(orient="records") if hasattr(frame, "to_dict") else list(frame)
+            if records:
+                db[name].insert_all(records, alter=True)
+    db.execute("VACUUM")
+    return db
+
+
+def document_rows(register: Any, extracted: dict[str, dict[str, Any]], problems: list[dict[str, Any]],
+                  fragments: list[dict[str, Any]], source_hashes: dict[str, str]) -> list[dict[str, Any]]:
+    """Manifest rows with extraction facts: status (ok/error), pages, characters, fragments, source hash."""
+    errors = {p["doc_id"]: p["message"] for p in problems if p.get("stage") == "extract"}
+    counts: dict[str, int] = {}
+    for fragment in fragments:
+        counts[fragment["doc_id"]] = counts.get(fragment["doc_id"], 0) + 1
+    rows = []
+    for doc in register.documents:
+        info = extracted.get(doc.doc_id, {})
+        rows.append({
+            "doc_id": doc.doc_id, "path": doc.path, "doc_type": doc.doc_type, "region": doc.region,
+            "respondent_id": doc.respondent_id or None, "date": doc.date, "title": doc.title,
+            "status": "error" if doc.doc_id in errors else "ok", "error": errors.get(doc.doc_id),
+            "source_type": info.get("source_type"), "encoding": info.get("encoding"),
+            "n_pages": info.get("n_pages"), "n_chars": len(info.get("text", "")) if info else None,
+            "n_fragments": counts.get(doc.doc_id, 0), "source_sha256": source_hashes.get(doc.doc_id),
+        })
+    return rows
