@@ -10,6 +10,8 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@echo "Preparing deduce's Dutch name lists (once after install, about a minute)..."
+	$(BIN)/python -c "from deduce import Deduce; Deduce()" >/dev/null
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -89,3 +89,17 @@ def test_pdf_without_text_layer_is_an_extraction_error(tmp_path: Path) -> None:
     pdf = draw_pdf(tmp_path / "scan.pdf", [{"lines": []}], header=None, footer=None)
     with pytest.raises(ExtractionError, match="no text layer"):
         extract_document("scan", pdf, "profiel")
+
+
+def test_ruled_table_rows_become_lines_with_cells(tmp_path: Path) -> None:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.platypus import SimpleDocTemplate, Table, TableStyle
+
+    path = tmp_path / "tabel.pdf"
+    table = Table([["Partner", "Bijdrage (euro)"], ["Gemeente Enschede met een lange\nnaam", "120.000"],
+                   ["Totaal", "440.000"]])
+    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, "black")]))
+    SimpleDocTemplate(str(path), pagesize=A4, invariant=1).build([table])
+    text = extract_document("tabel", path, "profiel").text
+    assert text.split("\n\n") == ["Partner | Bijdrage (euro)", "Gemeente Enschede met een lange naam | 120.000",
+                                  "Totaal | 440.000"]

@@ -48,11 +48,15 @@ def run(force: bool) -> None:
     if not Path("dvc.yaml").exists():
         _fail("no dvc.yaml here; run kwal from the project root.")
     cmd = [sys.executable, "-m", "dvc", "repro"] + (["--force"] if force else [])
-    proc = subprocess.run(cmd, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    click.echo(proc.stdout, nl=False)
+    ran_a_stage = False
+    with subprocess.Popen(cmd, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # stream DVC's and the stages' output as it comes
+            click.echo(line, nl=False)
+            ran_a_stage = ran_a_stage or line.startswith("Running stage")
     if proc.returncode != 0:
         _fail("the pipeline stopped; the messages above name the stage and the problem.", proc.returncode)
-    if "Data and pipelines are up to date" in proc.stdout or "didn't change, skipping" in proc.stdout and "Running stage" not in proc.stdout:
+    if not ran_a_stage:
         click.echo("Nothing changed since the last run: no stage was rerun.")
     from .summary import summarise_outputs
 
@@ -105,6 +109,233 @@ def check(params: Path, codebook_path: Path | None) -> None:
     if errors:
         sys.exit(1)
     click.echo("all checks passed")
+
+
+
+@main.command("code-file")
+@click.argument("in_path", metavar="IN.jsonl", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("out_path", metavar="OUT.jsonl", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--codebook", "codebook_path", default="codebook/codebook.yaml", type=click.Path(path_type=Path),
+              help="Codebook to code with (default: codebook/codebook.yaml).")
+@click.option("--params", default="params.yaml", type=click.Path(path_type=Path))
+@click.option("--model-dir", default=None, type=click.Path(file_okay=False, path_type=Path),
+              help="Trained classifier (default: outputs/model next to the params file, made by `kwal run`); "
+                   "absent = rules only.")
+@click.option("--rules-only", is_flag=True, help="Code with the rules alone, ignoring a trained classifier.")
+def code_file_cmd(in_path: Path, out_path: Path, codebook_path: Path, params: Path,
+                  model_dir: Path | None, rules_only: bool) -> None:
+    """Code fragments without a corpus: IN.jsonl lines {"id", "text"} -> OUT.jsonl {"id", "codes"}."""
+    from .codebook import CodebookError, load_codebook
+    from .coding import code_file
+    from .nlp import load_nlp
+
+    try:
+        codebook = load_codebook(codebook_path)
+    except CodebookError as exc:
+        _fail("the codebook has problems (run `kwal check`):\n" + "\n".join(exc.problems))
+    model = "nl_core_news_sm"
+    if params.exists():
+        try:
+            model = (load_params(params).get("nlp") or {}).get("model", model)
+        except ConfigError as exc:
+            _fail(str(exc))
+    coding_model = None
+    if not rules_only:
+        from .classify import ClassifyError, CodingModel, load_coding_model
+        from .classify import settings as classify_settings
+
+        try:
+            cfg = classify_settings(load_params(params) if params.exists() else {})
+        except (ClassifyError, ConfigError) as exc:
+            _fail(str(exc))
+        from .paths import MODEL_DIR
+
+        model_dir = model_dir or params.parent / MODEL_DIR
+        trained, message = load_coding_model(model_dir, codebook.version, codebook.code_ids)
+        click.echo(message, err=True)
+        if trained is not None:
+            coding_model = CodingModel(trained, cfg["merge_policy"], cfg["valence_from"])
+    n, problems = code_file(str(in_path), str(out_path), codebook, load_nlp(model), coding_model)
+    for problem in problems:
+        click.echo(f"warning: {problem}", err=True)
+    click.echo(f"{n} fragments coded -> {out_path}" + (f" ({len(problems)} lines skipped)" if problems else ""))
+
+
+@main.command("pseudonymise")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--doc-type", default=None, help="Document type (default: from corpus/manifest.csv, else transcript).")
+@click.option("--params", default="params.yaml", type=click.Path(path_type=Path))
+@click.option("--key", "show_key", is_flag=True,
+              help="Also print which original each tag replaces (to stderr; contains the names!).")
+def pseudonymise_cmd(path: Path, doc_type: str | None, params: Path, show_key: bool) -> None:
+    """Print the pseudonymised text of one transcript, to check what is replaced.
+
+    Tags are numbered within this document only; the pipeline numbers them across the corpus.
+    """
+    from . import pseudonymise as ps
+    from .ingest import ExtractionError, extract_document
+
+    try:
+        settings_all = load_params(params)
+    except ConfigError as exc:
+        _fail(str(exc))
+    corpus = settings_all.get("corpus", {})
+    corpus_dir = Path(corpus.get("dir", "corpus"))
+    try:
+        settings = ps.Settings.from_params(settings_all.get("pseudonymise"))
+        plist = ps.load_pseudonym_list(settings.list_path)
+    except (ValueError, ps.PseudonymListError) as exc:
+        _fail(str(exc))
+    doc_id, kind = _doc_type_for(path, corpus_dir, doc_type)
+    kind = doc_type or (kind if kind != "overig" else "transcript")
+    try:
+        extracted = extract_document(doc_id, path, kind)
+    except ExtractionError as exc:
+        _fail(f"{path}: {exc}")
+    regions = ps.read_table(corpus.get("regions") or corpus_dir / "regions.csv")
+    respondents = ps.read_table(corpus.get("respondents") or corpus_dir / "respondents.csv")
+    vocab = ps.build_vocabulary(regions, respondents, plist, settings)
+    forced = ps.Settings(**{**settings.__dict__, "doc_types": (kind,)})
+    result = ps.pseudonymise_corpus([extracted.to_dict()], {doc_id: kind}, vocab, forced)
+    if result.problems:
+        _fail(result.problems[0]["message"])
+    click.echo(result.documents[0]["text"])
+    if show_key:
+        for row in result.key:
+            click.echo(f"{row['tag']}\t{row['original']}", err=True)
+    counts = ", ".join(f"{n} {k}" for k, n in sorted(result.counts.items())) or "nothing"
+    click.echo(f"-- {counts} replaced ({len({r['tag'] for r in result.key})} tags)", err=True)
+
+
+# ------------------------------------------------------------------ review, agreement, REFI-QDA (issue 6)
+
+def _params_or_empty(params: Path) -> dict:
+    if not params.exists():
+        return {}
+    try:
+        return load_params(params)
+    except ConfigError as exc:
+        _fail(str(exc))
+    return {}
+
+
+@main.command("review")
+@click.option("--reviewer", required=True, help="Your name; recorded with every decision.")
+@click.option("--port", default=8765, show_default=True, type=int, help="Port on 127.0.0.1 (0 = any free port).")
+@click.option("--blind", is_flag=True,
+              help="Double coding: code a seeded sample of fragments without seeing the machine's codes or "
+                   "other reviewers' decisions.")
+@click.option("--sample", default=40, show_default=True, type=int, help="Blind mode: fragments in the sample.")
+@click.option("--seed", default=13, show_default=True, type=int, help="Blind mode: seed of the sample.")
+@click.option("--params", default="params.yaml", type=click.Path(path_type=Path))
+@click.option("--open-browser/--no-browser", default=True, help="Open the page in the default browser.")
+def review_cmd(reviewer: str, port: int, blind: bool, sample: int, seed: int, params: Path,
+               open_browser: bool) -> None:
+    """Review coded fragments in the browser (decisions go to codebook/reviews.jsonl)."""
+    from .review_app import ReviewAppError, make_server
+
+    try:
+        server = make_server(".", reviewer, port, blind, sample, seed, _params_or_empty(params))
+    except ReviewAppError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot listen on 127.0.0.1:{port} ({exc}); choose another --port.")
+    url = f"http://127.0.0.1:{server.port}/"
+    click.echo(f"Review page for {reviewer}{' (blind)' if blind else ''}: {url}  (Ctrl+C stops; press ? on "
+               "the page for the keys)")
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("stopped; your decisions are in codebook/reviews.jsonl (make run applies them).")
+    finally:
+        server.server_close()
+
+
+@main.command("agreement")
+@click.option("--params", default="params.yaml", type=click.Path(path_type=Path))
+@click.option("--csv", "csv_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the table as CSV.")
+def agreement_cmd(params: Path, csv_path: Path | None) -> None:
+    """Cohen's kappa and Krippendorff's alpha between reviewers and with the machine."""
+    from .agreement import COLUMNS, format_table, project_agreement
+
+    rows = project_agreement(_params_or_empty(params))
+    click.echo(format_table(rows))
+    if csv_path:
+        import csv
+
+        with open(csv_path, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(COLUMNS))
+            writer.writeheader()
+            writer.writerows(rows)
+        click.echo(f"-> {csv_path}")
+
+
+@main.group("export")
+def export_group() -> None:
+    """Export to QDA software (REFI-QDA: ATLAS.ti, MAXQDA, NVivo, QualCoder ...)."""
+
+
+@export_group.command("qdpx")
+@click.argument("out_path", metavar="OUT.qdpx", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--include-unreviewed", is_flag=True, help="Also export machine codings nobody reviewed yet.")
+@click.option("--params", default="params.yaml", type=click.Path(path_type=Path))
+def export_qdpx_cmd(out_path: Path, include_unreviewed: bool, params: Path) -> None:
+    """The project: codebook, pseudonymised sources and reviewed codings."""
+    from .qda import QdaError, export_qdpx
+
+    try:
+        counts = export_qdpx(out_path, ".", _params_or_empty(params), include_unreviewed)
+    except QdaError as exc:
+        _fail(str(exc))
+    click.echo(f"{out_path}: {counts['sources']} sources, {counts['codes']} codes, {counts['selections']} "
+               f"selections with {counts['codings']} codings, {counts['users']} users"
+               + ("" if include_unreviewed else " (reviewed codings only; --include-unreviewed adds the rest)"))
+
+
+@export_group.command("qdc")
+@click.argument("out_path", metavar="OUT.qdc", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--params", default="params.yaml", type=click.Path(path_type=Path))
+def export_qdc_cmd(out_path: Path, params: Path) -> None:
+    """The codebook alone (REFI-QDA codebook exchange)."""
+    from .classify import codebook_path
+    from .codebook import CodebookError, load_codebook
+    from .qda import export_qdc
+
+    try:
+        codebook = load_codebook(codebook_path(_params_or_empty(params)))
+    except CodebookError as exc:
+        _fail(f"the codebook has errors (run 'kwal check'):\n{exc}")
+    n = export_qdc(out_path, codebook)
+    click.echo(f"{out_path}: {n} codes")
+
+
+@main.group("import")
+def import_group() -> None:
+    """Import from QDA software (REFI-QDA)."""
+
+
+@import_group.command("qdpx")
+@click.argument("in_path", metavar="IN.qdpx", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name", default=None, help="Annotation file name: codebook/annotations/imported_NAME.jsonl "
+                                           "(default: the file's name).")
+@click.option("--params", default="params.yaml", type=click.Path(path_type=Path))
+def import_qdpx_cmd(in_path: Path, name: str | None, params: Path) -> None:
+    """Codings of another tool's project -> annotations (training data) of matching documents."""
+    from .qda import QdaError, import_qdpx
+
+    try:
+        result = import_qdpx(in_path, ".", _params_or_empty(params), name)
+    except QdaError as exc:
+        _fail(str(exc))
+    for p in result.problems:
+        click.echo(f"warning: {p}", err=True)
+    click.echo(f"{len(result.matched_sources)} sources matched corpus documents; {result.n_codings} codings -> "
+               f"{result.n_lines} annotation lines in {result.path}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import statistics
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,9 @@ class Extracted:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Extracted":
-        data = dict(data)
+        """Rebuild from :meth:`to_dict` output; extra keys (e.g. ``replacements``) are ignored."""
+        known = {f.name for f in fields(cls)}
+        data = {k: v for k, v in data.items() if k in known}
         data["blocks"] = [Block(**b) for b in data.get("blocks", [])]
         data["turns"] = [Turn(**t) for t in data.get("turns", [])]
         return cls(**data)
@@ -295,6 +297,47 @@ def _group_lines(page: int, runs: list[tuple[float, float, float, float, str]], 
     return lines
 
 
+def _has_drawn_lines(page: Any, minimum: int = 4) -> bool:
+    """Whether a page draws enough vector paths to hold a ruled table (cheap pdfium check)."""
+    import pypdfium2.raw as pdfium_c
+
+    count = 0
+    for _ in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH], max_depth=1):
+        count += 1
+        if count >= minimum:
+            return True
+    return False
+
+
+def _replace_tables(path: Path, index: int, height: float, lines: list[_Line]) -> list[_Line]:
+    """Ruled tables found by pdfplumber become one line per row, cells joined by `` | ``."""
+    import pdfplumber
+
+    with pdfplumber.open(str(path), pages=[index + 1]) as pdf:
+        tables = pdf.pages[0].find_tables()
+        found = [(t.bbox, t.extract()) for t in tables]
+    if not found:
+        return lines
+    kept = list(lines)
+    for (x0, top, x1, bottom), rows in found:
+        y_top, y_bottom = height - top, height - bottom  # pdfplumber measures from the top
+        kept = [ln for ln in kept if not (x0 - 1 <= (ln.x0 + ln.x1) / 2 <= x1 + 1
+                                          and y_bottom - 1 <= (ln.top + ln.bottom) / 2 <= y_top + 1)]
+        step = (y_top - y_bottom) / max(len(rows), 1)
+        for number, row in enumerate(rows):
+            cells = []
+            for cell in row:
+                parts = [p.strip() for p in (cell or "").split("\n") if p.strip()]
+                text = parts[0] if parts else ""
+                for part in parts[1:]:
+                    text = join_hyphenated(text, part)
+                cells.append(text)
+            if any(cells):
+                row_top = y_top - number * step
+                kept.append(_Line(index + 1, x0, x1, row_top, row_top - step * 0.6, " | ".join(cells), 0))
+    return kept
+
+
 def _repeated_keys(pages: list[list[_Line]], heights: list[float]) -> set[str]:
     """Normalised texts of lines in the top or bottom band that repeat across pages."""
     seen: dict[str, set[int]] = {}
@@ -331,7 +374,7 @@ def _order_columns(lines: list[_Line]) -> list[_Line]:
     if not two_columns:
         for line in lines:
             line.column = 0
-        return sorted(lines, key=lambda ln: (-ln.top, ln.x0))
+        return _merge_baselines(sorted(lines, key=lambda ln: (-round(ln.bottom), ln.x0)))
     top_of_columns = max(line.top for line in left + right)
     bottom_of_columns = min(line.bottom for line in left + right)
     above = [ln for ln in spanning if ln.bottom >= top_of_columns - 1]
@@ -339,6 +382,21 @@ def _order_columns(lines: list[_Line]) -> list[_Line]:
     middle = [ln for ln in spanning if ln not in above and ln not in below]
     key = lambda ln: -ln.top  # noqa: E731
     return sorted(above, key=key) + sorted(left + middle, key=key) + sorted(right, key=key) + sorted(below, key=key)
+
+
+def _merge_baselines(lines: list[_Line]) -> list[_Line]:
+    """On a one-column page, runs on one baseline are one line; far-apart runs are table cells (`` | ``)."""
+    merged: list[_Line] = []
+    for line in lines:
+        previous = merged[-1] if merged else None
+        if previous is not None and abs(previous.bottom - line.bottom) < 2.5 and line.x0 >= previous.x1 - 1:
+            sep = " | " if line.x0 - previous.x1 > 24 else " "
+            previous.text = f"{previous.text}{sep}{line.text}"
+            previous.x1 = max(previous.x1, line.x1)
+            previous.top = max(previous.top, line.top)
+        else:
+            merged.append(line)
+    return merged
 
 
 def join_hyphenated(first: str, second: str) -> str:
@@ -376,7 +434,10 @@ def extract_pdf(doc_id: str, path: Path) -> Extracted:
             page = pdf[index]
             width, height = page.get_size()
             textpage = page.get_textpage()
-            pages.append(_group_lines(index + 1, _page_lines(textpage, width), width))
+            lines = _group_lines(index + 1, _page_lines(textpage, width), width)
+            if _has_drawn_lines(page):
+                lines = _replace_tables(path, index, height, lines)
+            pages.append(lines)
             heights.append(height)
             textpage.close()
             page.close()

@@ -27,9 +27,17 @@ def summarise_outputs(outputs: Path = OUTPUTS) -> str:
         if "codings" in tables:
             lines.append(f"  codings: {count('select count(*) from codings')}")
         if "problems" in tables:
-            problems = db.execute("select doc_id, message from problems where severity = 'error'").fetchall()
-            for doc_id, message in problems:
-                lines.append(f"  problem: {doc_id}: {message}")
+            grouped = db.execute(
+                "select stage, severity, count(*), group_concat(distinct doc_id) from problems "
+                "group by stage, severity order by stage, severity").fetchall()
+            for stage, severity, n, docs in grouped:
+                names = (docs or "").split(",")
+                shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+                lines.append(f"  {n} {severity}(s) in stage {stage} ({shown}): "
+                             f"select * from problems where stage = '{stage}'")
+            failed = db.execute("select doc_id, error from documents where status = 'error'").fetchall()
+            for doc_id, message in failed:
+                lines.append(f"  not processed: {doc_id}: {message}")
     for name in ("report.html", "report.md", "metrics.json"):
         if (outputs / name).exists():
             lines.append(f"  {outputs / name}")
