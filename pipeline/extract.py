@@ -9,7 +9,7 @@ from _common import register, setup
 
 from kwalitatief import ingest
 from kwalitatief.jsonio import write_json, write_jsonl
-from kwalitatief.paths import CACHE, EXTRACTED_DIR, problems_file
+from kwalitatief.paths import EXTRACTED_DIR, PRIVATE, problems_file
 
 log = logging.getLogger("kwalitatief.extract")
 
@@ -17,7 +17,7 @@ log = logging.getLogger("kwalitatief.extract")
 def main() -> None:
     args, params = setup(__doc__)
     reg = register(params)
-    results = ingest.extract_corpus(reg, workers=args.workers, cache_dir=CACHE)
+    results = ingest.extract_corpus(reg, workers=args.workers, cache_dir=PRIVATE / "cache")  # the cache holds original text
     shutil.rmtree(EXTRACTED_DIR, ignore_errors=True)
     EXTRACTED_DIR.mkdir(parents=True)
     pages = 0

@@ -12,6 +12,10 @@ from kwalitatief.config import file_sha256
 from kwalitatief.jsonio import read_json, read_jsonl
 from kwalitatief.paths import DATABASE, EXTRACTED_DIR, FRAGMENTS, WORK
 from kwalitatief.provenance import corpus_hash, provenance
+from kwalitatief import paths
+from kwalitatief import report as report_lib
+from kwalitatief.aggregate import read_exports
+from kwalitatief.conclusions import conclusion_tables
 
 log = logging.getLogger("kwalitatief.report")
 
@@ -34,14 +38,46 @@ def main() -> None:
     hashes = {doc.doc_id: file_sha256(doc.source(reg.corpus_dir)) for doc in reg.documents}
     manifest = Path(params.get("corpus", {}).get("manifest", "corpus/manifest.csv"))
     facts = {"corpus_hash": corpus_hash(hashes, manifest.read_bytes()), "n_documents": len(reg.documents)}
+    # analyses (issue 5): codings, aggregates, conclusions -> tables, views and the report
+    codings = _rows(paths.CODINGS)
+    machine = _rows(paths.CODINGS_RULE) + _rows(paths.CODINGS_CLASSIFIER)
+    facts.update(_versions(codings or machine))
+    tables = read_exports(paths.AGGREGATES_DIR) if paths.AGGREGATES_DIR.exists() else {}
+    concl = read_json(paths.CONCLUSIONS) if paths.CONCLUSIONS.exists() else {"conclusions": [], "quantifiers": []}
+    tables.update(conclusion_tables(concl["conclusions"]))
+    # review (issue 6): intercoder agreement between reviewers and with the machine -> table agreement
+    from kwalitatief.agreement import project_agreement
+
+    agreement = project_agreement(params)
+    if agreement:
+        tables["agreement"] = agreement
+    run_facts = provenance(**facts, n_codings=len(codings), n_conclusions=len(concl["conclusions"]))
     db = store.build_database(
         DATABASE,
         regions=reg.regions, respondents=reg.respondents,
         documents=store.document_rows(reg, extracted, problems, fragments, hashes),
-        fragments=fragments, problems=problems, provenance=provenance(**facts),
+        fragments=fragments, problems=problems, provenance=run_facts,
+        codings=codings if paths.CODINGS.exists() else None,
+        machine_codings=machine if machine else None, tables=tables,
     )
-    log.info("wrote %s: %d documents, %d fragments, %d problems", DATABASE,
-             db["documents"].count, db["fragments"].count, db["problems"].count)
+    views = report_lib.create_views(db)
+    log.info("wrote %s: %d documents, %d fragments, %d codings, %d problems; views: %s", DATABASE,
+             db["documents"].count, db["fragments"].count, len(codings), db["problems"].count, ", ".join(views))
+    metrics = read_json(paths.METRICS) if paths.METRICS.exists() else None
+    context = report_lib.build_context(concl["conclusions"], tables, reg.region_names, run_facts, metrics,
+                                       concl.get("quantifiers", []), problems)
+    context["agreement"] = agreement
+    report_lib.write_report(paths.REPORT_HTML, paths.REPORT_MD, context)
+    log.info("wrote %s and %s", paths.REPORT_HTML, paths.REPORT_MD)
+
+
+def _versions(codings: list[dict]) -> dict[str, str]:
+    """Codebook and model version of the codings (the values the coding stages recorded)."""
+    out = {}
+    for key in ("codebook_version", "model_version"):
+        values = sorted({c.get(key) for c in codings if c.get(key)})
+        out[key] = ", ".join(values) if values else "–"
+    return out
 
 
 if __name__ == "__main__":

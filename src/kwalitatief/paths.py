@@ -13,6 +13,27 @@ PSEUDONYMISED_DIR = WORK / "pseudonymised"
 FRAGMENTS = WORK / "fragments.jsonl"
 DATABASE = OUTPUTS / "kwalitatief.db"
 
+# classify stage (issue 4)
+ANNOTATIONS_DIR = Path("codebook") / "annotations"   # researcher input: manual coding
+REVIEWS = Path("codebook") / "reviews.jsonl"         # researcher input: review decisions (append-only)
+MODEL_DIR = OUTPUTS / "model"
+CODINGS_CLASSIFIER = WORK / "codings_classifier.jsonl"
+CODINGS = WORK / "codings.jsonl"                     # merged rule + classifier codings
+METRICS = OUTPUTS / "metrics.json"
+PLOTS_DIR = OUTPUTS / "plots"
+PLOT_F1_PER_CODE = PLOTS_DIR / "f1_per_code.csv"
+PLOT_LEARNING_CURVE = PLOTS_DIR / "learning_curve.csv"
+
+# aggregate, conclusions and report stages (issue 5)
+CODEBOOK = Path("codebook") / "codebook.yaml"
+CONCLUSIONS_INPUT = Path("codebook") / "conclusions.yaml"   # researcher input: the report's claims
+CODINGS_RULE = WORK / "codings_rule.jsonl"
+AGGREGATES_DIR = OUTPUTS / "aggregates"                     # one CSV per aggregate table
+AGGREGATES_XLSX = OUTPUTS / "aggregates.xlsx"
+CONCLUSIONS = OUTPUTS / "conclusions.json"
+REPORT_HTML = OUTPUTS / "report.html"
+REPORT_MD = OUTPUTS / "report.md"
+
 
 def problems_file(stage: str) -> Path:
     """The problems a stage found (one JSON object a line: stage, doc_id, severity, message)."""

@@ -1,0 +1,371 @@
+"""The benchmark: the pipeline on the scale corpus, per stage and per component, against naive baselines.
+
+Run from the repository root (``make bench``)::
+
+    python benchmarks/run_benchmark.py [--workers 0] [--rebuild] [--skip-incremental]
+
+1. Builds the scale corpus once (benchmarks/make_scale_corpus.py -> benchmarks/scale_corpus; ``--rebuild``
+   builds it again) and a scratch project around it in benchmarks/results/project (the scale corpus, a copy
+   of codebook/ with the annotations' doc_ids renamed to the scale corpus' variant 0, params.yaml, dvc.yaml,
+   and links to pipeline/ and src/).
+2. Cold run: every stage's entry point (pipeline/<stage>.py, i.e. the library functions the stage calls) in
+   its own process, with empty caches: wall time, throughput and peak memory (the largest process by
+   ``getrusage`` and the whole process tree — stage plus worker pool — sampled every 50 ms).
+3. Components, each in its own process, with their naive baselines in the same run: PDF extraction (the
+   library, all workers) against pdfplumber ``extract_text`` page by page; segmentation + lemmatisation
+   against one ``nlp(text)`` call per fragment; rule coding (one process).
+4. Incremental, through DVC as ``kwal run`` does it: ``dvc commit`` records the cold run, then ``dvc repro``
+   with nothing changed, after editing one transcript, and after editing the codebook; which stages ran and
+   how long it took.
+
+Prints a table and writes everything to benchmarks/results/benchmark.json. Benchmarks are not tests: the
+targets are printed next to the figures, nothing fails on a miss.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "benchmarks"
+SCALE = BENCH / "scale_corpus"
+RESULTS = BENCH / "results"
+PROJECT = RESULTS / "project"
+STAGES = ["extract", "pseudonymise", "segment", "code", "classify", "aggregate", "conclusions", "report"]
+TARGETS = {"pdf_pages_per_s": 150, "segment_tokens_per_s": 100_000, "code_fragments_per_s": 5_000,
+           "pipeline_s": 120, "peak_memory_mb": 2048, "incremental_s": 10}
+FALLBACK = "blank:nl+lookup"
+
+
+# --------------------------------------------------------------------------------------------- measuring
+
+def measure(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run ``cmd``; wall time, peak RSS of the largest process (getrusage) and of the process tree (sampled)."""
+    import psutil
+
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    peak_tree = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak_tree
+        try:
+            root = psutil.Process(proc.pid)
+        except psutil.NoSuchProcess:
+            return
+        while not done.is_set():
+            total = 0
+            try:
+                for p in [root, *root.children(recursive=True)]:
+                    try:
+                        total += p.memory_info().rss
+                    except psutil.NoSuchProcess:
+                        pass
+            except psutil.NoSuchProcess:
+                break
+            peak_tree = max(peak_tree, total)
+            done.wait(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    output = proc.stdout.read() if proc.stdout else ""
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    return {"wall_s": round(wall, 2), "rc": proc.returncode, "output": output,
+            "peak_process_mb": round(usage.ru_maxrss / 1024, 1), "peak_tree_mb": round(peak_tree / 2**20, 1)}
+
+
+def component(name: str, workers: int, extra: list[str] | None = None) -> dict[str, Any]:
+    """A component measurement in its own process (this script with ``--component``)."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--component", name, "--workers", str(workers),
+           *(extra or [])]
+    result = measure(cmd, PROJECT)
+    lines = [ln for ln in result["output"].splitlines() if ln.startswith("{")]
+    if result["rc"] != 0 or not lines:
+        raise SystemExit(f"component {name} failed:\n{result['output'][-3000:]}")
+    return {**json.loads(lines[-1]), "peak_process_mb": result["peak_process_mb"],
+            "peak_tree_mb": result["peak_tree_mb"]}
+
+
+# --------------------------------------------------------------------------------------------- components
+
+def _register():
+    sys.path.insert(0, str(ROOT / "src"))
+    from kwalitatief.config import load_params
+    from kwalitatief.corpus import load_register
+
+    params = load_params("params.yaml")
+    corpus = params.get("corpus", {})
+    return params, load_register(corpus.get("dir", "corpus"), corpus.get("manifest"),
+                                 corpus.get("respondents"), corpus.get("regions"))
+
+
+def run_component(name: str, workers: int, sample: int) -> dict[str, Any]:
+    """Executed in a child process, cwd = the scratch project."""
+    import dataclasses
+
+    params, reg = _register()
+    if name in ("pdf", "pdf_baseline"):
+        pdfs = [d for d in reg.documents if d.path.lower().endswith(".pdf")]
+        if name == "pdf":
+            from kwalitatief.ingest import extract_corpus
+
+            sub = dataclasses.replace(reg, documents=pdfs)
+            t = time.perf_counter()
+            result = extract_corpus(sub, workers=workers, cache_dir=None)
+            dt = time.perf_counter() - t
+            pages = sum(d.get("n_pages") or 0 for d in result.documents)
+            words = sum(len(d["text"].split()) for d in result.documents)
+            return {"seconds": dt, "pages": pages, "words": words, "pages_per_s": pages / dt,
+                    "words_per_s": words / dt, "problems": len(result.problems)}
+        import pdfplumber
+
+        pages = 0
+        t = time.perf_counter()
+        for doc in pdfs:
+            with pdfplumber.open(doc.source(reg.corpus_dir)) as pdf:
+                for page in pdf.pages:
+                    page.extract_text()
+                    pages += 1
+                    if pages >= sample:
+                        break
+            if pages >= sample:
+                break
+        dt = time.perf_counter() - t
+        return {"seconds": dt, "pages": pages, "pages_per_s": pages / dt}
+
+    from kwalitatief.jsonio import read_json, read_jsonl
+    from kwalitatief.nlp import load_nlp
+
+    model = (params.get("nlp") or {}).get("model", "nl_core_news_sm")
+    if name == "segment":
+        from kwalitatief.segment import segment_corpus
+
+        metas = {d.doc_id: dataclasses.asdict(d) for d in reg.documents}
+        docs = [read_json(p) for p in sorted(Path("outputs/work/pseudonymised").glob("*.json"))]
+        settings = {**params.get("segment", {}), **params.get("nlp", {})}
+        load_nlp(model)
+        t = time.perf_counter()
+        fragments, _ = segment_corpus(docs, metas, settings, workers=workers, cache_dir=None)
+        dt = time.perf_counter() - t
+        tokens = sum(len(f["tokens"]) for f in fragments)
+        words = sum(len(d["text"].split()) for d in docs)
+        return {"seconds": dt, "tokens": tokens, "words": words, "fragments": len(fragments),
+                "tokens_per_s": tokens / dt, "words_per_s": words / dt, "fragments_per_s": len(fragments) / dt}
+    if name == "segment_baseline":
+        nlp = load_nlp(model)
+        texts = [f["text"] for _, f in zip(range(sample), read_jsonl("outputs/work/fragments.jsonl"))]
+        t = time.perf_counter()
+        tokens = sum(len(nlp(text)) for text in texts)
+        dt = time.perf_counter() - t
+        return {"seconds": dt, "tokens": tokens, "fragments": len(texts), "tokens_per_s": tokens / dt,
+                "fragments_per_s": len(texts) / dt}
+    if name == "code":
+        from kwalitatief.codebook import load_codebook
+        from kwalitatief.coding import code_fragments, previous_questions
+
+        settings = params.get("code", {}) or {}
+        codebook = load_codebook(settings.get("codebook", "codebook/codebook.yaml"))
+        nlp = load_nlp(model)
+        fragments = list(read_jsonl("outputs/work/fragments.jsonl"))
+        codable = [f for f in fragments if f.get("codable")]
+        contexts = previous_questions(fragments, codable)
+        t = time.perf_counter()
+        results = code_fragments(codable, codebook, nlp, contexts=contexts)
+        dt = time.perf_counter() - t
+        return {"seconds": dt, "fragments": len(codable), "codings": sum(map(len, results)),
+                "fragments_per_s": len(codable) / dt}
+    raise SystemExit(f"unknown component {name}")
+
+
+# --------------------------------------------------------------------------------------------- the project
+
+def prepare_project(rebuild: bool) -> None:
+    if rebuild or not (SCALE / "manifest.csv").exists():
+        subprocess.run([sys.executable, str(BENCH / "make_scale_corpus.py"), "--out", str(SCALE)], check=True)
+    shutil.rmtree(PROJECT, ignore_errors=True)
+    PROJECT.mkdir(parents=True)
+    shutil.copytree(SCALE, PROJECT / "corpus")
+    shutil.copytree(ROOT / "codebook", PROJECT / "codebook")
+    for path in (PROJECT / "codebook" / "annotations").glob("*.jsonl"):  # variant 0 is the demo transcript
+        lines = path.read_text(encoding="utf-8").splitlines()
+        out = []
+        for line in lines:
+            if line.strip():
+                obj = json.loads(line)
+                obj["doc_id"] = re.sub(r"^int_(r\d+)$", r"int_s00_\1", obj.get("doc_id", ""))
+                line = json.dumps(obj, ensure_ascii=False)
+            out.append(line)
+        path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    for name in ("params.yaml", "dvc.yaml"):
+        shutil.copy(ROOT / name, PROJECT / name)
+    for name in ("pipeline", "src"):
+        (PROJECT / name).symlink_to(ROOT / name)
+    subprocess.run([sys.executable, "-m", "dvc", "init", "--no-scm", "-q"], cwd=PROJECT, check=True)
+
+
+def corpus_counts() -> dict[str, int]:
+    sys.path.insert(0, str(ROOT / "src"))
+    from kwalitatief.jsonio import read_json, read_jsonl
+
+    pages = words = transcript_words = 0
+    for path in (PROJECT / "outputs/private/extracted").glob("*.json"):
+        doc = read_json(path)
+        n = len(doc["text"].split())
+        words += n
+        pages += doc.get("n_pages") or 0
+        if doc.get("source_type") != "pdf" and not doc.get("n_pages"):
+            transcript_words += n
+    tokens = fragments = codable = 0
+    for frag in read_jsonl(PROJECT / "outputs/work/fragments.jsonl"):
+        fragments += 1
+        tokens += len(frag["tokens"])
+        codable += bool(frag.get("codable"))
+    codings = sum(1 for _ in read_jsonl(PROJECT / "outputs/work/codings.jsonl"))
+    return {"pdf_pages": pages, "words": words, "transcript_words": transcript_words, "tokens": tokens,
+            "fragments": fragments, "codable_fragments": codable, "codings": codings}
+
+
+def stage_throughput(stage: str, wall: float, counts: dict[str, int]) -> str:
+    per = {
+        "extract": f"{counts['pdf_pages'] / wall:,.0f} pages/s, {counts['words'] / wall:,.0f} words/s",
+        "pseudonymise": f"{counts['transcript_words'] / wall:,.0f} transcript words/s",
+        "segment": f"{counts['tokens'] / wall:,.0f} tokens/s, {counts['words'] / wall:,.0f} words/s, "
+                   f"{counts['fragments'] / wall:,.0f} fragments/s",
+        "code": f"{counts['codable_fragments'] / wall:,.0f} codable fragments/s",
+        "classify": f"{counts['codable_fragments'] / wall:,.0f} codable fragments/s",
+    }
+    return per.get(stage, f"{counts['fragments'] / wall:,.0f} fragments/s, {counts['codings'] / wall:,.0f} codings/s")
+
+
+def dvc_repro() -> dict[str, Any]:
+    result = measure([sys.executable, "-m", "dvc", "repro"], PROJECT)
+    ran = re.findall(r"Running stage '([^']+)'", result["output"])
+    caches = re.findall(r"(\w+): .*?cache: (\d+) reused, (\d+) new", result["output"])
+    if result["rc"] != 0:
+        print(result["output"][-3000:])
+    return {"wall_s": result["wall_s"], "rc": result["rc"], "stages_run": ran,
+            "cache": [f"{c[0]}: {c[1]} reused, {c[2]} new" for c in caches],
+            "peak_tree_mb": result["peak_tree_mb"]}
+
+
+def edit_one_transcript() -> str:
+    path = sorted((PROJECT / "corpus" / "transcripts").glob("int_s07_*.txt"))[0]
+    text = path.read_text(encoding="utf-8").rstrip("\n")
+    path.write_text(text + " Daar wil ik nog aan toevoegen dat de samenwerking in de regio echt beter moet.\n",
+                    encoding="utf-8")
+    return path.name
+
+
+# --------------------------------------------------------------------------------------------- main
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="kwalitatief benchmark (see the module docstring)")
+    parser.add_argument("--workers", type=int, default=0, help="processes (0 = all cores)")
+    parser.add_argument("--rebuild", action="store_true", help="build the scale corpus again")
+    parser.add_argument("--skip-incremental", action="store_true")
+    parser.add_argument("--baseline-pages", type=int, default=120, help="pages for the pdfplumber baseline")
+    parser.add_argument("--baseline-fragments", type=int, default=20000, help="fragments for the nlp() baseline")
+    parser.add_argument("--component", help=argparse.SUPPRESS)
+    parser.add_argument("--sample", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.component:
+        print(json.dumps(run_component(args.component, args.workers, args.sample)))
+        return
+
+    cores = os.cpu_count() or 1
+    workers = args.workers or cores
+    print(f"machine: {cores} cores (nproc), workers {workers}, Python {sys.version.split()[0]}")
+    prepare_project(args.rebuild)
+    report: dict[str, Any] = {"cores": cores, "workers": workers, "stages": {}, "components": {}}
+
+    # cold run, stage by stage
+    total = 0.0
+    for stage in STAGES:
+        result = measure([sys.executable, f"pipeline/{stage}.py", "--workers", str(workers)], PROJECT)
+        if result["rc"] != 0:
+            raise SystemExit(f"stage {stage} failed:\n{result['output'][-3000:]}")
+        total += result["wall_s"]
+        report["stages"][stage] = {k: v for k, v in result.items() if k not in ("output", "rc")}
+        print(f"  {stage:<13} {result['wall_s']:7.2f} s  peak {result['peak_process_mb']:7.0f} MB/process "
+              f"{result['peak_tree_mb']:7.0f} MB/tree", flush=True)
+    counts = corpus_counts()
+    report["counts"] = counts
+    report["pipeline_s"] = round(total, 2)
+
+    # components and baselines
+    comps = report["components"]
+    comps["pdf"] = component("pdf", workers)
+    comps["pdf_baseline"] = component("pdf_baseline", 1, ["--sample", str(args.baseline_pages)])
+    comps["segment"] = component("segment", workers)
+    comps["segment_baseline"] = component("segment_baseline", 1, ["--sample", str(args.baseline_fragments)])
+    comps["code"] = component("code", 1)
+
+    # incremental, through DVC
+    if not args.skip_incremental:
+        subprocess.run([sys.executable, "-m", "dvc", "commit", "-f", "-q"], cwd=PROJECT, check=True)
+        inc = report["incremental"] = {}
+        inc["nothing_changed"] = dvc_repro()
+        inc["edited_transcript"] = {"file": edit_one_transcript(), **dvc_repro()}
+        with open(PROJECT / "codebook" / "codebook.yaml", "a", encoding="utf-8") as handle:
+            handle.write("\n# benchmark: an edit of the codebook\n")
+        inc["edited_codebook"] = dvc_repro()
+
+    # the table
+    peak_process = max(s["peak_process_mb"] for s in report["stages"].values())
+    peak_tree = max(s["peak_tree_mb"] for s in report["stages"].values())
+    print(f"\nscale corpus: {counts['transcript_words']:,} transcript words, {counts['pdf_pages']:,} PDF pages, "
+          f"{counts['words']:,} words in all, {counts['tokens']:,} tokens, {counts['fragments']:,} fragments "
+          f"({counts['codable_fragments']:,} codable), {counts['codings']:,} codings")
+    print(f"\n{'stage':<13} {'wall s':>8} {'peak MB (process/tree)':>24}  throughput")
+    for stage, s in report["stages"].items():
+        print(f"{stage:<13} {s['wall_s']:8.2f} {s['peak_process_mb']:11.0f} /{s['peak_tree_mb']:7.0f}     "
+              f"{stage_throughput(stage, s['wall_s'], counts)}")
+    print(f"{'pipeline':<13} {total:8.2f} {peak_process:11.0f} /{peak_tree:7.0f}     target ≤ {TARGETS['pipeline_s']} s, "
+          f"< {TARGETS['peak_memory_mb']} MB")
+
+    def line(label: str, value: float, unit: str, target: float, base: float | None = None) -> None:
+        ratio = f"  {value / base:5.1f}× baseline ({base:,.0f} {unit})" if base else ""
+        mark = "met" if value >= target else "NOT met"
+        print(f"{label:<34} {value:>10,.0f} {unit:<12} target ≥ {target:,} ({mark}){ratio}")
+
+    print()
+    line("PDF extraction", comps["pdf"]["pages_per_s"], "pages/s", TARGETS["pdf_pages_per_s"],
+         comps["pdf_baseline"]["pages_per_s"])
+    print(f"{'':<34} {comps['pdf']['words_per_s']:>10,.0f} words/s")
+    line("segmentation + lemmatisation", comps["segment"]["tokens_per_s"], "tokens/s",
+         TARGETS["segment_tokens_per_s"], comps["segment_baseline"]["tokens_per_s"])
+    print(f"{'':<34} {comps['segment']['words_per_s']:>10,.0f} words/s, "
+          f"{comps['segment']['fragments_per_s']:,.0f} fragments/s")
+    line("rule coding (1 process)", comps["code"]["fragments_per_s"], "fragments/s", TARGETS["code_fragments_per_s"])
+    for name, c in comps.items():
+        print(f"  component {name:<17} {c['seconds']:7.2f} s  peak {c['peak_process_mb']:6.0f} MB/process "
+              f"{c['peak_tree_mb']:6.0f} MB/tree")
+    if "incremental" in report:
+        print()
+        for name, r in report["incremental"].items():
+            print(f"dvc repro, {name.replace('_', ' '):<18} {r['wall_s']:6.2f} s  stages run: "
+                  f"{', '.join(r['stages_run']) or 'none'}")
+            for c in r["cache"]:
+                print(f"{'':<30} {c}")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "benchmark.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    print(f"\nwritten: {RESULTS / 'benchmark.json'}")
+
+
+if __name__ == "__main__":
+    main()

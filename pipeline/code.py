@@ -1,0 +1,52 @@
+"""Stage code: every codable fragment coded by the codebook's explainable rules."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from _common import setup
+
+from kwalitatief.codebook import CodebookError, load_codebook
+from kwalitatief.jsonio import read_jsonl, write_jsonl
+from kwalitatief.nlp import load_nlp
+from kwalitatief.paths import CODINGS_RULE, FRAGMENTS, problems_file
+from kwalitatief.rules import PatternError
+from kwalitatief.coding import code_fragments, previous_questions
+
+log = logging.getLogger("kwalitatief.code")
+
+
+def main() -> None:
+    args, params = setup(__doc__)
+    settings = params.get("code", {}) or {}
+    path = settings.get("codebook", "codebook/codebook.yaml")
+    try:
+        codebook = load_codebook(path)
+    except CodebookError as exc:
+        sys.exit("error: the codebook has problems (run `kwal check`):\n" + "\n".join(exc.problems))
+    nlp = load_nlp((params.get("nlp") or {}).get("model", "nl_core_news_sm"))
+    fragments = list(read_jsonl(FRAGMENTS))
+    codable = [f for f in fragments if f.get("codable")]
+    contexts = previous_questions(fragments, codable) if settings.get("question_context", True) else None
+    problems = [{"stage": "code", "doc_id": f["doc_id"], "severity": "warning",
+                 "message": f"fragment {f['fragment_id']} has no tokens; not coded",
+                 "detail": "rerun the segment stage"} for f in codable if not f.get("tokens")]
+    try:
+        results = code_fragments(codable, codebook, nlp, contexts=contexts)
+    except PatternError as exc:
+        sys.exit(f"error: {path}: {exc} (run `kwal check`)")
+    rows = []
+    for fragment, codings in zip(codable, results):
+        for row in codings:
+            rows.append({"fragment_id": fragment["fragment_id"], **row,
+                         "codebook_version": codebook.version, "model_version": None})
+    rows.sort(key=lambda r: (r["fragment_id"], r["code"]))
+    write_jsonl(CODINGS_RULE, rows)
+    write_jsonl(problems_file("code"), problems)
+    log.info("%d rule codings for %d of %d codable fragments (codebook %s)", len(rows),
+             len({r["fragment_id"] for r in rows}), len(codable), codebook.version)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Stage pseudonymise: names, e-mail, phone numbers and addresses in transcripts to consistent tags.
+
+Reads outputs/private/extracted/*.json, the corpus register and the researcher's list
+(corpus/pseudonyms.csv); writes outputs/work/pseudonymised/<doc_id>.json for every extracted document
+(unchanged, with replacements [], where the doc_type is not configured) and the key to
+outputs/private/pseudonym_key.csv (never to outputs/work, the database, the exports or the report).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict
+
+from _common import register, setup
+
+from kwalitatief import pseudonymise as ps
+from kwalitatief.cache import DocumentCache, source_fingerprint
+from kwalitatief.jsonio import atomic_write_text, read_json, write_json, write_jsonl
+from kwalitatief.paths import EXTRACTED_DIR, PRIVATE, PSEUDONYM_KEY, PSEUDONYMISED_DIR, problems_file
+
+log = logging.getLogger("kwalitatief.pseudonymise")
+
+
+def main() -> None:
+    started = time.perf_counter()
+    args, params = setup(__doc__)
+    reg = register(params)
+    try:
+        settings = ps.Settings.from_params(params.get("pseudonymise"))
+        plist = ps.load_pseudonym_list(settings.list_path)
+    except (ValueError, ps.PseudonymListError) as exc:
+        sys.exit(f"error: {exc}")
+    vocab = ps.build_vocabulary(reg.regions, reg.respondents, plist, settings)
+    doc_types = {d.doc_id: d.doc_type for d in reg.documents}
+    docs = [read_json(EXTRACTED_DIR / f"{d.doc_id}.json") for d in reg.documents
+            if (EXTRACTED_DIR / f"{d.doc_id}.json").exists()]
+
+    # Detection per document is cached (deduce needs seconds to load; skip it when nothing changed).
+    # The cached spans hold original names, so the cache lives under outputs/private/.
+    cache = DocumentCache(PRIVATE / "cache", "pseudonymise")
+    fingerprint = source_fingerprint(ps)
+    detected: dict[str, list[ps.Span]] = {}
+    keys: dict[str, str] = {}
+    for doc in docs:
+        if doc_types.get(doc["doc_id"]) not in settings.doc_types:
+            continue
+        key = cache.key(fingerprint, doc["text"], ps.speaker_names(doc.get("turns", [])),
+                        [list(vocab.always), sorted(vocab.keep), sorted(vocab.protected)], settings.use_deduce)
+        keys[doc["doc_id"]] = key
+        hit = cache.get(key)
+        if hit is not None:
+            detected[doc["doc_id"]] = [ps.Span(**span) for span in hit]
+    result = ps.pseudonymise_corpus(docs, doc_types, vocab, settings, detected)
+    for doc_id, key in keys.items():
+        if doc_id not in detected:
+            spans = result.detected.get(doc_id)
+            if spans is not None:
+                cache.put(key, [asdict(s) for s in spans])
+
+    shutil.rmtree(PSEUDONYMISED_DIR, ignore_errors=True)
+    PSEUDONYMISED_DIR.mkdir(parents=True)
+    for doc in result.documents:
+        write_json(PSEUDONYMISED_DIR / f"{doc['doc_id']}.json", doc, indent=None)
+    atomic_write_text(PSEUDONYM_KEY, ps.key_csv(result.key))
+    write_jsonl(problems_file("pseudonymise"), result.problems)
+    counts = ", ".join(f"{n} {kind}" for kind, n in sorted(result.counts.items())) or "nothing"
+    log.info("pseudonymised %d of %d documents (%s replaced; %d tags); detection cache: %d reused, %d new; %.1f s",
+             sum(1 for d in result.documents if d["replacements"] or doc_types.get(d["doc_id"]) in settings.doc_types),
+             len(result.documents), counts, len({r["tag"] for r in result.key}), cache.hits, cache.misses,
+             time.perf_counter() - started)
+    log.info("the key is in %s: keep it private (see README, 'Pseudonymisation and the key')", PSEUDONYM_KEY)
+    for problem in result.problems:
+        log.warning("%s: %s", problem["doc_id"], problem["message"])
+
+
+if __name__ == "__main__":
+    main()
+    # deduce's lookup structures (~1 GB of small objects) take ~10 s to free at interpreter exit;
+    # everything is written (atomically) by now, so leave without tearing them down.
+    if ps.load_deduce.cache_info().currsize:
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)

@@ -1,0 +1,155 @@
+"""The one code path of the pipeline (stage ``code``) and of ``kwal code-file``.
+
+Stable interface (the classifier plugs into it):
+
+- :func:`get_coder` ``(codebook, nlp) -> RuleCoder``: matchers compiled once per (codebook, pipeline).
+- :func:`code_fragments` ``(fragments, codebook, nlp, model=None, contexts=None) -> list[list[dict]]``:
+  fragments are pipeline rows with ``text``, ``tokens`` [[offset, length, lemma]] and ``sents``; the Docs
+  are rebuilt from the stored tokens (no pipeline run). Returns, per fragment, its coding rows
+  ``{code, valence, source, rule_id, evidence, start, end, score}`` (rule rows first, then the model's).
+- :func:`code_texts` ``(texts, codebook, nlp, model=None, contexts=None)``: the same for raw texts
+  (tokenised here with ``nlp``, then exactly the same path).
+- ``model``: any object with ``predict_fragments(fragments) -> list[list[dict]]`` returning rows of the
+  same shape with ``source: "classifier"`` and a ``score``; ``None`` means rules only. A model with
+  ``wants_rule_rows = True`` is called as ``predict_fragments(fragments, rule_rows)``; one with
+  ``merge_rows(rows)`` gets each fragment's rule + model rows to merge (one row per code).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+from spacy.language import Language
+
+from .codebook import Codebook
+from .nlp import doc_from_rows, token_rows
+from .rules import RuleCoder
+
+
+class FragmentModel(Protocol):
+    def predict_fragments(self, fragments: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]: ...
+
+
+_CODERS: dict[tuple[int, str, int], RuleCoder] = {}
+
+
+def get_coder(codebook: Codebook, nlp: Language) -> RuleCoder:
+    """The compiled rule coder for this codebook and pipeline (cached: compile once)."""
+    key = (id(codebook), codebook.version, id(nlp))
+    if key not in _CODERS:
+        _CODERS[key] = RuleCoder(codebook, nlp)
+    return _CODERS[key]
+
+
+def tokenise(texts: Iterable[str], nlp: Language, batch_size: int = 256) -> list[dict[str, Any]]:
+    """Raw texts as fragment-like rows (text, tokens, sents) — what the segment stage stores."""
+    rows = []
+    for text, doc in zip(texts, nlp.pipe(texts, batch_size=batch_size)):
+        tokens, sents = token_rows(doc)
+        rows.append({"text": text, "tokens": tokens, "sents": sents})
+    return rows
+
+
+def rule_codes(fragment: dict[str, Any], coder: RuleCoder, context: dict[str, Any] | None = None) -> list[dict]:
+    """Rule coding rows of one fragment row (text, tokens, sents)."""
+    text, tokens = fragment["text"], fragment.get("tokens") or []
+    if not tokens:
+        return []
+    doc = doc_from_rows(coder.nlp, text, tokens, fragment.get("sents") or [0])
+    offsets = [(o, o + n) for o, n, _ in tokens]
+    cdoc = None
+    if context and context.get("tokens"):
+        cdoc = doc_from_rows(coder.nlp, context["text"], context["tokens"], context.get("sents") or [0])
+    return coder.code_doc(doc, offsets, cdoc)
+
+
+def code_fragments(fragments: Sequence[dict[str, Any]], codebook: Codebook, nlp: Language,
+                   model: FragmentModel | None = None,
+                   contexts: Sequence[dict[str, Any] | None] | None = None) -> list[list[dict[str, Any]]]:
+    """Coding rows for each fragment (rules, then the model's rows if a model is given)."""
+    coder = get_coder(codebook, nlp)
+    contexts = contexts or [None] * len(fragments)
+    results = [rule_codes(f, coder, c) for f, c in zip(fragments, contexts)]
+    if model is not None:
+        # a model that uses the rule hits as features (classify.Model) also gets the rule rows
+        predicted = (model.predict_fragments(fragments, results) if getattr(model, "wants_rule_rows", False)
+                     else model.predict_fragments(fragments))
+        for rows, extra in zip(results, predicted):
+            rows.extend(extra)
+        merge = getattr(model, "merge_rows", None)      # classify.CodingModel: one merged row per code
+        if merge is not None:
+            results = [merge(rows) for rows in results]
+    return results
+
+
+def code_texts(texts: Sequence[str], codebook: Codebook, nlp: Language, model: FragmentModel | None = None,
+               contexts: Sequence[str | None] | None = None) -> list[list[dict[str, Any]]]:
+    """Code raw texts by the same path as the pipeline (tokenise, rebuild Docs from rows, match)."""
+    fragments = tokenise(list(texts), nlp)
+    ctx_rows: list[dict[str, Any] | None] | None = None
+    if contexts:
+        present = [c for c in contexts if c]
+        parsed = iter(tokenise(present, nlp))
+        ctx_rows = [next(parsed) if c else None for c in contexts]
+    return code_fragments(fragments, codebook, nlp, model, ctx_rows)
+
+
+def code_file(in_path: str, out_path: str, codebook: Codebook, nlp: Language,
+              model: FragmentModel | None = None) -> tuple[int, list[str]]:
+    """``kwal code-file``: code ``{"id", "text"}`` lines; returns (fragments coded, problems by line).
+
+    A malformed line is reported with its line number and skipped; the other lines are still coded.
+    Output lines: ``{"id", "codes": [{code, valence (opinie only), source, score, evidence, rule_id,
+    start, end}]}`` in input order.
+    """
+    import json
+
+    from .jsonio import write_jsonl
+
+    items: list[tuple[Any, str]] = []
+    problems: list[str] = []
+    with open(in_path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                problems.append(f"{in_path}:{number}: not valid JSON ({exc.msg}); line skipped. "
+                                "Hint: one object per line, e.g. {\"id\": \"f1\", \"text\": \"...\"}.")
+                continue
+            if not isinstance(obj, dict) or "id" not in obj or not isinstance(obj.get("text"), str):
+                problems.append(f"{in_path}:{number}: expected an object with 'id' and a string 'text'; "
+                                "line skipped.")
+                continue
+            items.append((obj["id"], obj["text"]))
+    results = code_texts([t for _, t in items], codebook, nlp, model)
+    out = []
+    for (item_id, _), rows in zip(items, results):
+        codes = []
+        for row in rows:
+            entry = {k: row.get(k) for k in ("code", "source", "score", "evidence", "rule_id", "start", "end")}
+            if row["code"].startswith("opinie."):
+                entry["valence"] = row.get("valence")
+            codes.append(entry)
+        out.append({"id": item_id, "codes": codes})
+    write_jsonl(out_path, out)
+    return len(out), problems
+
+
+def previous_questions(fragments: Sequence[dict[str, Any]],
+                       codable: Sequence[dict[str, Any]]) -> list[dict[str, Any] | None]:
+    """For each codable fragment, the last interviewer fragment before it in the same document (or None).
+
+    Used only to find the topic of an opinie when the answer does not name it ("Wat vindt u daarvan?").
+    """
+    last: dict[tuple[str, int], dict[str, Any] | None] = {}
+    current: dict[str, dict[str, Any] | None] = {}
+    for frag in sorted(fragments, key=lambda f: (f["doc_id"], f.get("seq", 0))):
+        if frag.get("role") == "interviewer":
+            current[frag["doc_id"]] = frag
+        elif frag.get("role") == "tekst" or frag.get("role") == "kop":
+            current[frag["doc_id"]] = None
+        last[(frag["doc_id"], frag.get("seq", 0))] = current.get(frag["doc_id"])
+    return [last.get((f["doc_id"], f.get("seq", 0))) for f in codable]

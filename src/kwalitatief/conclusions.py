@@ -1,0 +1,481 @@
+"""The report's conclusions as checkable claims, recomputed from the codings and traced to their quotes.
+
+A claim (``codebook/conclusions.yaml``, researcher input) names a code (and for opinie codes the valence),
+the unit that is counted (``respondent``, ``region`` or ``document``), the population of units the claim is
+about, and the Dutch quantifier the report uses ("vrijwel alle regio's", "de meeste respondenten", ...).
+:func:`evaluate_conclusions` counts the units of the population that carry the code (with that valence),
+finds the strongest quantifier the data support, gives a verdict and ranks the evidence fragments.
+
+Verdicts:
+- ``ondersteund``: the claimed quantifier holds for the measured count and share;
+- ``niet ondersteund``: it does not (the strongest quantifier the data do support is reported next to it);
+- ``te weinig gegevens``: the population has fewer units than ``conclusions.min_population`` in params.yaml,
+  or the code was not assigned to a single fragment in the whole corpus (then the coding, not the claim,
+  is what needs checking first).
+
+Units and valence follow :mod:`kwalitatief.aggregate`: a unit carries the code when any of its fragments
+does; its valence is positief/negatief when all its codings of the code agree, else gemengd.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .aggregate import VALENCES, StudyFrame, category, unit_valence
+from .corpus import DOC_TYPES, RESPONDENT_TYPES, SPECIAL_REGIONS
+
+UNITS = ("respondent", "region", "document")
+VERDICTS = ("ondersteund", "niet ondersteund", "te weinig gegevens")
+REGION_GROUPS = ("stedelijk", "geen", "landelijk")
+CONCLUSION_FIELDS = ("id", "chapter", "section", "text", "code", "valence", "unit", "population",
+                     "quantifier", "doc_types", "note")
+REQUIRED_FIELDS = ("id", "text", "code", "unit", "population", "quantifier")
+POPULATION_KEYS = {
+    "respondent": ("respondent_type", "region", "region_group", "has_code", "expresses_opinion"),
+    "region": ("region", "has_code", "expresses_opinion"),
+    "document": ("doc_type", "region", "region_group", "has_code", "expresses_opinion"),
+}
+QUANTIFIER_KEYS = ("min_share", "share_above", "max_share", "share", "tolerance", "min_count", "max_count",
+                   "description")
+DOC_TYPE_PLURALS = {"transcript": "interviews", "profiel": "regioprofielen", "advies": "adviezen",
+                    "kamerbrief": "Kamerbrieven", "proeftuin": "proeftuindocumenten",
+                    "reflectie": "reflecties", "overig": "overige documenten"}
+UNIT_LABELS = {"respondent": "respondenten", "region": "regio's", "document": "documenten"}
+REVIEWED = ("accepted", "added", "valence_changed")
+EPS = 1e-9
+
+
+class ConclusionsError(Exception):
+    """``conclusions.yaml`` or the quantifier table cannot be used; ``problems`` names file, line, field, fix."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("the conclusions cannot be evaluated:\n" + "\n".join(f"  - {p}" for p in problems))
+        self.problems = problems
+
+
+@dataclass
+class Quantifier:
+    """A Dutch quantifier as a condition on the count and share of matching units."""
+
+    name: str
+    min_share: float | None = None
+    share_above: float | None = None
+    max_share: float | None = None
+    min_count: int | None = None
+    max_count: int | None = None
+    description: str = ""
+
+    def holds(self, count: int, total: int) -> bool:
+        """Whether "<quantifier> of the <total> units" is true when ``count`` of them match."""
+        share_needed = any(v is not None for v in (self.min_share, self.share_above, self.max_share))
+        if share_needed and total <= 0:
+            return False
+        if self.min_share is not None and count < self.min_share * total - EPS:
+            return False
+        if self.share_above is not None and count <= self.share_above * total + EPS:
+            return False
+        if self.max_share is not None and count > self.max_share * total + EPS:
+            return False
+        if self.min_count is not None and count < self.min_count:
+            return False
+        if self.max_count is not None and count > self.max_count:
+            return False
+        return True
+
+    def rule(self) -> str:
+        """The condition in words (for the report)."""
+        parts = []
+        if self.min_share is not None and self.max_share is not None:
+            parts.append(f"{self.min_share:.0%}–{self.max_share:.0%}")
+        elif self.min_share is not None:
+            parts.append(f"≥ {self.min_share:.0%}")
+        elif self.max_share is not None:
+            parts.append(f"≤ {self.max_share:.0%}")
+        if self.share_above is not None:
+            parts.append(f"> {self.share_above:.0%}")
+        if self.min_count is not None and self.max_count is not None:
+            parts.append(f"{self.min_count}" if self.min_count == self.max_count
+                         else f"{self.min_count}–{self.max_count} eenheden")
+        elif self.min_count is not None:
+            parts.append(f"≥ {self.min_count} eenheden")
+        elif self.max_count is not None:
+            parts.append(f"≤ {self.max_count} eenheden")
+        return ", ".join(parts)
+
+
+def parse_quantifiers(table: Any, where: str = "params.yaml: conclusions.quantifiers") -> list[Quantifier]:
+    """The quantifier table from params, strongest first (file order); raise ConclusionsError on problems."""
+    problems: list[str] = []
+    if not isinstance(table, dict) or not table:
+        raise ConclusionsError([f"{where}: missing or not a mapping of quantifier -> condition; "
+                                "copy the table from the README into params.yaml."])
+    quantifiers = []
+    for name, spec in table.items():
+        if not isinstance(spec, dict):
+            problems.append(f"{where}.{name}: expected a mapping such as {{min_share: 0.9}}.")
+            continue
+        unknown = sorted(set(spec) - set(QUANTIFIER_KEYS))
+        if unknown:
+            problems.append(f"{where}.{name}: unknown key(s) {', '.join(unknown)}; use {', '.join(QUANTIFIER_KEYS)}.")
+            continue
+        values = {k: v for k, v in spec.items() if k != "description"}
+        if not values:
+            problems.append(f"{where}.{name}: no condition; give min_share, share_above, max_share, "
+                            "share + tolerance, min_count and/or max_count.")
+            continue
+        bad = [k for k, v in values.items() if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0]
+        if bad:
+            problems.append(f"{where}.{name}: {', '.join(bad)} must be a number ≥ 0 (shares as fractions: 0.9).")
+            continue
+        q = Quantifier(str(name), description=str(spec.get("description", "")))
+        for key in ("min_share", "share_above", "max_share"):
+            setattr(q, key, float(values[key]) if key in values else None)
+        if "share" in values:
+            tol = float(values.get("tolerance", 0.0))
+            q.min_share, q.max_share = max(0.0, values["share"] - tol), min(1.0, values["share"] + tol)
+        elif "tolerance" in values:
+            problems.append(f"{where}.{name}: tolerance needs share (e.g. share: 0.5, tolerance: 0.1).")
+        for key in ("min_count", "max_count"):
+            if key in values:
+                setattr(q, key, int(values[key]))
+        if any(v is not None and v > 1 for v in (q.min_share, q.share_above, q.max_share)):
+            problems.append(f"{where}.{name}: shares are fractions between 0 and 1 (90 % is 0.9).")
+        quantifiers.append(q)
+    if problems:
+        raise ConclusionsError(problems)
+    return quantifiers
+
+
+def strongest(quantifiers: Sequence[Quantifier], count: int, total: int) -> str | None:
+    """The first (strongest) quantifier of the table that holds, or None."""
+    for q in quantifiers:
+        if q.holds(count, total):
+            return q.name
+    return None
+
+
+# --------------------------------------------------------------------------- conclusions.yaml
+
+@dataclass
+class Conclusion:
+    id: str
+    text: str
+    code: str
+    unit: str
+    population: dict[str, Any]
+    quantifier: str
+    valence: list[str] = field(default_factory=list)
+    doc_types: list[str] = field(default_factory=list)
+    chapter: Any = None
+    section: str = ""
+    note: str = ""
+    line: int = 0
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def load_conclusions(path: str | Path, codes: Sequence[str], quantifiers: Sequence[Quantifier],
+                     regions: Sequence[str] | None = None) -> list[Conclusion]:
+    """Read and validate ``conclusions.yaml``; every problem names file:line, conclusion id, field and fix."""
+    from .codebook import LineDict, LineList, load_yaml_with_lines  # YAML with line numbers
+
+    path = Path(path)
+    if not path.exists():
+        raise ConclusionsError([f"{path}: not found; write the report's conclusions there "
+                                "(see the README section 'Findings and conclusies')."])
+    try:
+        data, duplicates = load_yaml_with_lines(path)
+    except Exception as exc:  # yaml.YAMLError and friends
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise ConclusionsError([f"{path}{line}: invalid YAML ({getattr(exc, 'problem', exc)}); fix the syntax."])
+    problems = [f"{path}:{line}: key '{key}' appears twice; keep one." for key, line in duplicates]
+    items = data.get("conclusions") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise ConclusionsError(problems + [f"{path}: expected a top-level key 'conclusions:' with a list of claims."])
+    known_codes, known_q = set(codes), {q.name for q in quantifiers}
+    known_regions = set(regions) if regions is not None else None
+    seen: dict[str, int] = {}
+    out: list[Conclusion] = []
+
+    for index, item in enumerate(items):
+        item_line = items.item_lines[index] if isinstance(items, LineList) else 0
+        if not isinstance(item, dict):
+            problems.append(f"{path}:{item_line}: conclusion #{index + 1} is not a mapping (id:, text:, code:, ...).")
+            continue
+        cid = str(item.get("id") or f"#{index + 1}")
+
+        def err(fld: str, message: str, _item: Any = item, _cid: str = cid) -> None:
+            line = _item.key_lines.get(fld, _item.line) if isinstance(_item, LineDict) else item_line
+            problems.append(f"{path}:{line}: conclusion '{_cid}', field '{fld}': {message}")
+
+        before = len(problems)
+        for fld in REQUIRED_FIELDS:
+            if item.get(fld) in (None, "", []):
+                err(fld, "missing; every conclusion needs " + ", ".join(REQUIRED_FIELDS) + ".")
+        for fld in sorted(set(item) - set(CONCLUSION_FIELDS)):
+            err(fld, f"unknown field; use {', '.join(CONCLUSION_FIELDS)}.")
+        if cid in seen:
+            err("id", f"duplicate id (also on line {seen[cid]}); give each conclusion its own id.")
+        seen.setdefault(cid, item_line)
+        code = item.get("code")
+        if code and code not in known_codes:
+            err("code", f"unknown code '{code}'; use a code id of codebook/codebook.yaml "
+                        f"(e.g. {', '.join(sorted(known_codes)[:3])}).")
+        valence = [str(v) for v in _as_list(item.get("valence"))]
+        if valence and code and category(str(code)) != "opinie":
+            err("valence", f"only opinie codes have a valence; remove it or use an opinie code.")
+        for v in valence:
+            if v not in VALENCES:
+                err("valence", f"unknown valence '{v}'; use {', '.join(VALENCES)} (or a list of them).")
+        unit = item.get("unit")
+        if unit and unit not in UNITS:
+            err("unit", f"unknown unit '{unit}'; use {', '.join(UNITS)}.")
+        quant = item.get("quantifier")
+        if quant and quant not in known_q:
+            err("quantifier", f"unknown quantifier '{quant}'; use one of params.yaml conclusions.quantifiers: "
+                              f"{', '.join(q.name for q in quantifiers)}.")
+        population = item.get("population")
+        if population == "alle":
+            population = {}
+        if population is not None and not isinstance(population, dict):
+            err("population", "use 'alle' or a mapping, e.g. {respondent_type: [gemeente]} or "
+                              "{expresses_opinion: true}.")
+            population = {}
+        population = dict(population or {})
+        if unit in UNITS:
+            for key in sorted(set(population) - set(POPULATION_KEYS[unit])):
+                err("population", f"'{key}' does not apply to unit {unit}; use {', '.join(POPULATION_KEYS[unit])}.")
+        for v in _as_list(population.get("respondent_type")):
+            if v not in RESPONDENT_TYPES:
+                err("population", f"unknown respondent_type '{v}'; use {', '.join(RESPONDENT_TYPES)}.")
+        for v in _as_list(population.get("region_group")):
+            if v not in REGION_GROUPS:
+                err("population", f"unknown region_group '{v}'; use {', '.join(REGION_GROUPS)}.")
+        for v in _as_list(population.get("doc_type")):
+            if v not in DOC_TYPES:
+                err("population", f"unknown doc_type '{v}'; use {', '.join(DOC_TYPES)}.")
+        if known_regions is not None:
+            for v in _as_list(population.get("region")):
+                if v not in known_regions:
+                    err("population", f"unknown region '{v}'; use a region of corpus/regions.csv.")
+        if population.get("has_code") and population["has_code"] not in known_codes:
+            err("population", f"unknown has_code '{population['has_code']}'; use a code id of the codebook.")
+        if "expresses_opinion" in population and not isinstance(population["expresses_opinion"], bool):
+            err("population", "expresses_opinion is true or false.")
+        doc_types = [str(v) for v in _as_list(item.get("doc_types"))]
+        for v in doc_types:
+            if v not in DOC_TYPES:
+                err("doc_types", f"unknown doc_type '{v}'; use {', '.join(DOC_TYPES)}.")
+        if len(problems) == before:
+            out.append(Conclusion(
+                id=cid, text=str(item["text"]).strip(), code=str(code), unit=str(unit), population=population,
+                quantifier=str(quant), valence=valence, doc_types=doc_types, chapter=item.get("chapter"),
+                section=str(item.get("section") or ""), note=str(item.get("note") or "").strip(), line=item_line))
+    if problems:
+        raise ConclusionsError(problems)
+    return out
+
+
+# --------------------------------------------------------------------------- evaluation
+
+def population_label(c: Conclusion, n_regions: int) -> str:
+    """The population in Dutch words, e.g. "respondenten (type gemeente, provincie) met een opinie over ..."."""
+    pop = c.population
+    noun = UNIT_LABELS[c.unit]
+    if c.unit == "region" and not pop.get("region"):
+        noun = f"de {n_regions} stedelijke regio's"
+    parts = [noun]
+    if pop.get("respondent_type"):
+        parts.append("van type " + ", ".join(str(t).replace("_", " ") for t in _as_list(pop["respondent_type"])))
+    if pop.get("doc_type"):
+        parts.append("van soort " + ", ".join(_as_list(pop["doc_type"])))
+    if pop.get("region_group"):
+        names = {"stedelijk": "in een stedelijke regio", "geen": "buiten een stedelijke regio",
+                 "landelijk": "landelijk"}
+        parts.append(" of ".join(names[g] for g in _as_list(pop["region_group"])))
+    if pop.get("region"):
+        parts.append("in " + ", ".join(_as_list(pop["region"])))
+    if pop.get("expresses_opinion"):
+        parts.append(f"die zich uitspreken over {c.code}")
+    if pop.get("has_code"):
+        parts.append(f"met code {pop['has_code']}")
+    if c.doc_types:
+        parts.append("— geteld in: " + ", ".join(DOC_TYPE_PLURALS.get(t, t) for t in c.doc_types))
+    if len(parts) == 1 and c.unit != "region":
+        return "alle " + noun
+    return " ".join(parts)
+
+
+def _base_units(frame: StudyFrame, c: Conclusion) -> list[str]:
+    pop = c.population
+    if c.unit == "region":
+        wanted = set(_as_list(pop.get("region"))) or None
+        return [r for r in frame.regions if wanted is None or r in wanted]
+    table = frame.respondents if c.unit == "respondent" else frame.documents
+    key = "respondent_id" if c.unit == "respondent" else "doc_id"
+    mask = pd.Series(True, index=table.index)
+    if pop.get("respondent_type"):
+        mask &= table["respondent_type"].isin(_as_list(pop["respondent_type"]))
+    if pop.get("doc_type"):
+        mask &= table["doc_type"].isin(_as_list(pop["doc_type"]))
+    if pop.get("region"):
+        mask &= table["region"].isin(_as_list(pop["region"]))
+    if pop.get("region_group"):
+        groups = _as_list(pop["region_group"])
+        in_group = pd.Series(False, index=table.index)
+        if "stedelijk" in groups:
+            in_group |= ~table["region"].isin(SPECIAL_REGIONS)
+        for special in ("geen", "landelijk"):
+            if special in groups:
+                in_group |= table["region"] == special
+        mask &= in_group
+    return sorted(table.loc[mask, key].dropna().unique())
+
+
+def _unit_column(unit: str) -> str:
+    return {"respondent": "respondent_id", "region": "region", "document": "doc_id"}[unit]
+
+
+def evaluate_conclusion(c: Conclusion, frame: StudyFrame, fragments: dict[str, dict[str, Any]],
+                        quantifiers: Sequence[Quantifier], min_population: int = 5,
+                        evidence_max: int = 5) -> dict[str, Any]:
+    """Count, share, strongest supported quantifier, verdict and ranked evidence of one claim."""
+    by_name = {q.name: q for q in quantifiers}
+    col = _unit_column(c.unit)
+    coded = frame.coded
+    if c.doc_types:
+        coded = coded[coded["doc_type"].isin(c.doc_types)]
+    if c.unit == "region":
+        coded = coded[coded["real_region"]]
+    base = _base_units(frame, c)
+    opinion_code = c.population.get("has_code") or (c.code if c.population.get("expresses_opinion") else None)
+    if opinion_code:
+        having = set(coded.loc[coded["code"] == opinion_code, col].dropna())
+        base = [u for u in base if u in having]
+    of_code = coded[(coded["code"] == c.code) & coded[col].isin(base)]
+    valences = of_code.groupby(col)["valence"].agg(unit_valence).to_dict()
+    matching = sorted(u for u, v in valences.items() if not c.valence or v in c.valence)
+    total, count = len(base), len(matching)
+    share = round(count / total, 4) if total else None
+    in_corpus = int((frame.coded["code"] == c.code).sum())
+    supported = strongest(quantifiers, count, total)
+    if in_corpus == 0:
+        verdict, reason = "te weinig gegevens", (
+            f"code {c.code} is in het hele corpus aan geen enkel fragment toegekend; controleer eerst de "
+            "regels en annotaties van deze code.")
+    elif total < min_population:
+        verdict, reason = "te weinig gegevens", (
+            f"de populatie telt {total} {UNIT_LABELS[c.unit]}, minder dan het minimum van {min_population} "
+            "(params.yaml conclusions.min_population).")
+    elif by_name[c.quantifier].holds(count, total):
+        verdict, reason = "ondersteund", f"'{c.quantifier}' ({by_name[c.quantifier].rule()}) klopt met {count} van {total}."
+    else:
+        verdict = "niet ondersteund"
+        reason = (f"'{c.quantifier}' vraagt {by_name[c.quantifier].rule()}; gemeten {count} van {total}"
+                  + (f" ({share:.0%})" if share is not None else "") + "; "
+                  + (f"de gegevens ondersteunen '{supported}'." if supported else "geen enkele kwantor past."))
+    valence_split = {}
+    if category(c.code) == "opinie":
+        valence_split = {v: sum(1 for x in valences.values() if x == v) for v in (*VALENCES, "onbekend")}
+    evidence = rank_evidence(of_code, matching, valences, c, fragments, col, evidence_max)
+    return {
+        "id": c.id, "chapter": c.chapter, "section": c.section, "text": c.text, "note": c.note,
+        "code": c.code, "valence": c.valence, "unit": c.unit, "population": c.population,
+        "population_label": population_label(c, len(frame.regions)), "doc_types": c.doc_types,
+        "quantifier": c.quantifier, "quantifier_rule": by_name[c.quantifier].rule(),
+        "n_population": total, "n_matching": count, "share": share,
+        "n_with_code": len(valences), "valence_split": valence_split, "codings_in_corpus": in_corpus,
+        "supported_quantifier": supported, "verdict": verdict, "reason": reason,
+        "matching_units": matching, "evidence": evidence,
+    }
+
+
+def _source_rank(sources: Any) -> int:
+    return {"review": 0, "rule+classifier": 1}.get(sources, 2)
+
+
+def rank_evidence(of_code: pd.DataFrame, matching: list[str], valences: dict[str, str], c: Conclusion,
+                  fragments: dict[str, dict[str, Any]], col: str, limit: int) -> list[dict[str, Any]]:
+    """The strongest fragments for a claim, ranked; at most one per unit until every unit had its turn.
+
+    Order within a unit: human-reviewed (accepted, added, valence changed) first, then codings found by
+    rule and classifier together, then classifier score (high first), then fragment id.
+    """
+    rows = of_code[of_code[col].isin(matching)]
+    if c.valence:
+        keep = rows["valence"].isin(c.valence)
+        if "gemengd" in c.valence:  # a gemengd unit shows both poles: all its codings are evidence
+            keep |= rows[col].map(valences).eq("gemengd")
+        rows = rows[keep]
+    candidates = []
+    for row in rows.to_dict(orient="records"):
+        score = row["score"] if isinstance(row["score"], (int, float)) and row["score"] == row["score"] else None
+        key = (0 if row["status"] in REVIEWED else 1, _source_rank(row["sources"]), -(score or 0.0),
+               row["fragment_id"])
+        candidates.append((key, row, score))
+    per_unit: dict[str, list] = {}
+    for key, row, score in sorted(candidates, key=lambda t: t[0]):
+        per_unit.setdefault(row[col], []).append((key, row, score))
+    queues = sorted(per_unit.values(), key=lambda q: q[0][0])
+    ordered: list = []
+    depth = 0
+    while len(ordered) < limit and any(len(q) > depth for q in queues):
+        for queue in queues:
+            if len(queue) > depth and len(ordered) < limit:
+                ordered.append(queue[depth])
+        depth += 1
+    evidence = []
+    for rank, (_, row, score) in enumerate(ordered, start=1):
+        frag = fragments.get(row["fragment_id"], {})
+        clean = {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}  # NaN -> None
+        evidence.append({
+            "rank": rank, "fragment_id": clean["fragment_id"], "doc_id": clean["doc_id"],
+            "doc_type": clean["doc_type"], "respondent_type": clean["respondent_type"], "region": clean["region"],
+            "valence": clean["valence"], "sources": clean["sources"], "status": clean["status"] or "unreviewed",
+            "score": score, "text": frag.get("text", ""),
+        })
+    return evidence
+
+
+def evaluate_conclusions(conclusions: Sequence[Conclusion], frame: StudyFrame,
+                         fragments: dict[str, dict[str, Any]], quantifiers: Sequence[Quantifier],
+                         min_population: int = 5, evidence_max: int = 5) -> list[dict[str, Any]]:
+    """Evaluate every claim (in file order)."""
+    return [evaluate_conclusion(c, frame, fragments, quantifiers, min_population, evidence_max)
+            for c in conclusions]
+
+
+def conclusion_tables(results: Sequence[dict[str, Any]]) -> dict[str, pd.DataFrame]:
+    """The database tables ``conclusions`` and ``conclusion_evidence``."""
+    main = []
+    evidence = []
+    for r in results:
+        main.append({
+            "conclusion_id": r["id"], "chapter": str(r["chapter"]) if r["chapter"] is not None else None,
+            "text": r["text"], "code": r["code"], "valence": "|".join(r["valence"]) or None, "unit": r["unit"],
+            "population": r["population_label"],
+            "population_spec": json.dumps(r["population"], sort_keys=True, ensure_ascii=False),
+            "quantifier": r["quantifier"], "quantifier_rule": r["quantifier_rule"],
+            "n_population": r["n_population"], "n_matching": r["n_matching"], "share": r["share"],
+            "n_with_code": r["n_with_code"], "supported_quantifier": r["supported_quantifier"],
+            "verdict": r["verdict"], "reason": r["reason"], "matching_units": "; ".join(r["matching_units"]),
+        })
+        for e in r["evidence"]:
+            evidence.append({"conclusion_id": r["id"], **e})
+    return {
+        "conclusions": pd.DataFrame(main),
+        "conclusion_evidence": pd.DataFrame(evidence, columns=[
+            "conclusion_id", "rank", "fragment_id", "doc_id", "doc_type", "respondent_type", "region",
+            "valence", "sources", "status", "score", "text"]),
+    }

@@ -1,0 +1,781 @@
+"""Pseudonymisation of transcripts: find personal data, give it consistent tags, remap offsets.
+
+Detection (:func:`detect`) combines
+- person names found by the ``deduce`` package (Dutch name lists and rules), trimmed of titles
+  (``wethouder``, ``mevrouw``), protected terms (regions, provinces, municipalities, ``OCW``) and
+  stray lower-case words;
+- speaker labels of transcripts that are names (``Marieke Dijkstra:``);
+- names from the researcher's list (``corpus/pseudonyms.csv``, action ``replace``) and from the
+  respondent register (an optional ``name`` column), and organisation names of the register;
+- e-mail addresses, phone numbers, postcodes and street addresses (``Stationsweg 14``, ``Postbus 12``).
+Terms on the researcher's ``keep`` list and protected terms are never replaced.
+
+:func:`pseudonymise_corpus` then spreads names found in one place to every other place they occur
+(a full name corpus-wide, its parts within the same document), numbers the tags by first occurrence
+in manifest order (the same normalised string gets the same tag everywhere; a lone surname or first
+name is linked to the one full name in the same document that carries it) and rewrites every
+document with all offsets remapped. The key (tag, original, doc_id) is returned separately and must
+only be written to ``outputs/private/``.
+
+Everything here is pure: no file is written.
+"""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+TAG_NAMES = {
+    "persoon": "PERSOON",
+    "organisatie": "ORGANISATIE",
+    "email": "EMAIL",
+    "telefoon": "TELEFOON",
+    "adres": "ADRES",
+    "postcode": "POSTCODE",
+    "gemeente": "GEMEENTE",
+}
+LIST_ACTIONS = ("replace", "keep")
+LIST_COLUMNS = ("term", "action")
+
+PROVINCES = (
+    "Groningen", "Friesland", "Fryslân", "Drenthe", "Overijssel", "Flevoland", "Gelderland", "Utrecht",
+    "Noord-Holland", "Zuid-Holland", "Zeeland", "Noord-Brabant", "Brabant", "Limburg",
+)
+# Terms that are analysis variables or institutions of the study, never persons.
+FIXED_PROTECTED = (
+    "OCW", "ministerie", "Ministerie van OCW", "minister", "Rijk", "het Rijk", "Nederland", "Randstad",
+    "BIS", "VNG", "IPO", "Raad voor Cultuur", "RvC", "Tweede Kamer", "Kamer",
+    # parts of the country are analysis variables too
+    "Noorden", "Zuiden", "Oosten", "Westen", "Noord-Nederland", "Oost-Nederland", "Zuid-Nederland",
+    "West-Nederland", "Groene Hart", "Achterhoek", "Veluwe", "Landsdeel Oost", "Landsdeel Noord",
+    "Landsdeel Zuid", "Landsdeel West",
+)
+# Titles and functions that stay in the text before a replaced name.
+TITLES = {
+    "mevrouw", "mevr", "mw", "mej", "meneer", "mijnheer", "heer", "dhr", "hr", "mr", "dr", "drs", "ir",
+    "ing", "prof", "ds", "wethouder", "gedeputeerde", "burgemeester", "directeur", "directrice",
+    "minister", "staatssecretaris", "voorzitter", "collega", "commissaris", "secretaris", "wethouders",
+    "gedeputeerden", "collega's", "beleidsmedewerker", "beleidsadviseur", "adviseur", "programmamanager",
+    "projectleider", "coördinator", "coordinator", "kwartiermaker", "zakelijk", "artistiek", "leider",
+    "oud-wethouder", "oud-gedeputeerde", "loco-burgemeester", "senator", "kamerlid", "raadslid",
+}
+INTERFIXES = {
+    "van", "de", "der", "den", "het", "'t", "ter", "ten", "te", "in", "op", "aan", "bij", "uit", "la",
+    "le", "du", "da", "di", "del", "dos", "von", "zu", "zur", "vd", "v.d.",
+}
+LEADING_PARTICLES = {"van", "de", "der", "den", "ter", "ten", "te", "'t", "vd", "v.d.", "la", "le", "du", "da",
+                     "di", "von"}
+GREETINGS = {"goedemorgen", "goedemiddag", "goedenavond", "hallo", "hoi", "dag", "beste", "welkom", "dank",
+             "bedankt", "ha", "hé", "hee", "nou", "ja", "nee", "oké", "ok", "zeker", "prima", "tja", "oei",
+             "goh", "ach", "jee", "hè", "eh", "ehm", "uh", "hm", "kijk", "tsja", "jawel", "precies", "klopt"}
+ROLE_LABELS = {
+    "i", "int", "interviewer", "interviewster", "onderzoeker", "vraag", "v", "r", "resp", "respondent",
+    "geïnterviewde", "antwoord", "a", "moderator", "gespreksleider", "spreker", "deelnemer", "notulist",
+    "onbekend", "iedereen", "allen",
+}
+
+_WORD = r"[\w'’\-]"
+_EMAIL = re.compile(r"(?<![\w.+\-])[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[a-zA-Z]{2,}(?![\w\-])")
+_PHONE = re.compile(
+    r"(?<![\w+])(?:(?:\+31|0031)\s?(?:\(0\)\s?)?|\(?0)(?:[\s\-]?\)?[\s\-]?\d){9}(?![\d])"
+)
+_POSTCODE = re.compile(r"(?<![\w])([1-9]\d{3})\s?([A-Z]{2})(?![\w])")
+_POSTCODE_STOP = {"SA", "SD", "SS", "EU", "NL", "VS", "UK", "OK", "BV", "NV", "CO", "TV", "PR", "ICT", "HR"}
+_STREET_SUFFIX = (
+    "straat|straatweg|weg|laan|plein|gracht|kade|singel|dijk|steeg|pad|dreef|hof|park|markt|plantsoen|"
+    "boulevard|allee|baan|ring|wal|haven|veld|poort|erf|oever|akker|kanaal|dam|weide|zoom|horst|"
+    "burgwal|straatje|promenade|passage|lei|kamp|gaarde|hoek|berg|donk|molen|brink|es|boord|pier"
+)
+_STREET = re.compile(
+    rf"(?<![\w\-])((?:(?:[Vv]an|[Dd]e|[Dd]en|[Dd]er|'t|[A-Z][\w'’\-]*)\s){{0,3}}"
+    rf"[A-Z][\w'’\-]*(?:{_STREET_SUFFIX})\s+\d{{1,4}}(?:\s?[a-zA-Z](?![\w]))?(?:[\-/]\d{{1,4}})?)(?![\w])"
+)
+_POSTBUS = re.compile(r"(?<![\w])[Pp]ostbus\s+\d{1,6}(?![\w])")
+_TOKEN = re.compile(r"\S+")
+
+
+class PseudonymListError(Exception):
+    """The researcher's pseudonym list has problems; the message names file, line and field."""
+
+
+@dataclass(frozen=True)
+class Span:
+    """A piece of personal data in a text: ``text[start:end]`` of ``kind``; ``source`` says who found it."""
+
+    start: int
+    end: int
+    kind: str
+    text: str
+    source: str
+    titled: bool = False  # a title (mevrouw, wethouder) stood before a person name
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The ``pseudonymise`` section of params.yaml."""
+
+    doc_types: tuple[str, ...] = ("transcript",)
+    replace_municipalities: bool = False
+    replace_organisations: bool = True
+    organisation_types: tuple[str, ...] = ("culturele_instelling", "adviesraad")
+    use_deduce: bool = True
+    list_path: str = "corpus/pseudonyms.csv"
+
+    @classmethod
+    def from_params(cls, section: dict[str, Any] | None) -> "Settings":
+        """Settings from params.yaml's ``pseudonymise`` mapping; unknown keys are an error."""
+        section = dict(section or {})
+        known = {"doc_types", "replace_municipalities", "replace_organisations", "organisation_types",
+                 "use_deduce", "list"}
+        unknown = sorted(set(section) - known)
+        if unknown:
+            raise ValueError(f"params.yaml pseudonymise: unknown setting(s) {', '.join(unknown)}; "
+                             f"use {', '.join(sorted(known))}.")
+        for key in ("doc_types", "organisation_types"):
+            if key in section and not isinstance(section[key], list):
+                raise ValueError(f"params.yaml pseudonymise.{key}: expected a list, e.g. [transcript].")
+        defaults = cls()
+        return cls(
+            doc_types=tuple(section.get("doc_types", defaults.doc_types)),
+            replace_municipalities=bool(section.get("replace_municipalities", defaults.replace_municipalities)),
+            replace_organisations=bool(section.get("replace_organisations", defaults.replace_organisations)),
+            organisation_types=tuple(section.get("organisation_types", defaults.organisation_types)),
+            use_deduce=bool(section.get("use_deduce", defaults.use_deduce)),
+            list_path=str(section.get("list", defaults.list_path)),
+        )
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """What to look for (``always``: term, kind) and what never to replace (casefolded terms)."""
+
+    always: tuple[tuple[str, str], ...] = ()
+    keep: frozenset[str] = frozenset()
+    protected: frozenset[str] = frozenset()
+
+
+@dataclass
+class PseudonymList:
+    """The researcher's list: names to always replace (term, kind) and terms never to replace."""
+
+    replace: list[tuple[str, str]] = field(default_factory=list)
+    keep: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs: the researcher's list and the register
+# --------------------------------------------------------------------------------------------
+
+def load_pseudonym_list(path: str | Path) -> PseudonymList:
+    """Read ``pseudonyms.csv`` (columns term, action [replace|keep], kind, note); a missing file is empty."""
+    path = Path(path)
+    result = PseudonymList()
+    if not path.exists():
+        return result
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            missing = [c for c in LIST_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise PseudonymListError(f"{path} line 1: missing column(s) {', '.join(missing)}; the header "
+                                         "must be term,action,kind,note.")
+            for row in reader:
+                term = " ".join((row.get("term") or "").split())
+                action = (row.get("action") or "").strip().lower()
+                kind = (row.get("kind") or "").strip().lower() or "persoon"
+                where = f"{path} line {reader.line_num}"
+                if not term and not action:
+                    continue
+                if not term:
+                    raise PseudonymListError(f"{where}, field term: empty; write the name or term, or delete the row.")
+                if action not in LIST_ACTIONS:
+                    raise PseudonymListError(f"{where}, field action: '{action}' is not one of replace, keep.")
+                if action == "replace":
+                    if kind not in TAG_NAMES:
+                        raise PseudonymListError(f"{where}, field kind: '{kind}' is not one of "
+                                                 f"{', '.join(TAG_NAMES)}.")
+                    result.replace.append((term, kind))
+                else:
+                    result.keep.append(term)
+    except UnicodeDecodeError as exc:
+        raise PseudonymListError(f"{path}: not UTF-8 ({exc}); save the file as UTF-8.") from exc
+    return result
+
+
+def read_table(path: str | Path) -> list[dict[str, str]]:
+    """Rows of a register CSV (regions.csv, respondents.csv) without validating the whole register
+    (for checking one document); a missing file gives no rows."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    # extra unnamed fields (a comma too many in a note) are ignored here
+    return [{k.strip(): (v or "").strip() for k, v in row.items() if isinstance(k, str) and not isinstance(v, list)}
+            for row in rows]
+
+
+def _split_list(value: str) -> list[str]:
+    return [part.strip() for part in re.split(r"[;|]", value or "") if part.strip()]
+
+
+def _strip_parenthetical(name: str) -> str:
+    return " ".join(re.sub(r"\([^)]*\)", " ", name).split())
+
+
+def build_vocabulary(regions: Iterable[dict[str, str]], respondents: Iterable[dict[str, str]],
+                     plist: PseudonymList, settings: Settings) -> Vocabulary:
+    """Protected terms (regions, provinces, municipalities unless replaced, fixed terms) and the terms
+    always to replace (the list, register names, register organisations, municipalities if set)."""
+    protected: set[str] = {t.casefold() for t in PROVINCES + FIXED_PROTECTED}
+    municipalities: set[str] = set()
+    always: list[tuple[str, str]] = [(term, kind) for term, kind in plist.replace]
+    for row in regions:
+        region = row.get("region", "")
+        if region:
+            protected.add(region.casefold())
+            protected.update(p.casefold() for p in re.split(r"[\s\-]+", region) if len(p) > 3 and p[0].isupper())
+        protected.update(p.casefold() for p in _split_list(row.get("provinces", "")))
+        municipalities.update(_split_list(row.get("municipalities", "")))
+    for row in respondents:
+        org = _strip_parenthetical(row.get("organisation", ""))
+        rtype = row.get("respondent_type", "")
+        head, _, rest = org.partition(" ")
+        if rtype == "gemeente" and head.lower() == "gemeente" and rest:
+            municipalities.add(rest)
+        elif rtype == "provincie" and head.lower() == "provincie" and rest:
+            protected.add(rest.casefold())
+        elif org and settings.replace_organisations and rtype in settings.organisation_types:
+            always.append((org, "organisatie"))
+        for key in ("name", "naam", "names", "namen"):
+            always.extend((name, "persoon") for name in _split_list(row.get(key, "")))
+    region_terms = set(protected)
+    if settings.replace_municipalities:
+        always.extend((m, "gemeente") for m in sorted(municipalities) if m.casefold() not in region_terms)
+    else:
+        protected.update(m.casefold() for m in municipalities)
+    keep = frozenset(t.casefold() for t in plist.keep)
+    always_terms = {t.casefold() for t, _ in always}
+    # A name the researcher listed for replacement is never protected.
+    protected -= always_terms
+    unique: dict[str, tuple[str, str]] = {}
+    for term, kind in always:
+        unique.setdefault(term.casefold(), (term, kind))
+    ordered = tuple(sorted(unique.values(), key=lambda tk: (-len(tk[0]), tk[0])))
+    return Vocabulary(always=ordered, keep=keep, protected=frozenset(protected))
+
+
+# --------------------------------------------------------------------------------------------
+# Detection
+# --------------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def load_deduce() -> Any:
+    """The deduce de-identifier, built once per process (the first build after install takes minutes)."""
+    import logging
+
+    from deduce import Deduce
+
+    logging.getLogger("deduce").setLevel(logging.WARNING)
+    return Deduce()
+
+
+@lru_cache(maxsize=1)
+def _common_words() -> frozenset[str]:
+    """Deduce's lists of common Dutch words (read from its data files: no need to load deduce)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("deduce")
+    if spec is None or spec.origin is None:
+        return frozenset()
+    folder = Path(spec.origin).parent / "data" / "lookup" / "src" / "whitelist"
+    words: set[str] = set()
+    for name in ("lst_common_word", "lst_stop_word", "lst_medical_term"):
+        path = folder / name / "items.txt"
+        if path.exists():
+            words.update(w.strip().casefold() for w in path.read_text(encoding="utf-8").splitlines() if w.strip())
+    exceptions = folder / "lst_common_word" / "exceptions.txt"
+    if exceptions.exists():
+        words -= {w.strip().casefold() for w in exceptions.read_text(encoding="utf-8").splitlines()}
+    return frozenset(words)
+
+
+def term_pattern(term: str, ignore_case: bool = True) -> re.Pattern[str]:
+    """A regex for ``term`` as whole words (never inside a longer word), any whitespace between words."""
+    words = [re.escape(w) for w in term.split()]
+    body = r"\s+".join(words)
+    return re.compile(rf"(?<![\w\-@.])(?:{body})(?![\w\-@])", re.IGNORECASE if ignore_case else 0)
+
+
+def _find_term(text: str, term: str, ignore_case: bool = True) -> list[tuple[int, int]]:
+    return [m.span() for m in term_pattern(term, ignore_case).finditer(text)]
+
+
+def _contact_spans(text: str) -> list[Span]:
+    """E-mail addresses, phone numbers, street addresses (street + number, Postbus) and postcodes."""
+    spans = [Span(m.start(), m.end(), "email", m.group(), "regex") for m in _EMAIL.finditer(text)]
+    spans += [Span(m.start(), m.end(), "telefoon", m.group(), "regex") for m in _PHONE.finditer(text)]
+    for m in _STREET.finditer(text):
+        start, end = m.span(1)
+        # leading sentence words are not part of the street name ("aan de Stationsweg 14")
+        while True:
+            head = _TOKEN.match(text, start)
+            if head is None or head.group().casefold() not in _STREET_LEADERS or head.end() >= end - 1:
+                break
+            start = head.end() + len(text[head.end():end]) - len(text[head.end():end].lstrip())
+        spans.append(Span(start, end, "adres", text[start:end], "regex"))
+    spans += [Span(m.start(), m.end(), "adres", m.group(), "regex") for m in _POSTBUS.finditer(text)]
+    for m in _POSTCODE.finditer(text):
+        number, letters = int(m.group(1)), m.group(2)
+        if letters in _POSTCODE_STOP:
+            continue
+        if 1900 <= number <= 2099 and " " in m.group():
+            after = text[m.end():m.end() + 30].lstrip(" ,")
+            before = text[max(0, m.start() - 2):m.start()]
+            if not (after[:1].isupper() or before == ", "):
+                continue  # a year followed by an abbreviation, not a postcode
+        spans.append(Span(m.start(), m.end(), "postcode", m.group(), "regex"))
+    return spans
+
+
+_STREET_LEADERS = {"de", "den", "der", "het", "'t", "in", "op", "aan", "bij", "naar", "via", "ons", "onze",
+                   "adres", "kantoor", "De", "Het"}
+
+
+def _tokens(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
+    return [(start + m.start(), start + m.end(), m.group()) for m in _TOKEN.finditer(text[start:end])]
+
+
+def _bare(token: str) -> str:
+    return token.strip(".,;:!?\"“”‘’()[]").casefold()
+
+
+def trim_person(text: str, start: int, end: int, vocab: Vocabulary) -> tuple[int, int, bool] | None:
+    """Trim a candidate person span: titles and lower-case words at the front, protected terms and
+    particles at the ends. Returns (start, end, titled) or None when nothing name-like is left."""
+    toks = _tokens(text, start, end)
+    stop = vocab.protected | vocab.keep
+    titled = False
+    changed = True
+    while toks and changed:
+        changed = False
+        # protected terms (possibly several words) at either end
+        for n in (3, 2, 1):
+            if n == 1 and toks and any(part in stop for part in _bare(toks[-1][2]).split("-")[1:]):
+                toks = toks[:-1]  # 'Zuidwest-Drenthe': a compound with a province or region
+                changed = True
+                break
+            if len(toks) >= n and " ".join(_bare(t[2]) for t in toks[-n:]) in stop:
+                toks = toks[:-n]
+                changed = True
+                break
+            if len(toks) >= n and " ".join(_bare(t[2]) for t in toks[:n]) in stop:
+                toks = toks[n:]
+                changed = True
+                break
+        if not toks:
+            break
+        first = _bare(toks[0][2])
+        if first in TITLES or first.rstrip(".") in TITLES:
+            toks = toks[1:]
+            titled = True
+            changed = True
+        elif first in GREETINGS:
+            toks = toks[1:]
+            changed = True
+        elif first == "de" and len(toks) > 1 and _bare(toks[1][2]) == "heer":
+            toks = toks[2:]
+            titled = True
+            changed = True
+        elif toks[0][2][:1].islower() and (first not in LEADING_PARTICLES or len(toks) == 1):
+            toks = toks[1:]
+            changed = True
+        if toks and (toks[-1][2][:1].islower() or _bare(toks[-1][2]) in INTERFIXES):
+            toks = toks[:-1]
+            changed = True
+    if not toks or not any(t[2][:1].isupper() for t in toks):
+        return None
+    s, e = toks[0][0], toks[-1][1]
+    while e > s and text[e - 1] in ".,;:!?\"”’)":
+        e -= 1
+    if text[s] in "\"“‘(":
+        s += 1
+    if e <= s:
+        return None
+    return s, e, titled
+
+
+def _deduce_persons(text: str, vocab: Vocabulary) -> list[Span]:
+    doc = load_deduce().deidentify(text, disabled={"dates", "ages", "identifiers", "urls", "institutions"})
+    common = _common_words()
+    lower_words = {w for w in re.findall(r"[\w'’]+", text) if w.islower()}
+    spans = []
+    for ann in doc.annotations:
+        if ann.tag != "persoon":
+            continue
+        for start, end in split_at_punctuation(text, ann.start_char, ann.end_char):
+            span = _deduce_person(text, start, end, vocab, common, lower_words)
+            if span is not None:
+                spans.append(span)
+    return spans
+
+
+def split_at_punctuation(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Split a candidate span where a sentence or clause ends ('Johan Cruijff. Kees Hoekstra'):
+    after a word (not an initial or title) that ends in . , ; : ! ? or at a line break."""
+    parts: list[tuple[int, int]] = []
+    begin = start
+    for s, e, token in _tokens(text, start, end):
+        word = token.rstrip(".,;:!?")
+        ends_clause = token != word and not (len(word) <= 2 or word.casefold() in TITLES)
+        if ends_clause or "\n" in text[e:e + 1]:
+            parts.append((begin, e))
+            begin = e
+    if begin < end:
+        parts.append((begin, end))
+    return [(s + len(text[s:e]) - len(text[s:e].lstrip()), e) for s, e in parts if text[s:e].strip()]
+
+
+def _deduce_person(text: str, start: int, end: int, vocab: Vocabulary, common: frozenset[str],
+                   lower_words: set[str]) -> Span | None:
+    before = text[max(0, start - 12):start].split()
+    titled_before = bool(before) and _bare(before[-1]) in TITLES
+    trimmed = trim_person(text, start, end, vocab)
+    if trimmed is None:
+        return None
+    s, e, titled = trimmed
+    titled = titled or titled_before
+    names = [_bare(t) for t in text[s:e].split() if _bare(t) not in INTERFIXES]
+    if not titled and names and all(n in common for n in names):
+        return None  # 'Stad', 'Zeker': common words that deduce took for a name
+    words = text[s:e].split()
+    if not titled and words[0] in LEADING_PARTICLES:
+        return None  # 'de IJssel', 'van Rijswijk': a lone surname is written 'De Vries' in Dutch
+    if not titled and len(words) == 1 and _bare(words[0]) in lower_words:
+        return None  # 'Niks.' at the start of a sentence, while 'niks' occurs in the text
+    return Span(s, e, "persoon", text[s:e], "deduce", titled)
+
+
+def speaker_names(turns: Sequence[dict[str, Any]]) -> list[str]:
+    """Speaker labels that are names (not I, R, Interviewer, Respondent …)."""
+    out: list[str] = []
+    for turn in turns:
+        label = " ".join(str(turn.get("speaker", "")).split())
+        if label and label.casefold().rstrip(".") not in ROLE_LABELS and label not in out:
+            out.append(label)
+    return out
+
+
+def detect(text: str, vocab: Vocabulary, speakers: Sequence[str] = (), use_deduce: bool = True) -> list[Span]:
+    """All personal data in ``text`` as non-overlapping spans, in text order."""
+    candidates: list[Span] = _contact_spans(text)
+    for term, kind in vocab.always:
+        for s, e in _find_term(text, term):
+            candidates.append(Span(s, e, kind, text[s:e], "list"))
+    for label in speakers:
+        trimmed = trim_person(label, 0, len(label), vocab)
+        if trimmed is None:
+            continue
+        name = label[trimmed[0]:trimmed[1]]
+        for s, e in _find_term(text, name, ignore_case=False):
+            candidates.append(Span(s, e, "persoon", text[s:e], "speaker"))
+    if use_deduce:
+        candidates.extend(_deduce_persons(text, vocab))
+    return resolve_overlaps(_drop_kept(text, candidates, vocab))
+
+
+def _drop_kept(text: str, spans: list[Span], vocab: Vocabulary) -> list[Span]:
+    """Remove spans that are (inside) a term on the keep list; list entries beat protection."""
+    kept: list[tuple[int, int]] = []
+    for term in vocab.keep:
+        kept.extend(_find_term(text, term))
+    out = []
+    for span in spans:
+        key = normalise(span.text, span.kind)
+        if key in vocab.keep:
+            continue
+        if any(s <= span.start and span.end <= e for s, e in kept):
+            continue
+        if span.kind == "persoon" and span.source != "list" and key in vocab.protected:
+            continue
+        out.append(span)
+    return out
+
+
+_PRIORITY = {"regex": 4, "list": 3, "speaker": 2, "deduce": 1, "propagated": 0}
+
+
+def resolve_overlaps(spans: Iterable[Span]) -> list[Span]:
+    """Keep non-overlapping spans: contact data first, then the longest, then the surest source."""
+    ordered = sorted(set(spans), key=lambda s: (s.source != "regex", -(s.end - s.start),
+                                                -_PRIORITY.get(s.source, 0), s.start, s.kind))
+    chosen: list[Span] = []
+    for span in ordered:
+        if all(span.end <= c.start or span.start >= c.end for c in chosen):
+            chosen.append(span)
+    return sorted(chosen, key=lambda s: s.start)
+
+
+# --------------------------------------------------------------------------------------------
+# Tags across the corpus
+# --------------------------------------------------------------------------------------------
+
+def normalise(value: str, kind: str) -> str:
+    """The identity of a value: same key, same tag (case, spacing and punctuation do not matter)."""
+    if kind == "telefoon":
+        digits = re.sub(r"\D", "", value)
+        for prefix in ("0031", "31"):
+            if digits.startswith(prefix) and len(digits) > 10:
+                digits = "0" + digits[len(prefix):].lstrip("0")
+        return digits
+    if kind == "postcode":
+        return re.sub(r"\s", "", value).upper()
+    return " ".join(value.replace("’", "'").split()).casefold().strip(".,")
+
+
+def _name_parts(name: str) -> tuple[str, str]:
+    """(first name, surname with particles) of a full name; empty strings for what is not there."""
+    words = [w for w in name.split() if not w.endswith(".")]  # initials are no names
+    if len(words) < 2:
+        return "", ""
+    if words[0].casefold() in INTERFIXES:
+        return "", " ".join(words)
+    return words[0], " ".join(words[1:])
+
+
+def propagate(texts: dict[str, str], spans: dict[str, list[Span]], vocab: Vocabulary) -> dict[str, list[Span]]:
+    """Find every detected name wherever else it occurs: full names (two or more words) in all
+    documents, lone names found with a title and the parts of full names within their own document."""
+    full_names: set[str] = set()
+    for doc_spans in spans.values():
+        for span in doc_spans:
+            if span.kind == "persoon" and len(span.text.split()) >= 2:
+                full_names.add(" ".join(span.text.split()))
+    common = _common_words()
+    out: dict[str, list[Span]] = {}
+    for doc_id, text in texts.items():
+        extra: list[Span] = []
+        for name in sorted(full_names):
+            for s, e in _find_term(text, name, ignore_case=False):
+                extra.append(Span(s, e, "persoon", text[s:e], "propagated"))
+        local: set[str] = set()
+        for span in spans.get(doc_id, []):
+            if span.kind != "persoon":
+                continue
+            first, surname = _name_parts(span.text)
+            if len(span.text.split()) == 1 and (span.titled or span.source in ("list", "speaker")):
+                local.add(span.text)
+            for part in (first, surname):
+                if part and len(part) >= 3 and part.casefold() not in common:
+                    local.add(part)
+        for part in sorted(local):
+            if normalise(part, "persoon") in vocab.protected | vocab.keep:
+                continue
+            variants = {part, part[:1].upper() + part[1:]}
+            for variant in sorted(variants):
+                for s, e in _find_term(text, variant, ignore_case=False):
+                    extra.append(Span(s, e, "persoon", text[s:e], "propagated"))
+        out[doc_id] = resolve_overlaps(spans.get(doc_id, []) + _drop_kept(text, extra, vocab))
+    return out
+
+
+def _is_full_name(text: str) -> bool:
+    words = text.split()
+    return len(words) >= 2 and words[0].casefold() not in INTERFIXES
+
+
+def _link_key(span: Span, full_keys: list[str]) -> str:
+    """The key of a lone surname/first name: the one full name of the document carrying it, else itself."""
+    key = normalise(span.text, span.kind)
+    if span.kind != "persoon" or _is_full_name(span.text):
+        return key
+    matches = [k for k in full_keys if k != key and (k.endswith(" " + key) or k.startswith(key + " "))]
+    return matches[0] if len(matches) == 1 else key
+
+
+def assign_tags(order: Sequence[str], spans: dict[str, list[Span]]) -> tuple[dict[str, dict[int, str]], list[dict[str, str]]]:
+    """Tags for every span, numbered per kind by first occurrence in ``order``.
+
+    Returns ({doc_id: {span.start: tag}}, key rows [{tag, original, doc_id}])."""
+    counters: dict[str, int] = {}
+    tag_of: dict[tuple[str, str], str] = {}
+    by_doc: dict[str, dict[int, str]] = {}
+    key_rows: dict[tuple[str, str, str], None] = {}
+    for doc_id in order:
+        doc_spans = spans.get(doc_id, [])
+        full_keys = sorted({normalise(s.text, s.kind) for s in doc_spans
+                            if s.kind == "persoon" and _is_full_name(s.text)})
+        tags: dict[int, str] = {}
+        for span in doc_spans:
+            key = (span.kind, _link_key(span, full_keys))
+            if key not in tag_of:
+                counters[span.kind] = counters.get(span.kind, 0) + 1
+                tag_of[key] = f"[{TAG_NAMES[span.kind]}-{counters[span.kind]}]"
+            tags[span.start] = tag_of[key]
+            key_rows[(tag_of[key], span.text, doc_id)] = None
+        by_doc[doc_id] = tags
+    rows = [{"tag": t, "original": o, "doc_id": d} for t, o, d in key_rows]
+    return by_doc, rows
+
+
+# --------------------------------------------------------------------------------------------
+# Applying replacements
+# --------------------------------------------------------------------------------------------
+
+class OffsetMap:
+    """Maps offsets of the original text to the pseudonymised text."""
+
+    def __init__(self, replacements: list[dict[str, Any]]):
+        self._starts = [r["orig_start"] for r in replacements]
+        self._repl = replacements
+
+    def __call__(self, offset: int, side: str = "start") -> int:
+        i = bisect.bisect_right(self._starts, offset) - 1
+        if i < 0:
+            return offset
+        r = self._repl[i]
+        if offset >= r["orig_end"]:
+            return offset + (r["end"] - r["orig_end"])
+        if offset == r["orig_start"]:
+            return r["start"]
+        return r["start"] if side == "start" else r["end"]
+
+
+def apply_replacements(doc: dict[str, Any], spans: list[Span], tags: dict[int, str]) -> dict[str, Any]:
+    """The document with every span replaced by its tag, offsets of blocks, turns and pages remapped,
+    speaker labels pseudonymised, and ``replacements`` (offsets only, no original strings)."""
+    text = doc["text"]
+    parts: list[str] = []
+    replacements: list[dict[str, Any]] = []
+    pos = 0
+    new_len = 0
+    for span in sorted(spans, key=lambda s: s.start):
+        tag = tags[span.start]
+        parts.append(text[pos:span.start])
+        new_len += span.start - pos
+        replacements.append({"start": new_len, "end": new_len + len(tag), "tag": tag,
+                             "orig_start": span.start, "orig_end": span.end})
+        parts.append(tag)
+        new_len += len(tag)
+        pos = span.end
+    parts.append(text[pos:])
+    new_text = "".join(parts)
+    remap = OffsetMap(replacements)
+    out = dict(doc)
+    out["text"] = new_text
+    out["replacements"] = replacements
+    out["blocks"] = [{**b, "start": remap(b["start"]), "end": remap(b["end"], "end")} for b in doc.get("blocks", [])]
+    out["pages"] = [[remap(s), remap(e, "end"), p] for s, e, p in doc.get("pages", [])]
+    turns = []
+    for turn in doc.get("turns", []):
+        new_turn = {**turn, "start": remap(turn["start"]), "end": remap(turn["end"], "end")}
+        new_turn["speaker"] = _pseudonymised_label(text, new_text, turn, remap, spans, tags)
+        turns.append(new_turn)
+    out["turns"] = turns
+    return out
+
+
+def _pseudonymised_label(text: str, new_text: str, turn: dict[str, Any], remap: OffsetMap,
+                         spans: list[Span], tags: dict[int, str]) -> str:
+    """The speaker label as it reads after replacement (the tag for a name label)."""
+    label = turn["speaker"]
+    para_start = text.rfind("\n\n", 0, turn["start"])
+    para_start = 0 if para_start < 0 else para_start + 2
+    at = text.find(label, para_start, turn["start"])
+    if at >= 0:
+        return new_text[remap(at):remap(at + len(label), "end")]
+    # label not found in the prefix: replace the names it contains with the same tags
+    result = label
+    for span in sorted(spans, key=lambda s: -len(s.text)):
+        result = term_pattern(span.text, ignore_case=False).sub(tags[span.start], result)
+    return result
+
+
+def original_offsets(replacements: list[dict[str, Any]], start: int, end: int) -> tuple[int, int]:
+    """Offsets in the original text of the pseudonymised range [start, end) (for the key holder)."""
+    def back(offset: int, side: str) -> int:
+        shift = 0
+        for r in replacements:
+            if offset >= r["end"] and not (offset == r["end"] and side == "start" and offset == r["start"]):
+                shift = r["orig_end"] - r["end"]
+                continue
+            if r["start"] < offset < r["end"]:
+                return r["orig_start"] if side == "start" else r["orig_end"]
+            break
+        return offset + shift
+
+    return back(start, "start"), back(end, "end")
+
+
+# --------------------------------------------------------------------------------------------
+# The corpus
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class CorpusResult:
+    documents: list[dict[str, Any]]
+    key: list[dict[str, str]]
+    problems: list[dict[str, Any]]
+    counts: dict[str, int]
+    detected: dict[str, list[Span]]  # per document, before spreading names across the corpus
+
+
+def pseudonymise_corpus(docs: Sequence[dict[str, Any]], doc_types: dict[str, str], vocab: Vocabulary,
+                        settings: Settings, detected: dict[str, list[Span]] | None = None) -> CorpusResult:
+    """Pseudonymise every document whose doc_type is configured; copy the others unchanged.
+
+    ``docs`` are extracted documents (Extracted.to_dict()) in manifest order. ``detected`` may hold
+    spans already found for some documents (a cache); missing ones are detected here. A document that
+    fails is left out (never passed on unpseudonymised) and reported in ``problems``."""
+    problems: list[dict[str, Any]] = []
+    targets = [d for d in docs if doc_types.get(d["doc_id"]) in settings.doc_types]
+    texts = {d["doc_id"]: d["text"] for d in targets}
+    spans: dict[str, list[Span]] = {}
+    failed: set[str] = set()
+    for doc in targets:
+        doc_id = doc["doc_id"]
+        if detected is not None and doc_id in detected:
+            spans[doc_id] = detected[doc_id]
+            continue
+        try:
+            spans[doc_id] = detect(doc["text"], vocab, speaker_names(doc.get("turns", [])), settings.use_deduce)
+        except Exception as exc:  # one broken document must not stop the others
+            failed.add(doc_id)
+            problems.append({"stage": "pseudonymise", "doc_id": doc_id, "severity": "error",
+                             "message": f"pseudonymisation failed ({exc.__class__.__name__}: {exc}); the document "
+                                        "is left out of all later stages. Check its extracted text with "
+                                        "'kwal pseudonymise PATH'.", "detail": None})
+    texts = {k: v for k, v in texts.items() if k not in failed}
+    spread = propagate(texts, spans, vocab)
+    order = [d["doc_id"] for d in targets if d["doc_id"] not in failed]
+    tags, key = assign_tags(order, spread)
+    out_docs: list[dict[str, Any]] = []
+    counts: dict[str, int] = {}
+    for doc in docs:
+        doc_id = doc["doc_id"]
+        if doc_id in failed:
+            continue
+        if doc_id in spread:
+            out_docs.append(apply_replacements(doc, spread[doc_id], tags[doc_id]))
+            for span in spread[doc_id]:
+                counts[span.kind] = counts.get(span.kind, 0) + 1
+        else:
+            out_docs.append({**doc, "replacements": []})
+    return CorpusResult(out_docs, key, problems, counts, spans)
+
+
+def key_csv(rows: Iterable[dict[str, str]]) -> str:
+    """The key as CSV text (columns tag, original, doc_id)."""
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=["tag", "original", "doc_id"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()

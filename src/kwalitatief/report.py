@@ -1,0 +1,392 @@
+"""The study report: one self-contained HTML file (and a Markdown twin) with the conclusions, their
+verdicts and evidence, the findings per region and respondent type, the coding metrics and provenance.
+
+Everything in it is computed from the stage artefacts; all text is HTML-escaped (jinja2 autoescape:
+transcripts can contain anything). Plots are matplotlib PNGs (Agg backend, no software/date metadata)
+embedded as base64, so the same inputs give a byte-identical file.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+VERDICT_CLASS = {"ondersteund": "ok", "niet ondersteund": "no", "te weinig gegevens": "na"}
+VALENCE_COLOURS = {"positief": "#3a8d5d", "gemengd": "#d9a441", "negatief": "#c0504d"}
+TYPE_LABELS = {"gemeente": "gemeente", "provincie": "provincie", "culturele_instelling": "culturele instelling",
+               "fonds": "fonds", "adviesraad": "adviesraad", "rijk": "rijk", "koepel": "koepel"}
+SOURCE_LABELS = {"rule": "regel", "classifier": "classifier", "rule+classifier": "regel + classifier",
+                 "review": "handmatig toegevoegd"}
+STATUS_LABELS = {"unreviewed": "niet beoordeeld", "accepted": "geaccepteerd door onderzoeker",
+                 "added": "toegevoegd door onderzoeker", "valence_changed": "waardering aangepast door onderzoeker"}
+PROVENANCE_LABELS = {"codebook_version": "versie codeboek", "model_version": "versie classifier",
+                     "corpus_hash": "corpus (hash van manifest en documenten)", "date": "datum",
+                     "code_revision": "versie van de code (git)", "kwalitatief_version": "versie kwalitatief",
+                     "n_codings": "coderingen", "n_conclusions": "conclusies", "n_documents": "documenten"}
+CATEGORY_LABELS = {"doel": "Doelen", "knelpunt": "Knelpunten", "opinie": "Opinies"}
+
+
+# --------------------------------------------------------------------------- plots
+
+def _matplotlib():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    matplotlib.rcParams.update({"svg.hashsalt": "kwalitatief", "font.family": "DejaVu Sans", "font.size": 9,
+                                "axes.spines.top": False, "axes.spines.right": False})
+    return plt
+
+
+def png_base64(fig: Any) -> str:
+    """A figure as base64 PNG without metadata that changes between runs."""
+    plt = _matplotlib()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def category_of(code: str) -> str:
+    return str(code).split(".", 1)[0]
+
+
+def heatmap_regions(by_region: pd.DataFrame, regions: Sequence[str]) -> str | None:
+    """Codes × regions: number of sources (respondents, and documents without a respondent) per cell."""
+    if by_region.empty:
+        return None
+    plt = _matplotlib()
+    table = by_region.pivot_table(index="code", columns="region", values="n_sources", aggfunc="sum", fill_value=0)
+    columns = [r for r in regions if r in table.columns]
+    table = table.reindex(columns=columns, fill_value=0).sort_index()
+    fig, ax = plt.subplots(figsize=(1.0 + 0.48 * len(columns), 0.8 + 0.3 * len(table)))
+    image = ax.imshow(table.values, aspect="auto", cmap="Blues", vmin=0, vmax=max(1, int(table.values.max())))
+    ax.set_xticks(range(len(columns)), labels=columns, rotation=55, ha="right")
+    ax.set_yticks(range(len(table)), labels=list(table.index))
+    ax.tick_params(length=0)
+    threshold = table.values.max() * 0.6
+    for y in range(table.shape[0]):
+        for x in range(table.shape[1]):
+            value = int(table.values[y, x])
+            if value:
+                ax.text(x, y, str(value), ha="center", va="center", fontsize=7.5,
+                        color="white" if value > threshold else "#1b2a3a")
+    cats = [category_of(code) for code in table.index]
+    for y in range(1, len(cats)):
+        if cats[y] != cats[y - 1]:
+            ax.axhline(y - 0.5, color="#333", linewidth=0.8)
+    specials = [i for i, r in enumerate(columns) if r in ("geen", "landelijk")]
+    if specials:
+        ax.axvline(min(specials) - 0.5, color="#333", linewidth=1.2)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    fig.colorbar(image, ax=ax, fraction=0.025, pad=0.01, label="bronnen met de code")
+    return png_base64(fig)
+
+
+def bars_respondent_type(by_type: pd.DataFrame) -> str | None:
+    """Per code: respondents carrying it, stacked by respondent type."""
+    if by_type.empty:
+        return None
+    plt = _matplotlib()
+    table = by_type.pivot_table(index="code", columns="respondent_type", values="n_respondents",
+                                aggfunc="sum", fill_value=0)
+    table = table.loc[sorted(table.index, reverse=True)]
+    fig, ax = plt.subplots(figsize=(8.5, 0.8 + 0.27 * len(table)))
+    left = pd.Series(0, index=table.index)
+    colours = plt.get_cmap("tab10").colors
+    for i, column in enumerate(table.columns):
+        ax.barh(table.index, table[column], left=left, color=colours[i % 10], label=TYPE_LABELS.get(column, column))
+        left = left + table[column]
+    ax.set_xlabel("respondenten (elk één keer geteld)")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_ylim(-0.6, len(table) - 0.4)
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=4, frameon=False, fontsize=8)
+    return png_base64(fig)
+
+
+def bars_valence(valence: pd.DataFrame) -> str | None:
+    """Per opinie code: respondents by their valence (positief, gemengd, negatief)."""
+    data = valence[valence["group_by"] == "totaal"] if not valence.empty else valence
+    if data.empty or data["n_respondents"].sum() == 0:
+        return None
+    plt = _matplotlib()
+    table = data.pivot_table(index="code", columns="valence", values="n_respondents", aggfunc="sum", fill_value=0)
+    table = table.reindex(columns=[v for v in VALENCE_COLOURS if v in table.columns])
+    table = table.loc[sorted(table.index, reverse=True)]
+    fig, ax = plt.subplots(figsize=(8.5, 0.9 + 0.35 * len(table)))
+    left = pd.Series(0, index=table.index)
+    for valence_name in table.columns:
+        ax.barh(table.index, table[valence_name], left=left, color=VALENCE_COLOURS[valence_name], label=valence_name)
+        for y, (start, width) in enumerate(zip(left, table[valence_name])):
+            if width:
+                ax.text(start + width / 2, y, str(int(width)), ha="center", va="center", color="white", fontsize=8)
+        left = left + table[valence_name]
+    ax.set_xlabel("respondenten met een opinie (elk één keer geteld, met hun oordeel)")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, frameon=False, fontsize=8)
+    return png_base64(fig)
+
+
+# --------------------------------------------------------------------------- data for the page
+
+def _num(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+def _pct(share: Any) -> str:
+    share = _num(share)
+    return "–" if share is None else f"{float(share) * 100:.0f} %"
+
+
+def metrics_view(metrics: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Summary rows per system and per-code F1 rows from ``outputs/metrics.json`` (None if absent)."""
+    if not metrics:
+        return None
+    systems = [s for s in ("rules", "classifier", "merged") if isinstance(metrics.get(s), dict)]
+    summary = [{"system": s, **{k: _fmt(v) for k, v in metrics[s].items()}} for s in systems]
+    per_code = []
+    for code, row in sorted((metrics.get("per_code") or {}).items()):
+        per_code.append({"code": code, "support": row.get("support"),
+                         **{s: _fmt((row.get(s) or {}).get("f1")) for s in systems}})
+    return {"n_annotations": metrics.get("n_annotations"), "cv_folds": metrics.get("cv_folds"),
+            "merge_policy": metrics.get("merge_policy"), "systems": systems, "summary": summary,
+            "per_code": per_code}
+
+
+def _fmt(value: Any) -> str:
+    value = _num(value)
+    if value is None:
+        return "–"
+    return f"{value:.2f}" if isinstance(value, float) else str(value)
+
+
+def conclusions_view(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Conclusion results with display strings (counts, share, verdict class)."""
+    out = []
+    for r in results:
+        valence = " of ".join(r.get("valence") or [])
+        evidence = [{**e, "who": " · ".join(str(x) for x in (
+                        TYPE_LABELS.get(e.get("respondent_type"), e.get("respondent_type")) or e.get("doc_type"),
+                        e.get("region"), e.get("doc_id"), e.get("fragment_id")) if x),
+                     "how": " · ".join(x for x in (
+                        SOURCE_LABELS.get(e.get("sources"), e.get("sources")),
+                        f"score {e['score']:.2f}" if isinstance(e.get("score"), (int, float)) else None,
+                        STATUS_LABELS.get(e.get("status"), e.get("status"))) if x)}
+                    for e in r.get("evidence", [])]
+        out.append({**r, "evidence": evidence, "valence_text": valence, "share_text": _pct(r.get("share")),
+                    "verdict_class": VERDICT_CLASS.get(r["verdict"], "na"),
+                    "measured": f"{r['n_matching']} van {r['n_population']}"})
+    return out
+
+
+def top_regions_table(by_region: pd.DataFrame, totals: pd.DataFrame, category_name: str,
+                      limit: int = 12) -> list[dict[str, Any]]:
+    """Codes of a category ordered by the number of real regions that name them."""
+    if totals.empty:
+        return []
+    rows = totals[totals["category"] == category_name].sort_values(["n_regions", "n_respondents", "code"],
+                                                                   ascending=[False, False, True])
+    out = []
+    for row in rows.head(limit).to_dict(orient="records"):
+        regions = by_region[(by_region["code"] == row["code"]) & (by_region["n_sources"] > 0)
+                            & by_region["real_region"].astype(bool)]["region"].tolist()
+        out.append({"code": row["code"], "n_regions": int(row["n_regions"]), "share_regions": _pct(row["share_regions"]),
+                    "n_respondents": int(row["n_respondents"]), "share_respondents": _pct(row["share_respondents"]),
+                    "n_fragments": int(row["n_fragments"]), "regions": ", ".join(regions)})
+    return out
+
+
+def build_context(results: Sequence[dict[str, Any]], tables: dict[str, pd.DataFrame], regions: Sequence[str],
+                  provenance: dict[str, Any], metrics: dict[str, Any] | None,
+                  quantifiers: Sequence[dict[str, Any]] = (), problems: Sequence[dict[str, Any]] = (),
+                  plots: bool = True) -> dict[str, Any]:
+    """Everything the templates show."""
+    empty = pd.DataFrame()
+    by_region = tables.get("agg_code_region", empty)
+    totals = tables.get("agg_code_totals", empty)
+    conclusions = conclusions_view(results)
+    counts = {v: sum(1 for c in conclusions if c["verdict"] == v) for v in VERDICT_CLASS}
+    return {
+        "conclusions": conclusions, "verdict_counts": counts, "quantifiers": list(quantifiers),
+        "provenance": dict(sorted(provenance.items())),
+        "provenance_rows": [(PROVENANCE_LABELS.get(k, k), v) for k, v in sorted(provenance.items())],
+        "metrics": metrics_view(metrics),
+        "categories": [{"name": CATEGORY_LABELS[c], "rows": top_regions_table(by_region, totals, c, limit=24)}
+                       for c in CATEGORY_LABELS],
+        "heatmap": heatmap_regions(by_region, regions) if plots else None,
+        "bars_type": bars_respondent_type(tables.get("agg_code_respondent_type", empty)) if plots else None,
+        "bars_valence": bars_valence(tables.get("agg_opinie_valence", empty)) if plots else None,
+        "n_regions": len([r for r in regions if r not in ("geen", "landelijk")]),
+        "n_problems": len(problems),
+        "problem_counts": _problem_counts(problems),
+        "problems": [p for p in problems if p.get("severity") == "error"][:10],
+        "n_errors": sum(1 for p in problems if p.get("severity") == "error"),
+    }
+
+
+def _problem_counts(problems: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    counts: dict[tuple[str, str], int] = {}
+    for p in problems:
+        key = (str(p.get("stage")), str(p.get("severity", "warning")))
+        counts[key] = counts.get(key, 0) + 1
+    return [{"stage": k[0], "severity": k[1], "n": n} for k, n in sorted(counts.items())]
+
+
+def _environment():
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.PackageLoader("kwalitatief", "templates"),
+                             autoescape=jinja2.select_autoescape(["html", "html.j2"], default=True),
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                             undefined=jinja2.StrictUndefined)
+    return env
+
+
+def render_html(context: dict[str, Any]) -> str:
+    """The self-contained HTML report (every value escaped)."""
+    return _environment().get_template("report.html.j2").render(**context)
+
+
+def _md(text: Any) -> str:
+    """Text safe inside a Markdown table cell or paragraph (no raw HTML, no table breaks)."""
+    import html
+
+    value = "" if text is None else str(text)
+    return html.escape(value, quote=False).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(context: dict[str, Any]) -> str:
+    """The report as Markdown: conclusions with verdicts and evidence, findings, metrics, provenance."""
+    lines = ["# Rapport: conclusies nagerekend op de gecodeerde gegevens", ""]
+    p = context["provenance"]
+    lines += [f"Codeboek {_md(p.get('codebook_version', '–'))} · model {_md(p.get('model_version', '–'))} · "
+              f"corpus {_md(p.get('corpus_hash', '–'))} · {_md(p.get('date', '–'))}", ""]
+    counts = context["verdict_counts"]
+    lines += [f"{len(context['conclusions'])} conclusies: {counts['ondersteund']} ondersteund, "
+              f"{counts['niet ondersteund']} niet ondersteund, {counts['te weinig gegevens']} te weinig gegevens.", ""]
+    lines += ["| id | conclusie | kwantor | gemeten | aandeel | data steunen | oordeel |",
+              "|---|---|---|---|---|---|---|"]
+    for c in context["conclusions"]:
+        lines.append(f"| {_md(c['id'])} | {_md(c['text'])} | {_md(c['quantifier'])} | {_md(c['measured'])} | "
+                     f"{_md(c['share_text'])} | {_md(c['supported_quantifier'] or '–')} | **{_md(c['verdict'])}** |")
+    lines.append("")
+    for c in context["conclusions"]:
+        lines += [f"## {_md(c['id'])}: {_md(c['text'])}", "",
+                  f"- Code: `{_md(c['code'])}`" + (f", waardering {_md(c['valence_text'])}" if c["valence_text"] else ""),
+                  f"- Populatie: {_md(c['population_label'])} ({c['n_population']})",
+                  f"- Oordeel: **{_md(c['verdict'])}**: {_md(c['reason'])}"]
+        if c.get("note"):
+            lines.append(f"- Toelichting: {_md(c['note'])}")
+        lines.append("")
+        for e in c["evidence"]:
+            lines += [f"> {_md(e['text'])}", ">", f"> — {_md(e['who'])} ({_md(e['how'])})", ""]
+    for category_view in context["categories"]:
+        if not category_view["rows"]:
+            continue
+        lines += [f"## {category_view['name']} per aantal regio's", "",
+                  "| code | regio's | aandeel regio's | respondenten | aandeel respondenten | fragmenten |",
+                  "|---|---|---|---|---|---|"]
+        for r in category_view["rows"]:
+            lines.append(f"| `{_md(r['code'])}` | {r['n_regions']} | {r['share_regions']} | {r['n_respondents']} | "
+                         f"{r['share_respondents']} | {r['n_fragments']} |")
+        lines.append("")
+    m = context["metrics"]
+    if m:
+        lines += ["## Kwaliteit van de codering (kruisvalidatie)", "",
+                  "| systeem | micro P | micro R | micro F1 | macro F1 | kappa |", "|---|---|---|---|---|---|"]
+        for row in m["summary"]:
+            lines.append(f"| {row['system']} | {row.get('micro_precision', '–')} | {row.get('micro_recall', '–')} | "
+                         f"{row.get('micro_f1', '–')} | {row.get('macro_f1', '–')} | {row.get('mean_kappa', '–')} |")
+        lines.append("")
+    agreement = context.get("agreement") or []
+    if agreement:   # review (issue 6): intercoder agreement
+        lines += ["## Overeenstemming tussen codeurs", "",
+                  "Alfa ≥ 0,800: betrouwbaar; ≥ 0,667: voorlopig; lager: onbetrouwbaar.", "",
+                  "| vergelijking | codeur | met | code | n | fragmenten | kappa | alfa | oordeel |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for r in agreement:
+            lines.append(f"| {_md(r['comparison'])} | {_md(r['rater_a'])} | {_md(r['rater_b'])} | `{_md(r['code'])}` | "
+                         f"{r['n']} | {r['n_fragments']} | {_fmt(r['kappa'])} | {_fmt(r['alpha'])} | "
+                         f"{_md(r['interpretation'])} |")
+        lines.append("")
+    lines += ["## Herkomst", ""] + [f"- {_md(k)}: {_md(v)}" for k, v in p.items()] + [""]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- database views
+
+VIEWS = {
+    # which knelpunten are named by most regions (distinct real regions, and respondents)
+    "v_knelpunten_per_regio": """
+        select c.code, count(distinct case when g.region not in ('geen', 'landelijk') then g.region end) as n_regions,
+               count(distinct g.respondent_id) as n_respondents, count(distinct c.fragment_id) as n_fragments,
+               group_concat(distinct case when g.region not in ('geen', 'landelijk') then g.region end) as regions
+        from codings c join v_coded_fragments g on g.fragment_id = c.fragment_id
+        where c.code like 'knelpunt.%'
+        group by c.code order by n_regions desc, n_respondents desc, c.code""",
+    # how each respondent type judges the proeftuinen (respondents by their valence)
+    "v_proeftuin_per_respondenttype": """
+        select respondent_type, valence, count(*) as n_respondents
+        from v_respondent_valence where code = 'opinie.proeftuin'
+        group by respondent_type, valence order by respondent_type, valence""",
+    # every coding with its respondent, region and document: the base of the other views
+    "v_coded_fragments": """
+        select f.fragment_id, f.doc_id, d.doc_type, f.respondent_id, r.respondent_type,
+               coalesce(r.region, d.region) as region
+        from fragments f join documents d on d.doc_id = f.doc_id
+        left join respondents r on r.respondent_id = coalesce(f.respondent_id, d.respondent_id)""",
+    # one row per respondent and opinie code: positief/negatief if all codings agree, else gemengd
+    "v_respondent_valence": """
+        select c.code, g.respondent_id, g.respondent_type, g.region,
+               case when min(c.valence) = max(c.valence) and min(c.valence) in ('positief', 'negatief')
+                    then min(c.valence) else 'gemengd' end as valence,
+               count(*) as n_fragments
+        from codings c join v_coded_fragments g on g.fragment_id = c.fragment_id
+        where c.code like 'opinie.%' and g.respondent_id is not null and c.valence is not null
+        group by c.code, g.respondent_id""",
+    # codes per region: distinct respondents and documents
+    "v_codes_per_regio": """
+        select c.code, g.region, count(distinct g.respondent_id) as n_respondents,
+               count(distinct g.doc_id) as n_documents, count(distinct c.fragment_id) as n_fragments
+        from codings c join v_coded_fragments g on g.fragment_id = c.fragment_id
+        group by c.code, g.region order by c.code, g.region""",
+    # the verdicts with their strongest evidence quote
+    "v_conclusies": """
+        select k.conclusion_id, k.verdict, k.quantifier, k.supported_quantifier, k.n_matching, k.n_population,
+               k.share, k.text, e.text as best_evidence, e.respondent_type, e.region, e.fragment_id
+        from conclusions k left join conclusion_evidence e on e.conclusion_id = k.conclusion_id and e.rank = 1
+        order by k.rowid""",
+}
+VIEW_ORDER = ("v_coded_fragments", "v_respondent_valence", "v_knelpunten_per_regio",
+              "v_proeftuin_per_respondenttype", "v_codes_per_regio", "v_conclusies")
+
+
+def create_views(db: Any) -> list[str]:
+    """Create the views for the common questions (those whose tables exist); returns their names."""
+    tables = set(db.table_names())
+    needs = {"v_conclusies": {"conclusions", "conclusion_evidence"}}
+    made = []
+    for name in VIEW_ORDER:
+        required = needs.get(name, {"codings", "fragments", "documents", "respondents"})
+        if required <= tables:
+            db.create_view(name, VIEWS[name].strip(), replace=True)
+            made.append(name)
+    return made
+
+
+def write_report(html_path: str | Path, md_path: str | Path, context: dict[str, Any]) -> None:
+    """Write report.html and report.md atomically."""
+    from .jsonio import atomic_write_text
+
+    atomic_write_text(html_path, render_html(context))
+    atomic_write_text(md_path, render_markdown(context))

@@ -1,0 +1,697 @@
+"""Explainable rule coding: codebook rules compiled to spaCy matchers, negation and valence.
+
+Pattern syntax (one string per pattern, tokens separated by spaces; all matching is on lower-case lemmas):
+
+- ``samenwerking``          a lemma; ``werken|werkt|werkte`` any of these lemmas (list surface forms too:
+                            the fallback lookup lemmatiser leaves many verb forms and plurals as they are)
+- ``samenwerk*``            a lemma starting with ``samenwerk`` (Dutch compounds: ``*beleid``, ``*regio*``)
+- ``=wel``                  the exact lower-case word (not the lemma)
+- ``de|het?``               an optional token (``?`` after any token)
+- ``_``  / ``_3``           any one token / up to three tokens (word-order gaps)
+- ``@name``                 a named cue set from ``cues:``; ``@positief`` / ``@negatief``: a lexicon word
+                            of that polarity after negation (``niet duidelijk`` counts as ``@negatief``)
+- a list of spaCy token dicts is accepted as a raw ``Matcher`` pattern.
+
+A rule fires when one of its ``match`` patterns occurs, every ``with`` group (any of its patterns) occurs in
+the same sentence (``scope: sentence``, the default) or fragment (``scope: fragment``), no ``without``
+pattern occurs in that scope, and none of its ``without_codes`` was coded for the fragment. With
+``negation: block`` (default) a ``match`` or ``with`` cue under a negator in its clause does not count
+(a negator up to three tokens before the cue, or inside a gap of the pattern). For opinie codes the rule
+finds the topic; the valence comes from the lexicon words in the sentences about that topic (a sentence
+without a topic continues the previous one), each flipped when negated. Both poles give ``gemengd``;
+contrast words (``maar``, ``echter`` ...) end a clause, so a negation never reaches across them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from spacy.language import Language
+from spacy.matcher import Matcher, PhraseMatcher
+from spacy.attrs import LEMMA, LOWER, SENT_START
+from spacy.tokens import Doc
+
+from .codebook import POLARITY_REFS, Codebook, Rule
+
+PUNCT_BREAKS = {",", ";", ":", "(", ")", "–", "—", "?", "!", ".", "…", "\"", "“", "”", "‘", "’"}
+NEGATION_WINDOW = 3          # tokens before a cue in which a negator counts
+VALENCE_AFTER_WINDOW = 1     # a negator right after an evaluative word also counts ("werkt niet")
+NOT_A_NEGATION_AFTER = {"alleen", "enkel", "slechts", "zozeer", "zomaar", "vanzelfsprekend"}
+
+
+class PatternError(ValueError):
+    """A pattern string cannot be compiled."""
+
+
+# --------------------------------------------------------------------------- pattern compilation
+
+@dataclass
+class TokenSpec:
+    """A parsed pattern token plus what ``kwal check`` needs to know about it."""
+
+    spec: dict[str, Any]
+    lemmas: list[str] = field(default_factory=list)    # literal lemma alternatives
+    wildcard: bool = False                             # has a prefix/suffix alternative
+    optional: bool = False
+    words: list[str] = field(default_factory=list)     # exact lower-case words (=word)
+
+
+def parse_token(raw: str) -> TokenSpec:
+    """Compile one token of the pattern syntax to a spaCy ``Matcher`` token dict."""
+    text = raw.strip()
+    if not text:
+        raise PatternError("empty token")
+    gap = re.fullmatch(r"_(\d*)", text)
+    if gap:
+        n = int(gap.group(1) or 1)
+        return TokenSpec({"OP": f"{{0,{n}}}"} if gap.group(1) else {}, optional=bool(gap.group(1)))
+    optional = len(text) > 1 and text.endswith("?")
+    if optional:
+        text = text[:-1]
+    op = {"OP": "?"} if optional else {}
+    if text.startswith("="):
+        words = [w for w in text[1:].lower().split("|") if w]
+        if not words:
+            raise PatternError(f"'{raw}': no word after '='")
+        return TokenSpec({"LOWER": {"IN": words}, **op}, optional=optional, words=words)
+    alts = [a for a in text.lower().split("|")]
+    if any(not a or a == "*" for a in alts):
+        raise PatternError(f"'{raw}': empty alternative (check the '|' and '*' signs)")
+    if any("*" in a for a in alts):
+        parts = [".*".join(re.escape(p) for p in a.split("*")) for a in alts]
+        regex = "^(?:" + "|".join(parts) + ")$"
+        re.compile(regex)
+        return TokenSpec({"LEMMA": {"REGEX": regex}, **op}, [a for a in alts if "*" not in a], True, optional)
+    spec = {"LEMMA": alts[0]} if len(alts) == 1 else {"LEMMA": {"IN": alts}}
+    return TokenSpec({**spec, **op}, alts, False, optional)
+
+
+def parse_pattern(pattern: Any) -> list[TokenSpec]:
+    """A pattern (string in the rule syntax, or a list of spaCy token dicts) as parsed tokens."""
+    if isinstance(pattern, list):
+        return [TokenSpec(dict(t)) for t in pattern]
+    tokens = [parse_token(t) for t in str(pattern).split()]
+    if not tokens or all(t.optional or not t.spec or "LEMMA" not in t.spec and "LOWER" not in t.spec
+                         for t in tokens):
+        raise PatternError(f"'{pattern}' has no required word")
+    return tokens
+
+
+_VOWELS = "aeiouy"
+
+
+def adjective_forms(word: str) -> list[str]:
+    """Regular inflected forms of a Dutch adjective (``waardevol`` -> ``waardevolle``; ``positief`` ->
+    ``positieve``; ``groot`` -> ``grote``), so the lexicon also matches where the lookup lemmatiser
+    leaves the inflected form as it is. Multi-word terms and words ending in -e/-en get none."""
+    if " " in word or len(word) < 3 or word.endswith(("e", "en")) or not word.isalpha():
+        return []
+    stem = word
+    if word.endswith("f") and word[-2] in _VOWELS:
+        stem = word[:-1] + "v"
+    elif word.endswith("s") and not word.endswith("sch") and word[-2] in _VOWELS:
+        stem = word[:-1] + "z"
+    if len(stem) >= 3 and stem[-2] == stem[-3] and stem[-2] in "aou" and stem[-1] not in _VOWELS:
+        stem = stem[:-3] + stem[-2] + stem[-1]                   # groot -> grot(e), raar -> rar(e)
+    elif word.endswith(("ol", "el", "al")) and word.endswith("vol"):
+        stem = word + word[-1]                                    # waardevol -> waardevolle
+    else:
+        groups = re.findall(r"[aeiouy]+", word)
+        if (len(groups) == 1 and len(groups[0]) == 1 and word[-1] not in _VOWELS + "wj"
+                and word[-2] in _VOWELS):
+            stem = word + word[-1]                                # snel -> snelle, zwak -> zwakke
+    return [stem + "e"]
+
+
+def _literal_words(tokens: list[TokenSpec]) -> set[str]:
+    return {w for t in tokens for w in t.lemmas + t.words}
+
+
+# --------------------------------------------------------------------------- kwal check: patterns
+
+def _producible_lemmas(nlp: Language, words: set[str]) -> dict[str, bool]:
+    """Which literals the pipeline can produce as a (lower-case) lemma."""
+    table_values: set[str] = set()
+    if "lemmatizer" in nlp.pipe_names:
+        lookups = getattr(nlp.get_pipe("lemmatizer"), "lookups", None)
+        if lookups is not None and lookups.has_table("lemma_lookup"):
+            table_values = {str(v).lower() for v in lookups.get_table("lemma_lookup").values()}
+    result: dict[str, bool] = {}
+    ordered = sorted(words)
+    for word, doc in zip(ordered, nlp.pipe(ordered)):
+        if len(doc) != 1 or word != word.lower() or word.strip() != word:
+            result[word] = False
+            continue
+        result[word] = (doc[0].lemma_ or doc[0].text).lower() == word or word in table_values
+    return result
+
+
+def pattern_problems(codebook: Codebook, nlp: Language) -> list[str]:
+    """Patterns that cannot compile or can never match a lemma the pipeline produces (``kwal check``)."""
+    problems: list[str] = []
+    parsed: list[tuple[str, Any, list[TokenSpec]]] = []
+
+    def visit(where: str, patterns: list[Any]) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, str) and pattern.strip().startswith("@"):
+                continue
+            try:
+                parsed.append((where, pattern, parse_pattern(pattern)))
+            except (PatternError, re.error) as exc:
+                problems.append(f"{where}: pattern {pattern!r} cannot be compiled: {exc}. Hint: see the rule "
+                                "syntax at the top of the codebook.")
+
+    for name, patterns in codebook.cues.items():
+        visit(f"{codebook.path}: cue set '{name}'", patterns)
+    for rule in codebook.rules:
+        where = f"{codebook.path}:{rule.line}: rule '{rule.id}'"
+        visit(where, rule.match)
+        for group in rule.with_:
+            visit(where, group)
+        visit(where, rule.without)
+    words = {w for _, _, tokens in parsed for t in tokens for w in t.lemmas}
+    producible = _producible_lemmas(nlp, words)
+    for where, pattern, tokens in parsed:
+        for token in tokens:
+            if token.optional or token.wildcard or not token.lemmas:
+                continue
+            if not any(producible.get(w, False) for w in token.lemmas):
+                shown = "|".join(token.lemmas)
+                lemma_of = {w: (nlp(w)[0].lemma_.lower() if len(nlp(w)) == 1 else "several tokens")
+                            for w in token.lemmas}
+                hint = ", ".join(f"'{w}' is lemmatised as '{l}'" for w, l in lemma_of.items())
+                problems.append(f"{where}: pattern {pattern!r} can never match: no word has the lemma "
+                                f"'{shown}' ({hint}). Hint: use the lemma, add it as an alternative, or use a "
+                                "prefix such as 'stem*'.")
+        for token in tokens:
+            for word in token.words:
+                if len(nlp.make_doc(word)) != 1:
+                    problems.append(f"{where}: pattern {pattern!r}: '={word}' is not a single token, so it can "
+                                    "never match. Hint: write one token per word.")
+    return problems
+
+
+# --------------------------------------------------------------------------- matching
+
+@dataclass
+class Hit:
+    """A matched cue: token span [start, end) and, for lexicon words, a polarity."""
+
+    start: int
+    end: int
+    polarity: str | None = None
+    neg_at: int | None = None      # token index of the negator that flipped it
+
+
+@dataclass
+class _Compiled:
+    key: str
+    has_negator: bool
+
+
+class RuleCoder:
+    """The codebook compiled once: ``code_doc`` codes one fragment (a Doc plus its token rows)."""
+
+    def __init__(self, codebook: Codebook, nlp: Language):
+        self.codebook = codebook
+        self.nlp = nlp
+        self.vocab = nlp.vocab
+        self.matcher = Matcher(nlp.vocab)            # raw spaCy patterns only (a list of token dicts)
+        self.fast = FastMatcher()                     # the pattern syntax: same matches, much faster
+        self.negators = set(codebook.negators)
+        self.breaks = set(codebook.clause_breaks) | set(codebook.contrast)
+        self._groups: dict[str, list[_Compiled]] = {}
+        self._counter = 0
+        for name, patterns in codebook.cues.items():
+            self._groups[f"@{name}"] = self._register(f"@{name}", patterns)
+        self._rule_keys: dict[str, dict[str, Any]] = {}
+        self._match_keys: dict[str, tuple[frozenset[str], bool]] = {}
+        for rule in codebook.rules:
+            self._rule_keys[rule.id] = {
+                "match": self._register(f"{rule.id}|m", rule.match),
+                "with": [self._register(f"{rule.id}|w{i}", g) for i, g in enumerate(rule.with_)],
+                "without": self._register(f"{rule.id}|x", rule.without),
+            }
+        self.lemma_phrases = PhraseMatcher(nlp.vocab, attr="LEMMA")
+        self.lower_phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self.polarity: dict[int, str] = {}
+        by_pol: dict[str, list[str]] = {}
+        for entry in codebook.lexicon:
+            by_pol.setdefault(entry.polarity, []).append(entry)
+        for pol, entries in sorted(by_pol.items()):
+            key = f"lex|{pol}"
+            self.polarity[self.vocab.strings.add(key)] = pol
+            # Lemma patterns must be lemmatised by the same pipeline (spaCy issue #4100): use nlp.pipe.
+            # Only base forms match by lemma ("waarderen" also finds "waardeert"); an inflected entry such
+            # as "gehoord" matches as a word, so it does not turn every "hoort" into an evaluation.
+            terms = [e.term for e in entries]
+            docs = [d for d in nlp.pipe(terms)
+                    if " ".join(t.lemma_.lower() or t.lower_ for t in d) == " ".join(t.lower_ for t in d)]
+            if docs:
+                self.lemma_phrases.add(key, docs)
+            words = sorted({w for e in entries for w in [e.term, *e.variants, *adjective_forms(e.term)]})
+            self.lower_phrases.add(key, [nlp.make_doc(w) for w in words])
+        self.opinie_codes = {c.id for c in codebook.codes if c.category == "opinie"}
+
+    def _register(self, key: str, patterns: list[Any]) -> list[Any]:
+        """Add the literal patterns of a group to the matcher; returns the group's refs and keys."""
+        refs: list[Any] = []
+        for pattern in patterns:
+            if isinstance(pattern, str) and pattern.strip().startswith("@"):
+                refs.append(pattern.strip())
+                continue
+            tokens = parse_pattern(pattern)
+            self._counter += 1
+            sub = f"{key}#{self._counter}"
+            specs = [t.spec for t in tokens]
+            if not self.fast.add(sub, specs):
+                self.matcher.add(sub, [specs])
+            refs.append(_Compiled(sub, bool(_literal_words(tokens) & set(self.codebook.negators))))
+        return refs
+
+    def _may_fire(self, rule_id: str, matches: dict[str, list[tuple[int, int]]]) -> bool:
+        """False when no pattern of the rule's ``match`` group matched (then ``evaluate`` finds nothing)."""
+        keys = self._match_keys.get(rule_id)
+        if keys is None:
+            found: set[str] = set()
+            polarity = False
+
+            def walk(refs: list[Any], depth: int) -> None:
+                nonlocal polarity
+                for ref in refs:
+                    if isinstance(ref, str):
+                        if ref in POLARITY_REFS:
+                            polarity = True
+                        elif depth < 3:
+                            walk(self._groups.get(ref, []), depth + 1)
+                    else:
+                        found.add(ref.key)
+
+            walk(self._rule_keys[rule_id]["match"], 0)
+            keys = self._match_keys[rule_id] = (frozenset(found), polarity)
+        return keys[1] or not keys[0].isdisjoint(matches)
+
+    # ----------------------------------------------------------------- per fragment
+
+    def code_doc(self, doc: Doc, offsets: list[tuple[int, int]], context: Doc | None = None) -> list[dict]:
+        """Rule codings of one fragment: ``[{code, valence, source, rule_id, evidence, start, end, score}]``.
+
+        ``offsets`` are the (start, end) character offsets of the doc's tokens in the fragment text;
+        ``context`` (optional) is the preceding interviewer question, used only to find the topic of an
+        opinie when the fragment itself names none.
+        """
+        state = _DocState(self, doc)
+        fired: dict[str, list[tuple[Rule, list[Hit]]]] = {}
+        topics: dict[str, list[tuple[Rule, Hit]]] = {}
+        for code in self.codebook.codes:
+            for rule in code.rules:
+                if not self._may_fire(rule.id, state.matches):
+                    continue
+                hits = state.evaluate(rule, self._rule_keys[rule.id], opinie=code.id in self.opinie_codes)
+                if not hits:
+                    continue
+                if code.id in self.opinie_codes:
+                    for hit in hits:
+                        topics.setdefault(code.id, []).append((rule, hit[0]))
+                else:
+                    fired.setdefault(code.id, []).append((rule, hits[0]))
+        rows: list[dict] = []
+        coded = set(fired) | set(topics)
+        for code in self.codebook.codes:
+            if code.id in fired:
+                for rule, hits in fired[code.id]:
+                    if set(rule.without_codes) & (coded - {code.id}):
+                        continue
+                    rows.append(_row(code.id, None, rule.id, hits, doc, offsets))
+                    break
+        context_topics: list[tuple[str, Rule]] = []
+        if context is not None and len(context):
+            cstate = _DocState(self, context)
+            for code in self.codebook.codes:
+                if code.id not in self.opinie_codes:
+                    continue
+                for rule in code.rules:
+                    if self._may_fire(rule.id, cstate.matches) and cstate.evaluate(
+                            rule, self._rule_keys[rule.id], opinie=True):
+                        context_topics.append((code.id, rule))
+                        break
+        rows.extend(self._opinions(state, topics, context_topics, doc, offsets, coded))
+        return rows
+
+    def _opinions(self, state: "_DocState", topics: dict[str, list[tuple[Rule, Hit]]],
+                  context_topics: list[tuple[str, Rule]], doc: Doc, offsets: list[tuple[int, int]],
+                  coded: set[str]) -> list[dict]:
+        if not topics and not context_topics:
+            return []
+        n_sents = len(state.sent_bounds)
+        mentioned: list[list[str]] = [[] for _ in range(n_sents)]
+        for code_id, items in topics.items():
+            for _, hit in items:
+                s = state.sent_of[hit.start]
+                if code_id not in mentioned[s]:
+                    mentioned[s].append(code_id)
+        first = next((m for m in mentioned if m), [])
+        current = [c for c, _ in context_topics] or first
+        about: list[list[str]] = []
+        for s in range(n_sents):
+            if mentioned[s]:
+                current = mentioned[s]
+            about.append(list(current))
+        topic_tokens = {i for items in topics.values() for _, h in items for i in range(h.start, h.end)}
+        evaluations: dict[str, list[Hit]] = {}
+        for hit in state.lexicon_hits():
+            if any(i in topic_tokens for i in range(hit.start, hit.end)):
+                continue
+            for code_id in about[state.sent_of[hit.start]]:
+                evaluations.setdefault(code_id, []).append(hit)
+        rows = []
+        context_rule = dict(context_topics)
+        for code in self.codebook.codes:
+            hits = evaluations.get(code.id)
+            if not hits:
+                continue
+            rule_list = topics.get(code.id)
+            rule = rule_list[0][0] if rule_list else context_rule.get(code.id)
+            if rule is None or set(rule.without_codes) & (coded - {code.id}):
+                continue
+            pos = any(h.polarity in ("positief", "gemengd") for h in hits)
+            neg = any(h.polarity in ("negatief", "gemengd") for h in hits)
+            valence = "gemengd" if pos and neg else ("positief" if pos else "negatief")
+            topic_hits = [h for _, h in rule_list[:1]] if rule_list else []
+            rule_id = rule.id if rule_list else f"{rule.id}@context"
+            rows.append(_row(code.id, valence, rule_id, topic_hits + hits, doc, offsets))
+        return rows
+
+
+def doc_arrays(doc: Doc) -> tuple[list[int], list[int], list[int]]:
+    """Per token: the hash of its lower-case form, of its lemma, and its sentence-start flag (1 = starts one)."""
+    if not len(doc):
+        return [], [], []
+    arr = doc.to_array([LOWER, LEMMA, SENT_START]).tolist()
+    return [r[0] for r in arr], [r[1] for r in arr], [r[2] for r in arr]
+
+
+class FastMatcher:
+    """The compiled patterns of the rule syntax, matched like spaCy's ``Matcher`` (every span [start, end)
+    the pattern matches, no greedy filtering) but without its per-token predicate calls.
+
+    What each pattern token accepts is worked out once per distinct (lemma, lower-case word) and cached;
+    a pattern is only tried on a fragment that has a token for each of its required pattern tokens, and
+    only from the positions where its first required token can be. Patterns with anything other than
+    LEMMA (a string, IN or REGEX), LOWER IN, an empty dict (any token) and the operators ``?`` and
+    ``{0,n}`` are not accepted (``add`` returns False) and stay with spaCy's ``Matcher``.
+    """
+
+    def __init__(self) -> None:
+        self._preds: list[tuple[str, Any]] = []          # (kind, arg): lemma_in, lemma_regex, lower_in
+        self._pred_ids: dict[tuple[str, Any], int] = {}
+        self._lemma_in: dict[str, list[int]] = {}         # lemma -> predicates (exact lemma alternatives)
+        self._lower_in: dict[str, list[int]] = {}
+        self._regex: list[tuple[int, Any]] = []
+        # a pattern: (key, [(pred id or -1 for any token, min, max)], required pred ids, anchor index)
+        self._patterns: list[tuple[str, list[tuple[int, int, int]], frozenset[int], int]] = []
+        self._by_anchor: dict[int, list[int]] = {}
+        self._cache: dict[tuple[int, int], frozenset[int]] = {}   # (lemma hash, lower hash) -> preds
+
+    def __len__(self) -> int:
+        return len(self._patterns)
+
+    def _pred(self, kind: str, arg: Any) -> int:
+        key = (kind, arg)
+        if key not in self._pred_ids:
+            pid = len(self._preds)
+            self._pred_ids[key] = pid
+            self._preds.append(key)
+            if kind == "lemma_in":
+                for value in arg:
+                    self._lemma_in.setdefault(value, []).append(pid)
+            elif kind == "lower_in":
+                for value in arg:
+                    self._lower_in.setdefault(value, []).append(pid)
+            else:
+                self._regex.append((pid, re.compile(arg)))
+            self._cache.clear()
+        return self._pred_ids[key]
+
+    def add(self, key: str, specs: list[dict[str, Any]]) -> bool:
+        """Compile one pattern; False when it uses something this matcher does not do."""
+        steps: list[tuple[int, int, int]] = []
+        for spec in specs:
+            spec = dict(spec)
+            op = spec.pop("OP", None)
+            if op is None:
+                low, high = 1, 1
+            elif op == "?":
+                low, high = 0, 1
+            else:
+                quant = re.fullmatch(r"\{0,(\d+)\}", str(op))
+                if not quant:
+                    return False
+                low, high = 0, int(quant.group(1))
+            if not spec:
+                steps.append((-1, low, high))
+                continue
+            if len(spec) != 1:
+                return False
+            (attr, value), = spec.items()
+            if attr == "LEMMA" and isinstance(value, str):
+                pid = self._pred("lemma_in", frozenset([value]))
+            elif attr in ("LEMMA", "LOWER") and isinstance(value, dict) and len(value) == 1 and "IN" in value:
+                pid = self._pred("lemma_in" if attr == "LEMMA" else "lower_in", frozenset(value["IN"]))
+            elif attr == "LEMMA" and isinstance(value, dict) and len(value) == 1 and "REGEX" in value:
+                pid = self._pred("lemma_regex", value["REGEX"])
+            else:
+                return False
+            steps.append((pid, low, high))
+        required = frozenset(p for p, low, _ in steps if p >= 0 and low > 0)
+        anchor = next((i for i, (p, low, _) in enumerate(steps) if p >= 0 and low > 0), -1)
+        if anchor < 0:
+            return False
+        index = len(self._patterns)
+        self._patterns.append((key, steps, required, anchor))
+        self._by_anchor.setdefault(steps[anchor][0], []).append(index)
+        return True
+
+    def _satisfied(self, lemma: str, lower: str) -> frozenset[int]:
+        found = set(self._lemma_in.get(lemma, ()))
+        found.update(self._lower_in.get(lower, ()))
+        for pid, regex in self._regex:
+            if regex.search(lemma):
+                found.add(pid)
+        return frozenset(found)
+
+    def __call__(self, doc: Doc) -> list[tuple[str, int, int]]:
+        """All matches as (key, start, end), by pattern then start then end."""
+        lowers, lemmas, _ = doc_arrays(doc)
+        return self.match(lemmas, lowers, doc.vocab.strings)
+
+    def match(self, lemmas: list[int], lowers: list[int], strings: Any) -> list[tuple[str, int, int]]:
+        """``__call__`` on the lemma and lower-case hashes of a doc's tokens."""
+        cache = self._cache
+        sat = []
+        for key in zip(lemmas, lowers):
+            hit = cache.get(key)
+            if hit is None:
+                hit = cache[key] = self._satisfied(strings[key[0]], strings[key[1]])
+            sat.append(hit)
+        positions: dict[int, list[int]] = {}
+        for j, preds in enumerate(sat):
+            for pid in preds:
+                positions.setdefault(pid, []).append(j)
+        present = positions.keys()
+        candidates = sorted({i for pid in present for i in self._by_anchor.get(pid, ())})
+        out: list[tuple[str, int, int]] = []
+        n = len(sat)
+        for index in candidates:
+            key, steps, required, anchor = self._patterns[index]
+            if not required <= present:
+                continue
+            # the anchor is the first required step: before it only optional steps, at most this many tokens
+            before = sum(high for _, _, high in steps[:anchor])
+            starts: set[int] = set()
+            for j in positions[steps[anchor][0]]:
+                starts.update(range(max(0, j - before), j + 1))
+            for start in sorted(starts):
+                for end in self._ends(steps, sat, start, n):
+                    out.append((key, start, end))
+        return out
+
+    @staticmethod
+    def _ends(steps: list[tuple[int, int, int]], sat: list[frozenset[int]], start: int, n: int) -> list[int]:
+        states = {start}
+        for pid, low, high in steps:
+            nxt: set[int] = set()
+            for j in states:
+                k = j
+                for count in range(high + 1):
+                    if count >= low:
+                        nxt.add(k)
+                    if count == high or k >= n or (pid >= 0 and pid not in sat[k]):
+                        break
+                    k += 1
+            if not nxt:
+                return []
+            states = nxt
+        return sorted(states)
+
+
+class _DocState:
+    """Matches, sentences and clauses of one Doc, computed once and shared by all rules."""
+
+    def __init__(self, coder: RuleCoder, doc: Doc):
+        self.coder = coder
+        self.doc = doc
+        strings = coder.vocab.strings
+        self.matches: dict[str, list[tuple[int, int]]] = {}
+        lowers, lemmas, sent_start = doc_arrays(doc)     # no Token objects: they are the slow part
+        for key, start, end in coder.fast.match(lemmas, lowers, strings):
+            self.matches.setdefault(key, []).append((start, end))
+        if len(coder.matcher):
+            for match_id, start, end in coder.matcher(doc):
+                self.matches.setdefault(strings[match_id], []).append((start, end))
+        n = len(doc)
+        self.lower = [strings[h] for h in lowers]
+        self.sent_of = [0] * n
+        self.sent_bounds: list[tuple[int, int]] = []
+        starts = [i for i, v in enumerate(sent_start) if v == 1 or i == 0]
+        for k, s in enumerate(starts):
+            e = starts[k + 1] if k + 1 < len(starts) else n
+            self.sent_bounds.append((s, e))
+            for i in range(s, e):
+                self.sent_of[i] = k
+        if not self.sent_bounds:
+            self.sent_bounds = [(0, 0)]
+        self.clause_of = [0] * n
+        clause = 0
+        for i, word in enumerate(self.lower):
+            if (i and self.sent_of[i] != self.sent_of[i - 1]) or word in PUNCT_BREAKS or word in coder.breaks:
+                clause += 1
+            self.clause_of[i] = clause
+        self._lexicon: list[Hit] | None = None
+        self._polarity_refs: dict[str, list[Hit]] = {}
+
+    # negation ----------------------------------------------------------------
+    def is_negator(self, i: int) -> bool:
+        if self.lower[i] not in self.coder.negators:
+            return False
+        nxt = self.lower[i + 1] if i + 1 < len(self.lower) else ""
+        return nxt not in NOT_A_NEGATION_AFTER
+
+    def negator_for(self, start: int, end: int, inside: bool, after: int = 0) -> int | None:
+        """Index of a negator in the clause of [start, end) that negates it, or None."""
+        clause = self.clause_of[start]
+        for i in range(start - 1, max(-1, start - 1 - NEGATION_WINDOW), -1):
+            if self.clause_of[i] != clause:
+                break
+            if self.is_negator(i):
+                return i
+        if inside:
+            for i in range(start, end):
+                if self.is_negator(i):
+                    return i
+        for i in range(end, min(len(self.lower), end + after)):
+            if self.clause_of[i] != self.clause_of[end - 1]:
+                break
+            if self.is_negator(i):
+                return i
+        return None
+
+    # cues ---------------------------------------------------------------------
+    def lexicon_hits(self) -> list[Hit]:
+        """Evaluative words with their polarity after negation (longest match wins on overlap)."""
+        if self._lexicon is None:
+            coder = self.coder
+            raw = [(s, e, coder.polarity[m]) for m, s, e in coder.lemma_phrases(self.doc)]
+            raw += [(s, e, coder.polarity[m]) for m, s, e in coder.lower_phrases(self.doc)]
+            raw.sort(key=lambda x: (-(x[1] - x[0]), x[0]))
+            taken: set[int] = set()
+            hits: list[Hit] = []
+            for s, e, pol in raw:
+                if any(i in taken for i in range(s, e)):
+                    continue
+                taken.update(range(s, e))
+                neg = self.negator_for(s, e, inside=False, after=VALENCE_AFTER_WINDOW)
+                if neg is not None and pol != "gemengd" and not any(i in range(s, e) for i in [neg]):
+                    pol = "negatief" if pol == "positief" else "positief"
+                    hits.append(Hit(s, e, pol, neg))
+                else:
+                    hits.append(Hit(s, e, pol))
+            hits.sort(key=lambda h: h.start)
+            self._lexicon = hits
+        return self._lexicon
+
+    def spans(self, refs: list[Any], block_negated: bool, depth: int = 0) -> list[Hit]:
+        """Occurrences of a group of patterns/refs, without the negated ones when ``block_negated``."""
+        out: list[Hit] = []
+        for ref in refs:
+            if isinstance(ref, str):
+                if ref in POLARITY_REFS:
+                    pol = ref[1:]
+                    out.extend(h for h in self.lexicon_hits() if h.polarity == pol)
+                elif depth < 3:
+                    out.extend(self.spans(self.coder._groups.get(ref, []), block_negated, depth + 1))
+                continue
+            for s, e in self.matches.get(ref.key, []):
+                if block_negated and self.negator_for(s, e, inside=not ref.has_negator) is not None:
+                    continue
+                out.append(Hit(s, e))
+        # by position, shortest first: the most precise evidence first
+        out.sort(key=lambda h: (h.start, h.end - h.start))
+        return out
+
+    def evaluate(self, rule: Rule, keys: dict[str, Any], opinie: bool) -> list[list[Hit]]:
+        """The evidence for each way ``rule`` fires in this doc (empty when it does not fire)."""
+        block = rule.negation == "block"
+        primary = self.spans(keys["match"], block and not opinie)
+        if not primary:
+            return []
+        withs = [self.spans(g, block) for g in keys["with"]]
+        if any(not w for w in withs):
+            return []
+        without = self.spans(keys["without"], False) if keys["without"] else []
+        results: list[list[Hit]] = []
+        for hit in primary:
+            if rule.scope == "sentence":
+                s = self.sent_of[hit.start]
+                inside = lambda h: self.sent_of[h.start] == s  # noqa: E731
+            else:
+                inside = lambda h: True  # noqa: E731
+            if any(inside(h) for h in without):
+                continue
+            evidence = [hit]
+            ok = True
+            for group in withs:
+                near = [h for h in group if inside(h)]
+                if not near:
+                    ok = False
+                    break
+                evidence.append(min(near, key=lambda h: abs(h.start - hit.start)))
+            if ok:
+                results.append(evidence)
+        return results
+
+
+def _row(code: str, valence: str | None, rule_id: str, hits: list[Hit], doc: Doc,
+         offsets: list[tuple[int, int]]) -> dict[str, Any]:
+    """A rule coding with its evidence words and character span in the fragment text."""
+    pieces = []
+    for h in sorted(hits, key=lambda h: h.start):
+        start = min(h.start, h.neg_at) if h.neg_at is not None else h.start
+        words = doc[start:h.end].text
+        if h.polarity:
+            words += {"positief": " (+)", "negatief": " (-)", "gemengd": " (+/-)"}[h.polarity]
+        pieces.append(words)
+    tok_start = min(min(h.start, h.neg_at if h.neg_at is not None else h.start) for h in hits)
+    tok_end = max(h.end for h in hits)
+    return {
+        "code": code,
+        "valence": valence,
+        "source": "rule",
+        "rule_id": rule_id,
+        "evidence": " … ".join(pieces),
+        "start": offsets[tok_start][0],
+        "end": offsets[tok_end - 1][1],
+        "score": None,
+    }

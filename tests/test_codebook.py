@@ -1,0 +1,107 @@
+"""The codebook: every code of the study is defined; `kwal check` passes on it and names the line of errors."""
+
+import shutil
+from pathlib import Path
+
+import yaml
+from click.testing import CliRunner
+
+from kwalitatief.cli import main
+from kwalitatief.codebook import check_codebook, load_codebook
+
+ROOT = Path(__file__).resolve().parents[1]
+CODEBOOK = ROOT / "codebook" / "codebook.yaml"
+STUDY_CODES = {
+    "doel.samenwerking_regio", "doel.samenwerking_overheden", "doel.spreiding_middelen", "doel.aan_tafel_rijk",
+    "doel.matching", "knelpunt.onduidelijke_doelen", "knelpunt.afstemming", "knelpunt.geldstromen",
+    "knelpunt.ongelijke_verdeling", "knelpunt.bureaucratie", "knelpunt.buiten_regio", "knelpunt.status",
+    "knelpunt.omvang", "knelpunt.financiering", "knelpunt.tijdsdruk", "knelpunt.kennisdeling",
+    "knelpunt.zichtbaarheid", "opinie.proeftuin", "opinie.reflectie", "opinie.overleg", "opinie.convenant",
+    "opinie.stedelijke_regio", "opinie.herschikking", "opinie.rol_provincie",
+}
+PARAMS = {"nlp": {"model": "blank:nl+lookup"}}
+
+
+def copy_codebook(tmp_path: Path) -> Path:
+    target = tmp_path / "codebook"
+    shutil.copytree(CODEBOOK.parent, target, ignore=shutil.ignore_patterns("annotations", "reviews.jsonl"))
+    return target / "codebook.yaml"
+
+
+def test_codebook_has_exactly_the_study_codes_fully_described():
+    codebook = load_codebook(CODEBOOK)
+    assert set(codebook.code_ids) == STUDY_CODES
+    for code in codebook.codes:
+        assert code.definition and code.include and code.exclude and code.rules
+        assert len(code.examples) >= 2
+
+
+def test_check_passes_on_the_codebook():
+    assert check_codebook(CODEBOOK, PARAMS) == []
+
+
+def test_version_changes_with_codebook_or_lexicon(tmp_path):
+    path = copy_codebook(tmp_path)
+    before = load_codebook(path).version
+    lexicon = path.parent / "lexicon" / "valence.tsv"
+    lexicon.write_text(lexicon.read_text(encoding="utf-8") + "opwekkend\tpositief\n", encoding="utf-8")
+    assert load_codebook(path).version != before
+
+
+def test_yaml_syntax_error_is_reported_with_its_line(tmp_path):
+    path = copy_codebook(tmp_path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    index = next(i for i, line in enumerate(lines) if "id: knelpunt.tijdsdruk" in line)
+    lines[index + 1] = lines[index + 1].replace("label:", "label: [unclosed")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    problems = check_codebook(path, PARAMS)
+    assert len(problems) == 1
+    assert f"{path}:{index + 2}" in problems[0] or f"{path}:{index + 3}" in problems[0]
+    assert "YAML" in problems[0]
+
+
+def test_schema_errors_unknown_and_duplicate_ids_name_the_line(tmp_path):
+    path = copy_codebook(tmp_path)
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("      - id: knelpunt.status\n", "      - id: knelpunt.tijdsdruk\n", 1)
+    text = text.replace("id: knelpunt.omvang.appels_peren", "id: knelpunt.omvangg.appels_peren", 1)
+    path.write_text(text, encoding="utf-8")
+    problems = check_codebook(path, PARAMS)
+    dup_line = next(i for i, line in enumerate(text.splitlines(), 1) if "id: knelpunt.tijdsdruk" in line
+                    and i > text.splitlines().index("      - id: knelpunt.tijdsdruk") + 1)
+    assert any("duplicate code id 'knelpunt.tijdsdruk'" in p and f":{dup_line}:" in p for p in problems)
+    assert any("unknown code id 'knelpunt.omvangg'" in p for p in problems)
+
+
+def test_pattern_that_can_never_match_and_missing_lexicon(tmp_path):
+    path = copy_codebook(tmp_path)
+    data = path.read_text(encoding="utf-8")
+    # 'provincies' is always lemmatised to 'provincie', and a capital never occurs in a lemma
+    data = data.replace('match: ["speelveld"]', 'match: ["provincies Speelveld"]', 1)
+    path.write_text(data, encoding="utf-8")
+    problems = check_codebook(path, PARAMS)
+    assert any("knelpunt.geldstromen.speelveld" in p and "can never match" in p for p in problems)
+    (path.parent / "lexicon" / "valence.tsv").unlink()
+    problems = check_codebook(path, PARAMS)
+    assert any("valence lexicon" in p and "not found" in p for p in problems)
+
+
+def test_kwal_check_exits_non_zero_with_the_line(tmp_path, monkeypatch):
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "corpus", project / "corpus", ignore=shutil.ignore_patterns("build", "pii_truth"))
+    (project / "params.yaml").write_text(yaml.safe_dump({"corpus": {"dir": "corpus",
+                                                                   "manifest": "corpus/manifest.csv"},
+                                                        **PARAMS}), encoding="utf-8")
+    path = copy_codebook(project)
+    monkeypatch.chdir(project)
+    ok = CliRunner().invoke(main, ["check", "--codebook", str(path)])
+    broken = path.parent / "broken.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    index = next(i for i, line in enumerate(lines) if line.startswith("categories:"))
+    lines.insert(index + 1, "  - id: doel\n   label: wrong indent")
+    broken.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    bad = CliRunner().invoke(main, ["check", "--codebook", str(broken)])
+    assert bad.exit_code != 0
+    assert f"{broken}:" in bad.output and "YAML" in bad.output
+    codebook_errors = [line for line in ok.output.splitlines() if str(path) in line]
+    assert codebook_errors == []

@@ -1,0 +1,205 @@
+"""Pseudonymisation: what is replaced, what stays, consistent tags and remapped offsets."""
+
+from __future__ import annotations
+
+import pytest
+
+from kwalitatief import pseudonymise as ps
+from kwalitatief.ingest import build_transcript, _text_paragraphs
+
+REGIONS = [
+    {"region": "Zwolle", "provinces": "Overijssel; Gelderland", "municipalities": "Zwolle; Kampen; Meppel"},
+    {"region": "We the North", "provinces": "Friesland; Groningen", "municipalities": "Leeuwarden; Groningen"},
+    {"region": "Stedendriehoek", "provinces": "Gelderland; Overijssel", "municipalities": ""},
+    {"region": "geen", "provinces": "", "municipalities": ""},
+    {"region": "landelijk", "provinces": "", "municipalities": ""},
+]
+RESPONDENTS = [
+    {"respondent_id": "R1", "respondent_type": "gemeente", "organisation": "gemeente Zwolle", "region": "Zwolle"},
+    {"respondent_id": "R2", "respondent_type": "culturele_instelling",
+     "organisation": "Productiehuis De Oversteek (fictief)", "region": "Zwolle"},
+    {"respondent_id": "R3", "respondent_type": "provincie", "organisation": "provincie Friesland",
+     "region": "We the North"},
+]
+
+
+def vocabulary(settings: ps.Settings | None = None, replace=(), keep=(), respondents=RESPONDENTS) -> ps.Vocabulary:
+    plist = ps.PseudonymList(replace=list(replace), keep=list(keep))
+    return ps.build_vocabulary(REGIONS, respondents, plist, settings or ps.Settings())
+
+
+def transcript(doc_id: str, text: str) -> dict:
+    return build_transcript(doc_id, _text_paragraphs(text), "txt").to_dict()
+
+
+def run(docs: list[dict], settings: ps.Settings | None = None, **vocab_args) -> ps.CorpusResult:
+    settings = settings or ps.Settings()
+    vocab = vocabulary(settings, **vocab_args)
+    return ps.pseudonymise_corpus(docs, {d["doc_id"]: "transcript" for d in docs}, vocab, settings)
+
+
+DOC_A = """I: Hoe verliep het overleg met de gemeente?
+
+R: Wethouder Jan de Vries van Zwolle was enthousiast. Ik heb daarna met Anneke Bakker van de provincie Overijssel gebeld.
+
+Mevrouw Bakker vond het ook goed. Mail haar op a.bakker@overijssel.nl of bel 06-12345678.
+
+I: En de regio?
+
+R: We the North en de Stedendriehoek doen het anders. OCW en het ministerie kijken mee, ook Gelderland en Friesland.
+"""
+
+DOC_B = """Interviewer: Kent u Anneke Bakker?
+
+Pieter van den Berg: Ja, Anneke Bakker zit in ons overleg. Ons kantoor is aan de Stationsweg 14, 8011 CZ Zwolle.
+
+Interviewer: Dank u.
+
+Pieter van den Berg: Graag gedaan, bel gerust op +31 6 2345 6789.
+"""
+
+
+@pytest.fixture(scope="module")
+def corpus_result() -> tuple[list[dict], ps.CorpusResult]:
+    docs = [transcript("int_a", DOC_A), transcript("int_b", DOC_B)]
+    return docs, run(docs)
+
+
+def test_names_contact_data_and_addresses_are_replaced(corpus_result):
+    docs, result = corpus_result
+    a, b = (d["text"] for d in result.documents)
+    for value in ("Jan de Vries", "Anneke Bakker", "Bakker", "a.bakker@overijssel.nl", "06-12345678"):
+        assert value not in a
+    for value in ("Anneke Bakker", "Pieter van den Berg", "Stationsweg 14", "8011 CZ", "+31 6 2345 6789"):
+        assert value not in b
+    assert "[EMAIL-1]" in a and "[TELEFOON-1]" in a and "[ADRES-1]" in b and "[POSTCODE-1]" in b
+
+
+def test_same_person_gets_the_same_tag_across_documents(corpus_result):
+    docs, result = corpus_result
+    key = result.key
+    tags = {row["tag"] for row in key if row["original"] == "Anneke Bakker"}
+    assert len(tags) == 1
+    tag = tags.pop()
+    assert {row["doc_id"] for row in key if row["tag"] == tag and row["original"] == "Anneke Bakker"} == {"int_a", "int_b"}
+    assert result.documents[0]["text"].count(tag) >= 1 and result.documents[1]["text"].count(tag) == 2
+    # 'Mevrouw Bakker' in the document that names Anneke Bakker is linked to her
+    assert f"Mevrouw {tag} vond" in result.documents[0]["text"]
+    # different people get different tags, numbered by first occurrence
+    jan = next(row["tag"] for row in key if row["original"] == "Jan de Vries")
+    assert jan == "[PERSOON-1]" and tag == "[PERSOON-2]"
+
+
+def test_titles_regions_provinces_and_ministry_stay(corpus_result):
+    docs, result = corpus_result
+    a = result.documents[0]["text"]
+    assert "Wethouder [PERSOON-1] van Zwolle was enthousiast" in a
+    assert "provincie Overijssel" in a
+    for term in ("We the North", "Stedendriehoek", "OCW", "ministerie", "Gelderland", "Friesland"):
+        assert term in a
+    assert "8011 CZ]" not in result.documents[1]["text"] and "Zwolle." in result.documents[1]["text"]
+
+
+def test_speaker_labels_are_replaced_and_turns_carry_the_tag(corpus_result):
+    docs, result = corpus_result
+    b = result.documents[1]
+    tag = next(row["tag"] for row in result.key if row["original"] == "Pieter van den Berg")
+    speakers = [t["speaker"] for t in b["turns"]]
+    assert speakers == ["Interviewer", tag, "Interviewer", tag]
+    assert b["text"].count(f"{tag}:") == 2
+
+
+def test_offsets_of_blocks_and_turns_are_remapped(corpus_result):
+    docs, result = corpus_result
+    for original, new in zip(docs, result.documents):
+        assert len(new["blocks"]) == len(original["blocks"]) and len(new["turns"]) == len(original["turns"])
+        for old_block, new_block in zip(original["blocks"], new["blocks"]):
+            old_text = original["text"][old_block["start"]:old_block["end"]]
+            new_text = new["text"][new_block["start"]:new_block["end"]]
+            # the block reads the same after undoing the replacements inside it
+            restored = new_text
+            for r in sorted(new["replacements"], key=lambda r: -r["start"]):
+                if new_block["start"] <= r["start"] and r["end"] <= new_block["end"]:
+                    s, e = r["start"] - new_block["start"], r["end"] - new_block["start"]
+                    restored = restored[:s] + original["text"][r["orig_start"]:r["orig_end"]] + restored[e:]
+            assert restored == old_text
+        for old_turn, new_turn in zip(original["turns"], new["turns"]):
+            start, end = ps.original_offsets(new["replacements"], new_turn["start"], new_turn["end"])
+            assert (start, end) == (old_turn["start"], old_turn["end"])
+        for r in new["replacements"]:
+            assert new["text"][r["start"]:r["end"]] == r["tag"]
+            assert set(r) == {"start", "end", "tag", "orig_start", "orig_end"}  # no original strings
+
+
+def test_a_name_inside_a_longer_word_is_not_replaced():
+    doc = transcript("int_c", "I: Wie?\n\nR: Jan belde in januari met de Janssen Bakkerij over de "
+                              "Jansbuitensingel. Jan-Willem niet, Bakker wel.\n")
+    # the list names only (deduce off): 'Jan' and 'Bakker' as whole words, never inside a word
+    result = run([doc], ps.Settings(use_deduce=False), replace=[("Jan", "persoon"), ("Bakker", "persoon")])
+    text = result.documents[0]["text"]
+    assert text.startswith("I: Wie?\n\nR: [PERSOON-1] belde in januari")
+    assert text.endswith("niet, [PERSOON-2] wel.")
+    for word in ("januari", "Janssen", "Bakkerij", "Jansbuitensingel", "Jan-Willem"):
+        assert word in text
+
+
+def test_the_keep_list_is_honoured():
+    text = "I: Waar?\n\nR: In de Johan Cruijff ArenA, zei Johan Cruijff. Kees Hoekstra kwam ook.\n"
+    without = run([transcript("int_d", text)]).documents[0]["text"]
+    assert "Johan Cruijff ArenA" not in without  # the name is found ...
+    kept = run([transcript("int_d", text)], keep=["Johan Cruijff ArenA"]).documents[0]["text"]
+    assert "In de Johan Cruijff ArenA, zei [PERSOON-1]." in kept  # ... but the listed venue stays
+    assert "Kees Hoekstra" not in kept
+
+
+def test_list_and_register_names_are_replaced_even_when_unknown_to_deduce():
+    respondents = RESPONDENTS + [{"respondent_id": "R4", "respondent_type": "fonds", "organisation": "Fonds X",
+                                  "region": "landelijk", "name": "Xylofoon Qwerty"}]
+    doc = transcript("int_e", "I: En Zwerbo?\n\nR: Zwerbo en Xylofoon Qwerty waren er niet bij.\n")
+    text = run([doc], replace=[("Zwerbo", "persoon")], respondents=respondents).documents[0]["text"]
+    assert "Zwerbo" not in text and "Xylofoon Qwerty" not in text
+
+
+def test_register_organisations_and_municipalities_follow_the_settings():
+    doc = transcript("int_f", "I: Waar werkt u?\n\nR: Bij Productiehuis De Oversteek in Kampen, regio Zwolle.\n")
+    on = run([doc]).documents[0]["text"]
+    assert "Bij [ORGANISATIE-1] in Kampen, regio Zwolle." in on
+    off = run([doc], ps.Settings(replace_organisations=False)).documents[0]["text"]
+    assert "Productiehuis De Oversteek" in off
+    municipalities = run([doc], ps.Settings(replace_municipalities=True)).documents[0]["text"]
+    assert "in [GEMEENTE-1], regio Zwolle." in municipalities  # Zwolle is a region name: it stays
+
+
+def test_documents_of_other_types_pass_unchanged():
+    doc = {"doc_id": "profiel", "text": "Wethouder Jan de Vries opende.", "source_type": "pdf",
+           "blocks": [{"start": 0, "end": 30, "kind": "paragraph", "page": 1, "turn": None}],
+           "turns": [], "pages": [[0, 30, 1]], "n_pages": 1, "encoding": None}
+    settings = ps.Settings()
+    result = ps.pseudonymise_corpus([doc], {"profiel": "profiel"}, vocabulary(settings), settings)
+    assert result.documents == [{**doc, "replacements": []}] and result.key == []
+
+
+def test_phone_postcode_and_year_patterns():
+    text = "Bel 038 498 2211 of (050) 123 45 67. In 2021 EU-geld; in 2022 BIS. Postbus 3434, 5902 RK Venlo."
+    kinds = {(s.kind, s.text) for s in ps.detect(text, vocabulary(), use_deduce=False)}
+    assert ("telefoon", "038 498 2211") in kinds and ("telefoon", "(050) 123 45 67") in kinds
+    assert ("adres", "Postbus 3434") in kinds and ("postcode", "5902 RK") in kinds
+    assert not any(kind == "postcode" and value.startswith("202") for kind, value in kinds)
+
+
+def test_pseudonym_list_errors_name_file_line_and_field(tmp_path):
+    path = tmp_path / "pseudonyms.csv"
+    path.write_text("term,action,kind,note\nJan Jansen,replace,persoon,\nOCW,bewaren,,\n", encoding="utf-8")
+    with pytest.raises(ps.PseudonymListError, match=r"pseudonyms.csv line 3, field action: 'bewaren'"):
+        ps.load_pseudonym_list(path)
+    path.write_text("term,action,kind,note\nJan Jansen,replace,mens,\n", encoding="utf-8")
+    with pytest.raises(ps.PseudonymListError, match=r"line 2, field kind: 'mens'"):
+        ps.load_pseudonym_list(path)
+    path.write_text("term,action,kind,note\nJan Jansen,replace,,\nHuis van de Stad,keep,,town hall\n", encoding="utf-8")
+    assert ps.load_pseudonym_list(path) == ps.PseudonymList(replace=[("Jan Jansen", "persoon")],
+                                                            keep=["Huis van de Stad"])
+
+
+def test_unknown_settings_are_an_error():
+    with pytest.raises(ValueError, match="unknown setting"):
+        ps.Settings.from_params({"doc_type": ["transcript"]})

@@ -1,0 +1,70 @@
+"""The report: escaped text, self-contained, reproducible, with verdicts, evidence and provenance."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from kwalitatief.aggregate import aggregate_tables, build_frame
+from kwalitatief.conclusions import evaluate_conclusions, load_conclusions, parse_quantifiers
+from kwalitatief.config import load_params
+from kwalitatief.report import build_context, render_html, render_markdown, write_report
+from study_factory import REGIONS, study
+
+PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
+MARKUP = 'De proeftuin <script>alert("x")</script> was <b>top</b> & "goed" | echt.'
+CLAIMS = """\
+conclusions:
+  - id: c-<i>1</i>
+    text: De meeste <em>regio's</em> missen financiering.
+    code: knelpunt.financiering
+    unit: region
+    population: alle
+    quantifier: de meeste
+"""
+PROVENANCE = {"codebook_version": "cb123", "model_version": "m456", "corpus_hash": "abc", "date": "2022-06-01"}
+
+
+def _context(tmp_path, plots=True):
+    codings, fragments, documents, respondents, regions, codes = study({"t1-1": MARKUP})
+    frame = build_frame(codings, fragments, documents, respondents, regions, codes)
+    quantifiers = parse_quantifiers(load_params(PARAMS)["conclusions"]["quantifiers"])
+    (tmp_path / "c.yaml").write_text(CLAIMS, encoding="utf-8")
+    claims = load_conclusions(tmp_path / "c.yaml", codes, quantifiers, REGIONS)
+    results = evaluate_conclusions(claims, frame, {f["fragment_id"]: f for f in fragments}, quantifiers,
+                                   min_population=2, evidence_max=10)
+    metrics = {"n_annotations": 100, "cv_folds": 5, "merge_policy": "union",
+               "rules": {"micro_f1": 0.61, "macro_f1": 0.5}, "merged": {"micro_f1": 0.72, "macro_f1": 0.6},
+               "per_code": {"knelpunt.financiering": {"support": 12, "rules": {"f1": 0.7}, "merged": {"f1": 0.8}}}}
+    return build_context(results, aggregate_tables(frame), REGIONS, PROVENANCE, metrics, plots=plots)
+
+
+def test_fragment_markup_is_escaped(tmp_path):
+    html = render_html(_context(tmp_path, plots=False))
+    assert "<script>alert" not in html and "<b>top</b>" not in html and "<em>regio" not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
+    assert "c-&lt;i&gt;1&lt;/i&gt;" in html
+    md = render_markdown(_context(tmp_path, plots=False))
+    assert "<script>" not in md and "&lt;script&gt;" in md
+    assert "echt" in md and "\\|" in md     # a pipe cannot break a Markdown table
+
+
+def test_report_is_self_contained_and_reproducible(tmp_path):
+    write_report(tmp_path / "a.html", tmp_path / "a.md", _context(tmp_path))
+    write_report(tmp_path / "b.html", tmp_path / "b.md", _context(tmp_path))
+    first = (tmp_path / "a.html").read_bytes()
+    assert first == (tmp_path / "b.html").read_bytes()
+    assert (tmp_path / "a.md").read_bytes() == (tmp_path / "b.md").read_bytes()
+    html = first.decode("utf-8")
+    assert not re.search(r'(src|href)="(https?:)?//', html)          # nothing fetched from elsewhere
+    assert html.count('src="data:image/png;base64,') == 3            # heat map, respondent types, valence
+
+
+def test_report_shows_verdicts_evidence_metrics_and_provenance(tmp_path):
+    html = render_html(_context(tmp_path, plots=False))
+    assert "ondersteund" in html and "2 van 3" in html
+    assert "gemeente · Aland · t1" in html                           # provenance of a quote: type, region, doc
+    assert "Jan Jansen" not in html                                   # never a name
+    for value in ("cb123", "m456", "abc", "2022-06-01", "0.72"):
+        assert value in html
+    assert "knelpunt.financiering" in html

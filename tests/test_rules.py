@@ -1,0 +1,77 @@
+"""Rule coding: negation, valence, multi-word and word-order variants, exclusion, evidence offsets."""
+
+from pathlib import Path
+
+import pytest
+
+from kwalitatief.codebook import load_codebook
+from kwalitatief.coding import code_texts
+from kwalitatief.nlp import load_nlp
+
+CODEBOOK = Path(__file__).resolve().parents[1] / "codebook" / "codebook.yaml"
+
+
+@pytest.fixture(scope="module")
+def coder():
+    codebook = load_codebook(CODEBOOK)
+    nlp = load_nlp("blank:nl+lookup")
+
+    def code(text: str) -> dict[str, dict]:
+        return {row["code"]: row for row in code_texts([text], codebook, nlp)[0]}
+
+    return code
+
+
+def test_negated_goal_cue_does_not_fire(coder):
+    assert "doel.samenwerking_regio" in coder("Ons doel is dat de podia in de regio beter gaan samenwerken.")
+    assert "doel.samenwerking_regio" not in coder("Het is niet de bedoeling dat de podia gaan samenwerken.")
+    assert "doel.samenwerking_regio" not in coder("We willen geen samenwerking met de podia.")
+
+
+def test_negated_problem_cue_does_not_make_a_knelpunt(coder):
+    assert "knelpunt.afstemming" in coder("De afstemming met de provincie is een groot probleem.")
+    assert "knelpunt.afstemming" not in coder("De afstemming met de provincie is geen probleem.")
+
+
+def test_word_order_and_multiword_variants(coder):
+    for text in ("Wij willen dat de instellingen in het gebied meer samenwerken.",
+                 "Wij willen dat de instellingen in het gebied beter samen gaan werken.",
+                 "Het doel is dat de instellingen in het gebied werken samen aan talent.",
+                 "Het gaat ons om samenwerking tussen de podia in het gebied."):
+        assert "doel.samenwerking_regio" in coder(text), text
+    assert "knelpunt.buiten_regio" in coder("Wij vallen echt tussen wal en schip.")
+    assert "knelpunt.geldstromen" in coder("Die geldstromen zijn niet op elkaar afgestemd.")
+    assert "knelpunt.geldstromen" in coder("De subsidieregelingen van rijk en provincie lopen langs elkaar heen.")
+
+
+def test_valence_positive_negative_and_mixed(coder):
+    assert coder("De proeftuin was heel waardevol en gaf veel energie.")["opinie.proeftuin"]["valence"] == "positief"
+    assert coder("Die proeftuin vond ik rommelig en kunstmatig.")["opinie.proeftuin"]["valence"] == "negatief"
+    assert coder("De proeftuin was waardevol, maar ook rommelig.")["opinie.proeftuin"]["valence"] == "gemengd"
+
+
+def test_negation_flips_valence_but_not_across_maar(coder):
+    assert coder("De proeftuin was niet waardevol.")["opinie.proeftuin"]["valence"] == "negatief"
+    assert coder("Het convenant was helemaal niet slecht.")["opinie.convenant"]["valence"] == "positief"
+    # the negator before 'maar' does not reach the evaluation after it
+    row = coder("De proeftuin kostte niet veel, maar hij was waardevol.")["opinie.proeftuin"]
+    assert row["valence"] == "positief"
+
+
+def test_topic_without_evaluation_is_no_opinie(coder):
+    assert "opinie.proeftuin" not in coder("De proeftuin liep van 2019 tot 2021 in drie gemeenten.")
+
+
+def test_exclusion_keeps_the_randstad_out_of_buiten_regio(coder):
+    assert "knelpunt.buiten_regio" in coder("Gemeenten buiten de stedelijke regio's missen alle informatie.")
+    assert "knelpunt.buiten_regio" not in coder("Er zijn weinig BIS-instellingen buiten de Randstad.")
+
+
+def test_each_coding_records_rule_and_evidence_span(coder):
+    text = "Eerlijk gezegd: die geldstromen zijn niet op elkaar afgestemd."
+    row = coder(text)["knelpunt.geldstromen"]
+    assert row["source"] == "rule"
+    assert row["rule_id"].startswith("knelpunt.geldstromen.")
+    assert text[row["start"]:row["end"]].startswith("geldstromen")
+    assert "niet op elkaar" in text[row["start"]:row["end"]]
+    assert row["score"] is None and row["valence"] is None
