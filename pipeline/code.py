@@ -9,10 +9,9 @@ from _common import setup
 
 from kwalitatief.codebook import CodebookError, load_codebook
 from kwalitatief.jsonio import read_jsonl, write_jsonl
-from kwalitatief.nlp import load_nlp
-from kwalitatief.paths import CODINGS_RULE, FRAGMENTS, problems_file
+from kwalitatief.paths import CACHE, CODINGS_RULE, FRAGMENTS, problems_file
 from kwalitatief.rules import PatternError
-from kwalitatief.coding import code_fragments, previous_questions
+from kwalitatief.coding import code_corpus
 
 log = logging.getLogger("kwalitatief.code")
 
@@ -25,15 +24,16 @@ def main() -> None:
         codebook = load_codebook(path)
     except CodebookError as exc:
         sys.exit("error: the codebook has problems (run `kwal check`):\n" + "\n".join(exc.problems))
-    nlp = load_nlp((params.get("nlp") or {}).get("model", "nl_core_news_sm"))
+    model = (params.get("nlp") or {}).get("model", "nl_core_news_sm")
     fragments = list(read_jsonl(FRAGMENTS))
     codable = [f for f in fragments if f.get("codable")]
-    contexts = previous_questions(fragments, codable) if settings.get("question_context", True) else None
     problems = [{"stage": "code", "doc_id": f["doc_id"], "severity": "warning",
                  "message": f"fragment {f['fragment_id']} has no tokens; not coded",
                  "detail": "rerun the segment stage"} for f in codable if not f.get("tokens")]
     try:
-        results = code_fragments(codable, codebook, nlp, contexts=contexts)
+        # per document: cached (an unchanged document with an unchanged codebook is not coded again), parallel
+        results, stats = code_corpus(fragments, codebook, model, bool(settings.get("question_context", True)),
+                                     workers=args.workers, cache_dir=CACHE)
     except PatternError as exc:
         sys.exit(f"error: {path}: {exc} (run `kwal check`)")
     rows = []
@@ -44,8 +44,9 @@ def main() -> None:
     rows.sort(key=lambda r: (r["fragment_id"], r["code"]))
     write_jsonl(CODINGS_RULE, rows)
     write_jsonl(problems_file("code"), problems)
-    log.info("%d rule codings for %d of %d codable fragments (codebook %s)", len(rows),
-             len({r["fragment_id"] for r in rows}), len(codable), codebook.version)
+    log.info("%d rule codings for %d of %d codable fragments (codebook %s); cache: %d reused, %d new", len(rows),
+             len({r["fragment_id"] for r in rows}), len(codable), codebook.version, stats["cache_hits"],
+             stats["cache_misses"])
 
 
 if __name__ == "__main__":

@@ -20,7 +20,8 @@ from _common import register, setup
 from kwalitatief import pseudonymise as ps
 from kwalitatief.cache import DocumentCache, source_fingerprint
 from kwalitatief.jsonio import atomic_write_text, read_json, write_json, write_jsonl
-from kwalitatief.paths import EXTRACTED_DIR, PRIVATE, PSEUDONYM_KEY, PSEUDONYMISED_DIR, problems_file
+from kwalitatief.paths import (EXTRACTED_DIR, PRIVATE, PSEUDONYM_KEY, PSEUDONYMISED_DIR, PSEUDONYMISED_REGISTER,
+                              problems_file)
 
 log = logging.getLogger("kwalitatief.pseudonymise")
 
@@ -66,6 +67,8 @@ def main() -> None:
     for doc in result.documents:
         write_json(PSEUDONYMISED_DIR / f"{doc['doc_id']}.json", doc, indent=None)
     atomic_write_text(PSEUDONYM_KEY, ps.key_csv(result.key))
+    labels = ps.register_labels(reg.respondents, [asdict(d) for d in reg.documents], result.key, settings)
+    write_json(PSEUDONYMISED_REGISTER, labels)
     write_jsonl(problems_file("pseudonymise"), result.problems)
     counts = ", ".join(f"{n} {kind}" for kind, n in sorted(result.counts.items())) or "nothing"
     log.info("pseudonymised %d of %d documents (%s replaced; %d tags); detection cache: %d reused, %d new; %.1f s",

@@ -51,11 +51,17 @@ def main() -> None:
     agreement = project_agreement(params)
     if agreement:
         tables["agreement"] = agreement
+    # the register as the database shows it: organisations that are pseudonymised in the transcripts
+    # (params pseudonymise.organisation_types) appear by their tag there too
+    labels = read_json(paths.PSEUDONYMISED_REGISTER) if paths.PSEUDONYMISED_REGISTER.exists() else {}
+    respondents = [{**r, "organisation": labels.get("organisations", {}).get(r["respondent_id"], r["organisation"])}
+                   for r in reg.respondents]
+    documents = [{**d, "title": labels.get("titles", {}).get(d["doc_id"], d["title"])}
+                 for d in store.document_rows(reg, extracted, problems, fragments, hashes)]
     run_facts = provenance(**facts, n_codings=len(codings), n_conclusions=len(concl["conclusions"]))
     db = store.build_database(
         DATABASE,
-        regions=reg.regions, respondents=reg.respondents,
-        documents=store.document_rows(reg, extracted, problems, fragments, hashes),
+        regions=reg.regions, respondents=respondents, documents=documents,
         fragments=fragments, problems=problems, provenance=run_facts,
         codings=codings if paths.CODINGS.exists() else None,
         machine_codings=machine if machine else None, tables=tables,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from test_classify import LEXICON, MINI_CODEBOOK
+from test_classify import LEXICON, MINI_CODEBOOK, STAGE_PARAMS
 
 from kwalitatief import store
 from kwalitatief.jsonio import write_json, write_jsonl
@@ -35,6 +35,9 @@ MACHINE = {
     ("int_b", 0): [("knelpunt.tijdsdruk", None, "classifier", 0.66)],
     ("int_b", 2): [("opinie.proeftuin", "positief", "rule", None)],
 }
+# the classify stage's settings for tests that run it: a quick evaluation (it is not what they test)
+FAST_PARAMS = {**STAGE_PARAMS, "classify": {**STAGE_PARAMS["classify"], "cv_folds": 2, "threshold_folds": 2,
+                                            "learning_curve": [1.0]}}
 THRESHOLDS = {"opinie.proeftuin": 0.5, "knelpunt.tijdsdruk": 0.45, "doel.samenwerking_regio": 0.5}
 
 

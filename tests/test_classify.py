@@ -383,7 +383,7 @@ def make_project(root: Path, examples: list[Example]) -> list[dict]:
     return frags
 
 
-STAGE_PARAMS = {"nlp": {"model": "blank:nl+lookup"}, **PARAMS}
+STAGE_PARAMS = {"workers": 1, "nlp": {"model": "blank:nl+lookup"}, **PARAMS}
 
 
 def test_the_classify_stage_trains_codes_merges_and_evaluates_deterministically(tmp_path):

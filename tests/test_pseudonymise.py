@@ -203,3 +203,18 @@ def test_pseudonym_list_errors_name_file_line_and_field(tmp_path):
 def test_unknown_settings_are_an_error():
     with pytest.raises(ValueError, match="unknown setting"):
         ps.Settings.from_params({"doc_type": ["transcript"]})
+
+
+def test_register_organisations_and_titles_get_the_transcripts_tag():
+    from kwalitatief.pseudonymise import Settings, register_labels
+
+    respondents = [
+        {"respondent_id": "R4", "respondent_type": "culturele_instelling", "organisation": "Theater X (fictief)"},
+        {"respondent_id": "R1", "respondent_type": "gemeente", "organisation": "gemeente Zwolle"},
+    ]
+    documents = [{"doc_id": "int_r4", "respondent_id": "R4", "title": "Interview Theater X (fictief)"},
+                 {"doc_id": "int_r1", "respondent_id": "R1", "title": "Interview gemeente Zwolle"}]
+    key = [{"tag": "[ORGANISATIE-2]", "original": "Theater X", "doc_id": "int_r4"}]
+    labels = register_labels(respondents, documents, key, Settings())
+    assert labels == {"organisations": {"R4": "[ORGANISATIE-2]"},
+                      "titles": {"int_r4": "Interview [ORGANISATIE-2]"}}

@@ -175,10 +175,11 @@ def test_the_classify_stage_applies_decisions_and_writes_problems(tmp_path):
     import sys
 
     import yaml
-    from test_classify import ROOT, STAGE_PARAMS, make_project, synthetic_examples
+    from review_factory import FAST_PARAMS
+    from test_classify import ROOT, make_project, synthetic_examples
 
     frags = make_project(tmp_path, synthetic_examples(n=40, rare=2))
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(STAGE_PARAMS), encoding="utf-8")
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(FAST_PARAMS), encoding="utf-8")
     run = lambda: subprocess.run([sys.executable, str(ROOT / "pipeline/classify.py")], cwd=tmp_path,  # noqa: E731
                                  capture_output=True, text=True, timeout=120)
     first = run()

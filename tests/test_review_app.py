@@ -145,6 +145,8 @@ def test_blind_mode_hides_machine_codes_and_other_reviewers(tmp_path, project):
         status, payload, _ = request(server, "POST", "/api/decide", {"fragment_id": fid, "code": "knelpunt.status",
                                                                      "decision": "add"}, {"X-CSRF-Token": token})
         assert status == 200
+        status, html, _ = request(server, "GET", f"/card?f={fid}")
+        assert status == 200 and "knelpunt.status" in html.split("jouw codes")[1]   # your own code is shown
         status, payload, _ = request(server, "POST", "/api/decide", {"fragment_id": fid, "code": None,
                                                                      "decision": "done"}, {"X-CSRF-Token": token})
         assert status == 200 and json.loads(payload)["written"] == 3   # the other three codes: absent

@@ -52,7 +52,7 @@ DEFAULTS: dict[str, Any] = {
     "cv_folds": 5,              # outer cross-validation folds for the evaluation
     "learning_curve": [0.2, 0.4, 0.6, 0.8, 1.0],
     "merge_policy": "union",
-    "valence_from": "rule_first",
+    "valence_from": "classifier_first",
 }
 
 

@@ -48,8 +48,13 @@ def run(force: bool) -> None:
     if not Path("dvc.yaml").exists():
         _fail("no dvc.yaml here; run kwal from the project root.")
     cmd = [sys.executable, "-m", "dvc", "repro"] + (["--force"] if force else [])
+    import os
+
+    # the stages' `python` must be this environment's, also when the venv is not activated
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
     ran_a_stage = False
-    with subprocess.Popen(cmd, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1) as proc:
+    with subprocess.Popen(cmd, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1,
+                          env=env) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:  # stream DVC's and the stages' output as it comes
             click.echo(line, nl=False)

@@ -153,3 +153,72 @@ def previous_questions(fragments: Sequence[dict[str, Any]],
             current[frag["doc_id"]] = None
         last[(frag["doc_id"], frag.get("seq", 0))] = current.get(frag["doc_id"])
     return [last.get((f["doc_id"], f.get("seq", 0))) for f in codable]
+
+
+# --------------------------------------------------------------------------------------------
+# The corpus: per document, cached, in parallel (stage ``code``)
+# --------------------------------------------------------------------------------------------
+
+def _slim(fragment: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What rule coding reads of a fragment (so the cache key and the worker payload stay small)."""
+    if fragment is None:
+        return None
+    return {"fragment_id": fragment.get("fragment_id"), "text": fragment["text"],
+            "tokens": fragment.get("tokens") or [], "sents": fragment.get("sents") or [0]}
+
+
+def _code_group(job: tuple[Codebook, str, list[tuple[list[dict[str, Any]], list[dict[str, Any] | None]]]]
+                ) -> list[list[list[dict[str, Any]]]]:
+    from .nlp import load_nlp
+
+    codebook, model, docs = job
+    nlp = load_nlp(model)
+    return [code_fragments(frags, codebook, nlp, contexts=ctx) for frags, ctx in docs]
+
+
+def code_corpus(fragments: Sequence[dict[str, Any]], codebook: Codebook, model: str,
+                question_context: bool = True, workers: int | None = 1, cache_dir: Any = None,
+                executor: str = "process") -> tuple[list[list[dict[str, Any]]], dict[str, int]]:
+    """Rule coding rows for every codable fragment (in order), per document cached and in parallel.
+
+    A document's codings are reused when its fragments (text, tokens), the preceding questions, the
+    codebook (its ``version`` covers the lexicon), the pipeline and the coding code are unchanged.
+    Returns (rows per codable fragment, {cache_hits, cache_misses}).
+    """
+    import sys
+
+    from . import codebook as codebook_module
+    from . import rules as rules_module
+    from .cache import DocumentCache, source_fingerprint
+    from .nlp import load_nlp, model_name
+    from .parallel import chunks, map_documents, resolve_workers
+
+    codable = [f for f in fragments if f.get("codable")]
+    contexts = previous_questions(fragments, codable) if question_context else [None] * len(codable)
+    by_doc: dict[str, list[int]] = {}
+    for i, frag in enumerate(codable):
+        by_doc.setdefault(frag["doc_id"], []).append(i)
+    code = source_fingerprint(sys.modules[__name__], rules_module, codebook_module)
+    resolved = model_name(load_nlp(model))
+    cache = DocumentCache(cache_dir, "code")
+    results: list[list[dict[str, Any]] | None] = [None] * len(codable)
+    todo: list[tuple[str, str, list[dict[str, Any]], list[dict[str, Any] | None]]] = []
+    for doc_id, idx in by_doc.items():
+        frags = [_slim(codable[i]) for i in idx]
+        ctx = [_slim(contexts[i]) for i in idx]
+        key = cache.key(frags, ctx, codebook.version, resolved, code)
+        hit = cache.get(key)
+        if hit is not None:
+            for i, rows in zip(idx, hit):
+                results[i] = rows
+        else:
+            todo.append((doc_id, key, frags, ctx))
+    n = resolve_workers(workers)
+    groups = chunks([(frags, ctx) for _, _, frags, ctx in todo], n * 4 if n > 1 else 1)
+    outputs = [rows for group in map_documents(_code_group, [(codebook, model, g) for g in groups], n, executor)
+               for rows in group]
+    for (doc_id, key, _, _), rows in zip(todo, outputs):
+        cache.put(key, rows)
+        for i, frag_rows in zip(by_doc[doc_id], rows):
+            results[i] = frag_rows
+    return [r or [] for r in results], {"cache_hits": cache.hits, "cache_misses": cache.misses}

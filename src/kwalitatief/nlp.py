@@ -6,6 +6,7 @@ import logging
 from functools import lru_cache
 
 import spacy
+from spacy.attrs import IDX, LEMMA, LENGTH, ORTH
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -49,7 +50,12 @@ def model_name(nlp: Language) -> str:
 
 def token_rows(doc: Doc) -> tuple[list[list], list[int]]:
     """Compact token data of a parsed text: ``[[offset, length, lemma], ...]`` and sentence starts."""
-    tokens = [[t.idx, len(t.text), (t.lemma_ or t.text).lower()] for t in doc]
+    if not len(doc):
+        tokens: list[list] = []
+    else:  # arrays instead of Token objects (creating those is most of the cost)
+        strings = doc.vocab.strings
+        tokens = [[idx, length, (strings[lemma] if lemma else strings[orth]).lower()]
+                  for idx, length, lemma, orth in doc.to_array([IDX, LENGTH, LEMMA, ORTH]).tolist()]
     sents = [s.start for s in doc.sents] if doc.has_annotation("SENT_START") else [0]
     return tokens, sents
 

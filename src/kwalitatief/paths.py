@@ -10,6 +10,7 @@ CACHE = OUTPUTS / "cache"
 EXTRACTED_DIR = PRIVATE / "extracted"          # original text: may contain names
 PSEUDONYM_KEY = PRIVATE / "pseudonym_key.csv"  # tag -> original: stays with the researcher
 PSEUDONYMISED_DIR = WORK / "pseudonymised"
+PSEUDONYMISED_REGISTER = WORK / "pseudonymised_register.json"  # organisation labels for the database
 FRAGMENTS = WORK / "fragments.jsonl"
 DATABASE = OUTPUTS / "kwalitatief.db"
 

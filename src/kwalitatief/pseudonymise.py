@@ -779,3 +779,36 @@ def key_csv(rows: Iterable[dict[str, str]]) -> str:
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()
+
+
+def register_labels(respondents: Iterable[dict[str, str]], documents: Iterable[dict[str, str]],
+                    key: Iterable[dict[str, str]], settings: Settings) -> dict[str, dict[str, str]]:
+    """Pseudonymised labels for the register: organisations of the replaced respondent types get their
+    tag (``[ORGANISATIE-2]``), and so do the titles of documents that name them.
+
+    Returns ``{"organisations": {respondent_id: label}, "titles": {doc_id: title}}`` holding only the
+    entries that change; the database uses them instead of the register's own values.
+    """
+    tag_of = {}
+    for row in key:
+        if row["tag"].startswith("[ORGANISATIE-"):
+            tag_of.setdefault(normalise(row["original"], "organisatie"), row["tag"])
+    organisations: dict[str, str] = {}
+    names: dict[str, tuple[str, str]] = {}
+    if settings.replace_organisations:
+        for resp in respondents:
+            if resp.get("respondent_type") in settings.organisation_types and resp.get("organisation"):
+                bare = _strip_parenthetical(resp["organisation"])
+                label = tag_of.get(normalise(bare, "organisatie"), "[ORGANISATIE]")
+                organisations[resp["respondent_id"]] = label
+                names[resp["respondent_id"]] = (resp["organisation"], bare)
+    titles: dict[str, str] = {}
+    for doc in documents:
+        rid = doc.get("respondent_id")
+        if rid in names and doc.get("title"):
+            title = doc["title"]
+            for name in names[rid]:
+                title = title.replace(name, organisations[rid])
+            if title != doc["title"]:
+                titles[doc["doc_id"]] = title
+    return {"organisations": organisations, "titles": titles}

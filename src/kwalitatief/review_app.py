@@ -35,6 +35,7 @@ log = logging.getLogger("kwalitatief.review_app")
 
 CONTEXT_BEFORE = 2
 CONTEXT_AFTER = 2
+CONTEXT_CHARS = 320
 FILTERS = ("code", "region", "rtype", "doc", "source", "status")
 ORDERS = ("document", "uncertain")
 STATUS_LABELS = {"unreviewed": "niet beoordeeld", "accepted": "geaccepteerd", "rejected": "afgewezen",
@@ -283,14 +284,14 @@ class ReviewState:
                          {"text": text[e:], "mark": False}]
         order = self.doc_order.get(frag["doc_id"], [])
         pos = order.index(fid) if fid in order else 0
-        context_before = [self._ctx(x) for x in order[max(0, pos - CONTEXT_BEFORE):pos]]
+        context_before = [self._ctx(x, keep_end=True) for x in order[max(0, pos - CONTEXT_BEFORE):pos]]
         context_after = [self._ctx(x) for x in order[pos + 1:pos + 1 + CONTEXT_AFTER]]
         eff = review.effective_decisions(ds)
         mine = review.latest_per_reviewer(d for d in ds if d.reviewer == self.reviewer)
         if self.blind:
             own = sorted((c, d) for (r, f, c), d in mine.items() if f == fid)
             fragment_codes = [{"code": c, "status": review.status_of(d), "valence": d.valence,
-                               "label": self._label(c)} for c, d in own if d.decision != "reject"]
+                               "label": self._label(c), "current": False} for c, d in own if d.decision != "reject"]
         else:
             keys = sorted({k for k in self.merged if k[0] == fid} | {k for k in eff if k[0] == fid})
             fragment_codes = []
@@ -334,9 +335,13 @@ class ReviewState:
             "blind": self.blind, "reviewer": self.reviewer,
         }
 
-    def _ctx(self, fid: str) -> dict[str, Any]:
+    def _ctx(self, fid: str, keep_end: bool = False) -> dict[str, Any]:
+        """A neighbouring fragment, shortened to CONTEXT_CHARS on the side away from the reviewed one."""
         f = self.fragments[fid]
-        return {"speaker": f.get("speaker") or f.get("role") or "", "role": f.get("role"), "text": f.get("text") or ""}
+        text = f.get("text") or ""
+        if len(text) > CONTEXT_CHARS:
+            text = "… " + text[-CONTEXT_CHARS:].lstrip() if keep_end else text[:CONTEXT_CHARS].rstrip() + " …"
+        return {"speaker": f.get("speaker") or f.get("role") or "", "role": f.get("role"), "text": text}
 
     def _label(self, code: str) -> str:
         c = self.codes.get(code)
@@ -374,7 +379,7 @@ class ReviewState:
             rows = [review.make_decision(self.reviewer, frag, c, "reject", memo=note)
                     for c in self.codes if c not in decided]
             review.append_decisions(self.decisions_path, rows)
-            return {"ok": True, "status": "coded", "written": len(rows)}
+            return {"ok": True, "status": "coded", "status_label": STATUS_LABELS["coded"], "written": len(rows)}
         if not isinstance(code, str) or code not in self.codes:
             raise review.ReviewError(f"decision field 'code': '{code}' is not a code of the codebook.")
         valence = payload.get("valence") if isinstance(payload.get("valence"), str) else None
@@ -488,10 +493,15 @@ class ReviewHandler(BaseHTTPRequestHandler):
                 self._json(200, {f"{fid}|{code or ''}": st for (fid, code), st in state.statuses().items()})
             elif url.path.startswith("/static/"):
                 self._static(url.path[len("/static/"):])
+            elif url.path == "/favicon.ico":
+                self._send(HTTPStatus.NO_CONTENT, b"", "image/x-icon")
             else:
                 self._send(HTTPStatus.NOT_FOUND, b"not found", "text/plain; charset=utf-8")
         except KeyError:
             self._send(HTTPStatus.NOT_FOUND, b"unknown fragment", "text/plain; charset=utf-8")
+        except Exception as exc:  # noqa: BLE001 - show the reviewer an error instead of a dropped connection
+            log.exception("review page: %s failed", url.path)
+            self._send(HTTPStatus.INTERNAL_SERVER_ERROR, f"error: {exc}".encode("utf-8"), "text/plain; charset=utf-8")
 
     def _static(self, name: str) -> None:
         if "/" in name or "\\" in name or name.startswith("."):

@@ -1,0 +1,91 @@
+"""Incremental reruns and parallel runs: per-document caches in extract, segment and code.
+
+A rerun with nothing changed does no work; editing one document redoes only that document; editing the
+codebook redoes the coding; 1 and 2 workers give identical results.
+"""
+
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+from corpus_factory import make_corpus
+
+from kwalitatief.codebook import load_codebook
+from kwalitatief.coding import code_corpus
+from kwalitatief.corpus import load_register
+from kwalitatief.ingest import extract_corpus
+from kwalitatief.segment import segment_corpus
+
+CODEBOOK = Path(__file__).resolve().parents[1] / "codebook" / "codebook.yaml"
+SETTINGS = {"unit": {"transcript": "paragraph", "default": "paragraph"}, "model": "blank:nl+lookup"}
+MODEL = "blank:nl+lookup"
+
+
+def _run(corpus: Path, cache: Path, codebook, workers: int = 1) -> dict:
+    register = load_register(corpus)
+    metas = {d.doc_id: asdict(d) for d in register.documents}
+    extraction = extract_corpus(register, workers=workers, cache_dir=cache)
+    fragments, seg = segment_corpus(extraction.documents, metas, SETTINGS, workers=workers, cache_dir=cache)
+    codings, code = code_corpus(fragments, codebook, MODEL, workers=workers, cache_dir=cache)
+    return {"documents": extraction.documents, "fragments": fragments, "codings": codings,
+            "extract": (extraction.cache_hits, extraction.cache_misses),
+            "segment": (seg["cache_hits"], seg["cache_misses"]), "code": (code["cache_hits"], code["cache_misses"])}
+
+
+@pytest.fixture(scope="module")
+def codebook():
+    return load_codebook(CODEBOOK)
+
+
+def test_rerun_with_nothing_changed_does_no_work(tmp_path: Path, codebook) -> None:
+    corpus, cache = make_corpus(tmp_path), tmp_path / "cache"
+    first = _run(corpus, cache, codebook)
+    assert first["extract"] == (0, 3) and first["segment"] == (0, 3)
+    assert first["code"][0] == 0 and first["code"][1] >= 2
+    second = _run(corpus, cache, codebook)
+    assert second["extract"] == (3, 0)
+    assert second["segment"] == (3, 0)
+    assert second["code"] == (first["code"][1], 0)
+    assert second["codings"] == first["codings"] and second["fragments"] == first["fragments"]
+
+
+def test_editing_one_transcript_redoes_only_that_transcript(tmp_path: Path, codebook) -> None:
+    corpus, cache = make_corpus(tmp_path), tmp_path / "cache"
+    first = _run(corpus, cache, codebook)
+    path = corpus / "transcripts" / "int_1.txt"
+    path.write_text(path.read_text(encoding="utf-8") + "\nR: De samenwerking in de regio moet echt beter.\n",
+                    encoding="utf-8")
+    second = _run(corpus, cache, codebook)
+    assert second["extract"] == (2, 1)
+    assert second["segment"] == (2, 1)
+    assert second["code"][1] == 1
+    changed = {f["doc_id"] for f in second["fragments"]} - {None}
+    assert {f["fragment_id"] for f in second["fragments"] if f["doc_id"] != "int_1"} == \
+        {f["fragment_id"] for f in first["fragments"] if f["doc_id"] != "int_1"}
+    assert "int_1" in changed
+    assert any("samenwerking in de regio moet echt beter" in f["text"] for f in second["fragments"])
+
+
+def test_editing_the_codebook_recodes_but_does_not_resegment(tmp_path: Path, codebook) -> None:
+    corpus, cache = make_corpus(tmp_path), tmp_path / "cache"
+    first = _run(corpus, cache, codebook)
+    edited = tmp_path / "codebook"
+    edited.mkdir()
+    (edited / "codebook.yaml").write_text(CODEBOOK.read_text(encoding="utf-8") + "\n# an edit\n", encoding="utf-8")
+    lexicon = CODEBOOK.parent / "lexicon"
+    (edited / "lexicon").symlink_to(lexicon, target_is_directory=True)
+    other = load_codebook(edited / "codebook.yaml")
+    assert other.version != codebook.version
+    second = _run(corpus, cache, other)
+    assert second["segment"] == (3, 0)
+    assert second["code"] == (0, first["code"][1])
+    assert second["codings"] == first["codings"]   # a comment changes no coding
+
+
+def test_one_and_two_workers_give_identical_results(tmp_path: Path, codebook) -> None:
+    corpus = make_corpus(tmp_path)
+    one = _run(corpus, None, codebook, workers=1)
+    two = _run(corpus, None, codebook, workers=2)
+    for key in ("documents", "fragments", "codings"):
+        assert one[key] == two[key], key
+    assert any(rows for rows in one["codings"])
