@@ -59,7 +59,9 @@ def main() -> None:
 
     metrics, f1_rows, curve_rows, eval_problems = evaluate_project(result, params, args.workers)
     problems.extend(eval_problems)
-    write_json(paths.METRICS, metrics)
+    write_json(paths.METRICS_DETAIL, metrics)
+    write_json(paths.METRICS, {k: v for k, v in metrics.items()
+                               if k not in ("per_code", "merge_policies", "learning_curve")})
     atomic_write_text(paths.PLOT_F1_PER_CODE, _csv(f1_rows))
     atomic_write_text(paths.PLOT_LEARNING_CURVE, _csv(curve_rows))
     write_jsonl(paths.problems_file("classify"), problems)

@@ -69,7 +69,7 @@ def main() -> None:
     views = report_lib.create_views(db)
     log.info("wrote %s: %d documents, %d fragments, %d codings, %d problems; views: %s", DATABASE,
              db["documents"].count, db["fragments"].count, len(codings), db["problems"].count, ", ".join(views))
-    metrics = read_json(paths.METRICS) if paths.METRICS.exists() else None
+    metrics = read_json(paths.METRICS_DETAIL) if paths.METRICS_DETAIL.exists() else None
     context = report_lib.build_context(concl["conclusions"], tables, reg.region_names, run_facts, metrics,
                                        concl.get("quantifiers", []), problems)
     context["agreement"] = agreement

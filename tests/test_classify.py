@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -401,13 +404,15 @@ def test_the_classify_stage_trains_codes_merges_and_evaluates_deterministically(
     assert "knelpunt.status is coded by the rules only" in first.stderr
     out = tmp_path / "outputs"
     files = ["work/codings_classifier.jsonl", "work/codings.jsonl", "metrics.json", "plots/f1_per_code.csv",
-             "plots/learning_curve.csv", "model/model.json", "work/problems_classify.jsonl"]
+             "plots/learning_curve.csv", "model/model.json", "work/problems_classify.jsonl", "metrics_detail.json"]
     snapshot = {name: (out / name).read_bytes() for name in files}
     merged = [json.loads(line) for line in snapshot["work/codings.jsonl"].splitlines()]
     sources = {r["sources"] for r in merged}
     assert {"rule", "rule+classifier"} <= sources
     assert {r["code"] for r in merged if r["sources"] == "rule"} >= {"knelpunt.status"}
-    metrics = json.loads(snapshot["metrics.json"])
+    summary = json.loads(snapshot["metrics.json"])  # what `dvc metrics show` prints: one row per system
+    assert {"rules", "classifier", "merged"} <= set(summary) and "per_code" not in summary
+    metrics = json.loads(snapshot["metrics_detail.json"])
     assert {"rules", "classifier", "merged", "learning_curve", "per_code"} <= set(metrics)
     assert metrics["per_code"]["knelpunt.status"]["rules"]["f1"] == 1.0
     assert "knelpunt.status" in metrics["rules_only_codes"]
@@ -454,3 +459,22 @@ def test_code_file_uses_rules_and_the_trained_model_together(tmp_path):
     assert 0 < rows["b"]["knelpunt.tijdsdruk"]["score"] <= 1
     assert rows["c"]["knelpunt.status"]["source"] == "rule"                      # too few annotations
     assert rows["d"] == {}
+
+
+def test_saved_model_file_is_byte_identical_across_processes(tmp_path):
+    """The model file must not depend on the process (hash seeds, memory addresses)."""
+    script = (
+        "import sys; from pathlib import Path; sys.path.insert(0, %r)\n"
+        "from test_classify import CODES, PARAMS, synthetic_examples\n"
+        "from kwalitatief.classify import save_model, train\n"
+        "model, _ = train(synthetic_examples(), CODES, PARAMS, 'cb1')\n"
+        "model.featurizer.transform(synthetic_examples(5))\n"
+        "save_model(model, Path(sys.argv[1]))\n" % str(Path(__file__).parent)
+    )
+    digests = []
+    for seed in ("1", "2"):
+        out = tmp_path / seed
+        subprocess.run([sys.executable, "-c", script, str(out)], check=True, timeout=120,
+                       env={**os.environ, "PYTHONHASHSEED": seed})
+        digests.append((out / "model.joblib").read_bytes())
+    assert digests[0] == digests[1]

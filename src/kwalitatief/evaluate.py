@@ -171,7 +171,11 @@ def cross_validate(examples: Sequence[Example], codes: Sequence[str], params: di
         shuffled = sorted(train_idx, key=lambda i: _order_key(int(cfg["seed"]) + fold, examples[i].fragment_id))
         for frac in fractions:
             subset = sorted(shuffled[:max(2, int(round(frac * len(shuffled))))])
-            jobs.append(([examples[i] for i in subset], [examples[i] for i in test_idx], list(codes), params,
+            # Points of the learning curve below 100 % show the trend; they use the plain 0.5 threshold
+            # instead of an inner cross-validation, which makes them about five times cheaper.
+            fold_params = params if frac == 1.0 else {
+                **(params or {}), "classify": {**((params or {}).get("classify") or {}), "threshold_folds": 0}}
+            jobs.append(([examples[i] for i in subset], [examples[i] for i in test_idx], list(codes), fold_params,
                          rule_preds))
             keys.append((frac, test_idx, len(subset)))
     n_workers = resolve_workers(workers)
