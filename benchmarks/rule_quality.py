@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from kwalitatief.codebook import load_codebook  # noqa: E402
 from kwalitatief.coding import code_file  # noqa: E402
-from kwalitatief.nlp import load_nlp  # noqa: E402
+from kwalitatief.nlp import load_nlp, model_name  # noqa: E402
 
 
 def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
@@ -71,7 +71,7 @@ def main() -> None:
                 ev = next((c2.get("evidence") for c2 in predicted.get(i, []) if c2["code"] == code), "")
                 print(f"{key.upper()} {code} [{item['doc_id']}] {ev!r} :: {item['text'][:160]}")
     print(f"{len(items)} annotated fragments from {len(files)} file(s); codebook {codebook.version}; "
-          f"pipeline {args.model}")
+          f"pipeline {model_name(nlp)}")
     print(f"{'':34} {'P':>6} {'R':>6} {'F1':>6} {'tp':>4} {'fp':>4} {'fn':>4}")
     for category in ("doel", "knelpunt", "opinie"):
         total = Counter()

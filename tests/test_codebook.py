@@ -7,7 +7,7 @@ import yaml
 from click.testing import CliRunner
 
 from kwalitatief.cli import main
-from kwalitatief.codebook import check_codebook, load_codebook
+from kwalitatief.codebook import check_codebook, codebook_findings, load_codebook
 
 ROOT = Path(__file__).resolve().parents[1]
 CODEBOOK = ROOT / "codebook" / "codebook.yaml"
@@ -103,5 +103,86 @@ def test_kwal_check_exits_non_zero_with_the_line(tmp_path, monkeypatch):
     bad = CliRunner().invoke(main, ["check", "--codebook", str(broken)])
     assert bad.exit_code != 0
     assert f"{broken}:" in bad.output and "YAML" in bad.output
-    codebook_errors = [line for line in ok.output.splitlines() if str(path) in line]
+    codebook_errors = [line for line in ok.output.splitlines() if str(path) in line
+                       and not line.startswith("warning:")]
     assert codebook_errors == []
+
+
+SMALL_CODEBOOK = """\
+lexicon: valence.tsv
+negators: [niet, geen]
+cues:
+  geldterm:
+    - geld|subsidie
+categories:
+  - id: knelpunt
+    label: Knelpunten
+    codes:
+      - id: knelpunt.geld
+        label: Geld
+        definition: Te weinig geld.
+        include: [Een tekort aan geld.]
+        exclude: [Geld zonder knelpunt.]
+        examples: [Er is geen geld., Het geld is op.]
+        rules:
+          - id: knelpunt.geld.tekort
+            match:
+              - tekort _2 aan
+              - MATCH
+"""
+
+
+def small_codebook(tmp_path: Path, match: str) -> tuple[Path, int]:
+    """A minimal valid codebook whose second match pattern is ``match``; returns (path, line of it)."""
+    folder = tmp_path / "small"
+    folder.mkdir(exist_ok=True)
+    (folder / "valence.tsv").write_text("goed\tpositief\nslecht\tnegatief\n", encoding="utf-8")
+    text = SMALL_CODEBOOK.replace("MATCH", f'"{match}"')
+    path = folder / "codebook.yaml"
+    path.write_text(text, encoding="utf-8")
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if match in row)
+    return path, line
+
+
+def test_small_codebook_is_clean(tmp_path):
+    path, _ = small_codebook(tmp_path, "tekort|geld")
+    assert codebook_findings(path, PARAMS) == ([], [])
+
+
+def test_rule_syntax_inside_an_alternative_list_is_an_error_with_its_line(tmp_path):
+    for match, culprit, hint in [("geld|@geldterm", "@geldterm", "its own pattern"),
+                                 ("tekort _3 @geldterm", "@geldterm", "its own pattern"),
+                                 ("tekort|_2|geld", "_2", "own token"),
+                                 ("tekort|=geld", "=geld", "'='"),
+                                 ("de?|het geld", "de?", "'?'")]:
+        path, line = small_codebook(tmp_path, match)
+        errors, _ = codebook_findings(path, PARAMS)
+        assert any(e.startswith(f"{path}:{line}: rule 'knelpunt.geld.tekort'") and f"'{culprit}'" in e
+                   and hint in e for e in errors), (match, errors)
+
+
+def test_dead_alternatives_warn_and_an_all_dead_token_is_an_error(tmp_path):
+    # the lemmatiser turns 'provincies' into 'provincie' and 'subsidies' into 'subsidie'
+    path, line = small_codebook(tmp_path, "provincie|provincies")
+    errors, warnings = codebook_findings(path, PARAMS)
+    assert errors == [] and check_codebook(path, PARAMS) == []
+    assert len(warnings) == 1 and warnings[0].startswith(f"{path}:{line}:") and "provincies" in warnings[0]
+    assert "'provincie|" not in warnings[0].split("alternative(s)")[1]
+
+    path, line = small_codebook(tmp_path, "tekort _2 provincies|subsidies")
+    errors, warnings = codebook_findings(path, PARAMS)
+    assert any(e.startswith(f"{path}:{line}:") and "can never match" in e and "provincies" in e
+               and "subsidies" in e for e in errors), errors
+
+
+def test_kwal_check_prints_warnings_but_passes(tmp_path, monkeypatch):
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "corpus", project / "corpus", ignore=shutil.ignore_patterns("build", "pii_truth"))
+    (project / "params.yaml").write_text(yaml.safe_dump({"corpus": {"dir": "corpus",
+                                                                   "manifest": "corpus/manifest.csv"},
+                                                        **PARAMS}), encoding="utf-8")
+    path, line = small_codebook(project, "provincie|provincies")
+    monkeypatch.chdir(project)
+    result = CliRunner().invoke(main, ["check", "--codebook", str(path)])
+    assert result.exit_code == 0, result.output
+    assert f"warning: {path}:{line}:" in result.output

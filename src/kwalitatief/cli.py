@@ -88,7 +88,8 @@ def extract_text(path: Path, doc_type: str | None, corpus_dir: Path) -> None:
 @click.option("--params", default="params.yaml", type=click.Path(path_type=Path))
 @click.option("--codebook", "codebook_path", default=None, type=click.Path(path_type=Path),
               help="Codebook to validate (default: codebook/codebook.yaml).")
-def check(params: Path, codebook_path: Path | None) -> None:
+@click.option("--all-warnings", is_flag=True, help="List every warning (default: the first five and a count).")
+def check(params: Path, codebook_path: Path | None, all_warnings: bool) -> None:
     """Validate the corpus register and the codebook; exit non-zero on any error."""
     errors: list[str] = []
     try:
@@ -104,11 +105,18 @@ def check(params: Path, codebook_path: Path | None) -> None:
     except RegisterError as exc:
         errors.extend(exc.problems)
     try:
-        from .codebook import check_codebook
+        from .codebook import codebook_findings
     except ImportError:
-        check_codebook = None
-    if check_codebook is not None:
-        errors.extend(check_codebook(codebook_path or Path("codebook/codebook.yaml"), settings))
+        codebook_findings = None
+    if codebook_findings is not None:
+        codebook_errors, warnings = codebook_findings(codebook_path or Path("codebook/codebook.yaml"), settings)
+        errors.extend(codebook_errors)
+        shown = warnings if all_warnings else warnings[:5]
+        for warning in shown:                 # printed, but do not fail the check
+            click.echo(f"warning: {warning}", err=True)
+        if len(warnings) > len(shown):
+            click.echo(f"warning: ... and {len(warnings) - len(shown)} more warnings "
+                       "(kwal check --all-warnings lists them)", err=True)
     for error in errors:
         click.echo(f"error: {error}", err=True)
     if errors:

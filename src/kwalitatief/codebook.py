@@ -543,6 +543,11 @@ def _located_patterns(codebook: Codebook) -> list[tuple[str, int, str]]:
     return found
 
 
+def _short(token: str, limit: int = 60) -> str:
+    """A token for a message, shortened when it is a long '|' list."""
+    return f"token '{token}'" if len(token) <= limit else f"token '{token[:limit]}...'"
+
+
 def _alternatives(raw: str) -> tuple[list[str], bool]:
     """The alternatives of one pattern token as written (lower case) and whether it is an '=' token."""
     text = raw.strip()
@@ -568,19 +573,25 @@ def alternative_problems(codebook: Codebook, nlp: Any) -> tuple[list[str], list[
     for owner, line, pattern in _located_patterns(codebook):
         if pattern.strip().startswith("@"):
             continue
-        where = f"{codebook.path}:{line}: {owner}: pattern {pattern!r}"
+        where = f"{codebook.path}:{line}: {owner}"
+        if len(pattern.split()) > 1:
+            where += f": pattern {pattern!r}"
         for token in pattern.split():
             alts, exact = _alternatives(token)
-            if len(alts) < 2 and not token.strip().startswith("@"):
-                if not exact and alts[0] and "*" not in alts[0] and not _GAP.fullmatch(alts[0]):
+            if len(alts) < 2:
+                if alts[0].startswith("@"):
+                    errors.append(f"{where}: {_short(token)}: a cue set is only used as a whole pattern; "
+                                  "inside a pattern it is taken literally and never matches. Hint: make "
+                                  f"'{alts[0]}' its own pattern in this list, or require it with 'with'.")
+                elif not exact and alts[0] and "*" not in alts[0] and not _GAP.fullmatch(alts[0]):
                     checked.append((where, token, alts, False))
                 continue
             bad = False
             for alt in alts:
                 hint = ""
                 if alt.startswith("@"):
-                    hint = (f"'{alt}' inside a '|' list is taken literally, not as a cue set. Hint: use "
-                            f"{alt} as its own token, or make a separate pattern for it")
+                    hint = (f"'{alt}' inside a '|' list is taken literally, not as a cue set. Hint: make "
+                            f"'{alt}' its own pattern in this list (a cue set only works as a whole pattern)")
                 elif alt.startswith("="):
                     hint = (f"'{alt}' inside a '|' list is taken literally. Hint: put '=' once before the "
                             "whole token ('=a|b'), or make a separate pattern for it")
@@ -596,7 +607,7 @@ def alternative_problems(codebook: Codebook, nlp: Any) -> tuple[list[str], list[
                             "Hint: split it into a separate pattern with one token per word")
                 if hint:
                     bad = True
-                    errors.append(f"{where}: token '{token}': {hint}.")
+                    errors.append(f"{where}: {_short(token)}: {hint}.")
             if exact or bad or any(not a for a in alts):
                 continue                    # '=' words are matched as written; empty alts fail to compile
             literals = [a for a in alts if "*" not in a]
@@ -608,19 +619,19 @@ def alternative_problems(codebook: Codebook, nlp: Any) -> tuple[list[str], list[
         return (doc[0].lemma_ or doc[0].text).lower() if len(doc) == 1 else "several tokens"
 
     for where, token, literals, wildcard in checked:
-        dead = [a for a in literals if not producible.get(a, False)]
+        dead = list(dict.fromkeys(a for a in literals if not producible.get(a, False)))
         if not dead:
             continue
         shown = ", ".join(f"'{a}' is lemmatised as '{lemma_of(a)}'" for a in dead)
         if wildcard or len(dead) < len(literals):
-            warnings.append(f"{where}: token '{token}': alternative(s) {'|'.join(dead)} can never match: no "
+            warnings.append(f"{where}: {_short(token)}: alternative(s) {'|'.join(dead)} can never match: no "
                             f"word has that lemma ({shown}). Hint: drop them or use the lemma; the other "
                             "alternatives still match.")
         elif len(literals) == 1:
-            errors.append(f"{where}: token '{token}' can never match: no word has the lemma '{token}' "
+            errors.append(f"{where}: {_short(token)} can never match: no word has the lemma '{token}' "
                           f"({shown}). Hint: use the lemma, or a prefix such as 'stem*'.")
         else:
-            errors.append(f"{where}: token '{token}' can never match: none of its alternatives is a lemma "
+            errors.append(f"{where}: {_short(token)} can never match: none of its alternatives is a lemma "
                           f"({shown}). Hint: use the lemma, add it as an alternative, or use a prefix such "
                           "as 'stem*'.")
     return errors, warnings
