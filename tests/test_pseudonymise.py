@@ -218,3 +218,11 @@ def test_register_organisations_and_titles_get_the_transcripts_tag():
     labels = register_labels(respondents, documents, key, Settings())
     assert labels == {"organisations": {"R4": "[ORGANISATIE-2]"},
                       "titles": {"int_r4": "Interview [ORGANISATIE-2]"}}
+
+
+def test_standalone_street_word_and_mistyped_phone_number_are_found():
+    from kwalitatief.pseudonymise import _contact_spans
+
+    spans = _contact_spans("Post naar Lange Gracht 9, 2312 RA Leiden of bel 0318 680 4412. In 2019 kwamen 1200 mensen.")
+    assert [(s.kind, s.text) for s in spans] == [("telefoon", "0318 680 4412"), ("adres", "Lange Gracht 9"),
+                                                 ("postcode", "2312 RA")]

@@ -68,6 +68,14 @@ def _texts_of_database(path: Path):
 def _texts_of_file(path: Path):
     if path.suffix in (".db", ".sqlite"):
         yield from _texts_of_database(path)
+    elif path.suffix == ".joblib":  # the trained model: what it learned from is its vocabulary
+        import joblib
+
+        # word n-grams are whole lemmas; character n-grams (at most 5 letters inside words, e.g. 'ellen'
+        # of 'stellen') cannot spell out a name and would only give false alarms
+        model = joblib.load(path)
+        vocabulary = getattr(model.featurizer.word, "vocabulary_", {}) or {}
+        yield f"{path} (word vocabulary)", "\n".join(sorted(vocabulary))
     elif zipfile.is_zipfile(path):  # xlsx and other zipped exports
         with zipfile.ZipFile(path) as archive:
             for name in archive.namelist():

@@ -84,3 +84,103 @@ def test_fallback_pipeline_lemmatises() -> None:
 def test_one_and_two_workers_give_identical_fragments(tmp_path: Path) -> None:
     corpus = make_corpus(tmp_path)
     assert _fragments(corpus, workers=1) == _fragments(corpus, workers=2)
+
+
+# --- the fast path of the fallback pipeline gives exactly what the spaCy pipeline gives -------------
+
+REPO = Path(__file__).resolve().parents[1]
+TRICKY = [
+    'Hij zei: "Nee." Dat klopt... Echt?! Ja.',
+    "Wat?!? Nou... ja. 'Goed,' zei ze. (Echt waar.) En toen?",
+    "De regio's, de cultuurregio’s en de BIS-aanvragen; o.a. de gemeente e.d. t.b.v. het Rijk.",
+    "Het budget steeg van € 1.250.000,- naar 3,5 mln. (ca. 12 %) in 2021-2022. Dat is 1.5x zoveel.",
+    "Proeftuinen, samenwerkingsverbanden en kunst- en cultuurinstellingen.  Twee spaties.\nNieuwe regel.",
+    "Zo'n 't Hof-achtig iets; m'n idee: d.w.z. 'n paar... Klaar!",
+    "  Spaties vooraf en achteraf.   ",
+    "Nr. 3 van art. 12 lid 2 sub b. Dhr. Jansen en mevr. De Vries (PvdA) reageerden.",
+    "?! . ... !!",
+    "Geen leesteken aan het eind",
+    "e-mail: info@voorbeeld.nl, www.voorbeeld.nl/pad?x=1. 06-12345678 - zeker!",
+    "I: En het reflectiemoment?\n\nR: Dat vond ik ongemakkelijk… Maar goed.",
+    "‘Ja’, zei hij. “Nee!” — riep zij. »Misschien.« Einde.",
+    "Ééntje, twééën; café’s, ideeën, naïef. ÉÉN ZIN. Dát.",
+    ".",
+    "a",
+]
+
+
+def _demo_texts() -> list[str]:
+    """The demo transcripts (corpus/transcripts, when present) and the sources of the demo documents."""
+    paths = [*sorted((REPO / "corpus" / "transcripts").glob("*.txt")),
+             *sorted((REPO / "corpus" / "build" / "docx_src").glob("*.txt")),
+             *sorted((REPO / "corpus" / "build" / "pdf_text").glob("*.md"))]
+    texts = []
+    for path in paths:
+        data = path.read_bytes()
+        try:
+            texts.append(data.decode("utf-8"))
+        except UnicodeDecodeError:  # a demo transcript is deliberately in cp1252
+            texts.append(data.decode("cp1252"))
+    return texts
+
+
+def test_fast_path_gives_the_tokens_lemmas_and_sentences_of_the_spacy_pipeline() -> None:
+    from kwalitatief.nlp import FALLBACK_NAME, fallback_annotator, token_rows
+
+    nlp = load_nlp(FALLBACK_NAME)
+    fast = fallback_annotator(nlp)
+    assert fast is not None
+    documents = _demo_texts()
+    assert documents, "no demo texts under corpus/"
+    paragraphs = [p for doc in documents for p in doc.split("\n\n")]
+    texts = [*TRICKY, *documents, *paragraphs]
+    expected = [token_rows(doc) for doc in nlp.pipe(texts)]
+    got = list(fast.pipe(texts))
+    for text, want, have in zip(texts, expected, got):
+        assert have == want, text[:200]
+    assert sum(len(sents) > 1 for _, sents in got) > len(TRICKY) // 2  # the texts do have sentences
+
+
+def test_fast_path_fragments_equal_the_spacy_pipeline_fragments(tmp_path: Path, monkeypatch) -> None:
+    from kwalitatief import segment
+    from kwalitatief.ingest import Block, Extracted
+    from kwalitatief.nlp import FALLBACK_NAME
+
+    nlp = load_nlp(FALLBACK_NAME)
+    register = load_register(make_corpus(tmp_path))
+    metas = {d.doc_id: asdict(d) for d in register.documents}
+    docs = [(Extracted.from_dict(d), metas[d["doc_id"]]) for d in extract_corpus(register).documents]
+    text = "\n\n".join([*TRICKY, *_demo_texts()[:3]])
+    blocks, start = [], 0
+    for part in text.split("\n\n"):
+        blocks.append(Block(start, start + len(part), "paragraph"))
+        start += len(part) + 2
+    extra = Extracted("tricky", text, "txt", blocks)
+    docs.append((extra, {**docs[0][1], "doc_id": "tricky", "doc_type": "overig"}))
+    for unit in ("sentence", "paragraph", "turn"):
+        unit_for = {"default": unit}
+        fast = segment.segment_documents(docs, nlp, unit_for)
+        with monkeypatch.context() as patch:
+            patch.setattr(segment, "fallback_annotator", lambda nlp: None)
+            slow = segment.segment_documents(docs, nlp, unit_for)
+        assert fast == slow, unit
+        assert any(f["doc_id"] == "tricky" for f in fast)
+
+
+def test_fast_path_is_only_for_the_fallback_pipeline() -> None:
+    import spacy
+
+    from kwalitatief.nlp import FALLBACK_NAME, fallback_annotator
+
+    assert fallback_annotator(load_nlp(FALLBACK_NAME)) is not None
+    model = spacy.blank("nl")  # e.g. a real model: other components, another name
+    model.add_pipe("sentencizer")
+    model.meta["kwal_model"] = "nl_core_news_sm-3.8.0"
+    assert fallback_annotator(model) is None
+    changed = spacy.blank("nl")
+    changed.add_pipe("lemmatizer", config={"mode": "lookup"})
+    changed.add_pipe("sentencizer", config={"punct_chars": [";"]})
+    changed.add_pipe("sentencizer", name="extra")
+    changed.initialize()
+    changed.meta["kwal_model"] = FALLBACK_NAME
+    assert fallback_annotator(changed) is None

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import logging
+import weakref
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
 import spacy
 from spacy.attrs import IDX, LEMMA, LENGTH, ORTH
+from spacy.lang.nl.lemmatizer import DutchLemmatizer
 from spacy.language import Language
+from spacy.lexeme import Lexeme
+from spacy.pipeline import Lemmatizer, Sentencizer
 from spacy.tokens import Doc
 
 log = logging.getLogger("kwalitatief.nlp")
@@ -72,3 +77,92 @@ def doc_from_rows(nlp: Language, text: str, tokens: list[list], sents: list[int]
     doc = Doc(nlp.vocab, words=words, spaces=spaces, lemmas=[lemma for _, _, lemma in tokens],
               sent_starts=sent_starts if tokens else None)
     return doc
+
+
+# --------------------------------------------------------------------------------------------
+# The fallback pipeline without per-token Python in spaCy's components
+# --------------------------------------------------------------------------------------------
+
+class FallbackAnnotator:
+    """Token rows and sentence starts of the fallback pipeline, without running its components.
+
+    ``nlp.pipe`` on the fallback pipeline spends most of its time in the lookup lemmatizer and the
+    sentencizer, which visit every token as a Python ``Token`` object. This class runs only the
+    (compiled) tokenizer and reproduces both components exactly, with a cache per distinct word:
+
+    - lemma: ``DutchLemmatizer.lookup_lemmatize`` (what ``spacy.blank("nl")`` adds) — the ``lemma_lookup``
+      table's entry for the lowercased token text, else that lowercased text (``Lemmatizer.lookup_lemmatize``,
+      the language-neutral one: the entry for the text as is, the first if it is a list, else the text);
+      an empty lemma counts as unset, as in ``token_rows``;
+    - sentence starts: ``Sentencizer.predict`` — a sentence starts at the first token after a token in
+      ``punct_chars`` that is neither punctuation (``is_punct``) nor in ``punct_chars``.
+
+    Its output equals ``token_rows(nlp(text))`` (tests/test_segment.py checks this on varied text).
+    """
+
+    def __init__(self, nlp: Language) -> None:
+        self.nlp = nlp
+        lemmatizer = nlp.get_pipe("lemmatizer")
+        self.table = lemmatizer.lookups.get_table("lemma_lookup")
+        self.lowercase_key = type(lemmatizer).lookup_lemmatize is DutchLemmatizer.lookup_lemmatize
+        self.punct_chars = set(nlp.get_pipe("sentencizer").punct_chars)
+        self._words: dict[int, tuple[str, int]] = {}  # orth -> (lowercased lemma, kind: 0 word, 1 punct, 2 stop)
+
+    def _word(self, orth: int) -> tuple[str, int]:
+        vocab = self.nlp.vocab
+        text = vocab.strings[orth]
+        if self.lowercase_key:  # DutchLemmatizer.lookup_lemmatize
+            key = text.lower()
+            lemma = self.table.get(key, key)
+        else:  # Lemmatizer.lookup_lemmatize
+            lemma = self.table.get(text, text)
+            if not isinstance(lemma, str):
+                lemma = lemma[0]
+        kind = 2 if text in self.punct_chars else 1 if Lexeme(vocab, orth).is_punct else 0
+        entry = ((lemma or text).lower(), kind)
+        self._words[orth] = entry
+        return entry
+
+    def annotate(self, doc: Doc) -> tuple[list[list], list[int]]:
+        """``token_rows`` of ``doc`` (tokenized only) as if the lemmatizer and sentencizer had run."""
+        if not len(doc):
+            return [], []
+        words, word = self._words, self._word
+        idx, length, orth = doc.to_array([IDX, LENGTH, ORTH]).T.tolist()
+        entries = [words.get(o) or word(o) for o in orth]
+        tokens = [[i, n, entry[0]] for i, n, entry in zip(idx, length, entries)]
+        sents = [0]
+        seen_stop = False
+        for i, (_, kind) in enumerate(entries):
+            if kind == 2:
+                seen_stop = True
+            elif seen_stop and kind == 0:
+                sents.append(i)
+                seen_stop = False
+        return tokens, sents
+
+    def pipe(self, texts: Iterable[str]) -> Iterator[tuple[list[list], list[int]]]:
+        """``annotate`` for each text, tokenized by ``nlp.make_doc`` (the tokenizer, as ``nlp.pipe`` does)."""
+        make_doc = self.nlp.make_doc
+        for text in texts:
+            yield self.annotate(make_doc(text))
+
+
+_ANNOTATORS: "weakref.WeakKeyDictionary[Language, FallbackAnnotator]" = weakref.WeakKeyDictionary()
+
+
+def fallback_annotator(nlp: Language) -> FallbackAnnotator | None:
+    """The fast path for ``nlp`` if it is exactly the fallback pipeline of ``load_nlp``, else None.
+
+    None for a real model (``nl_core_news_sm``) or any pipeline with other or changed components.
+    """
+    if nlp.meta.get("kwal_model") != FALLBACK_NAME or nlp.pipe_names != ["lemmatizer", "sentencizer"]:
+        return None
+    lemmatizer, sentencizer = nlp.get_pipe("lemmatizer"), nlp.get_pipe("sentencizer")
+    if (type(lemmatizer) not in (DutchLemmatizer, Lemmatizer) or type(sentencizer) is not Sentencizer
+            or lemmatizer.mode != "lookup" or not lemmatizer.lookups.has_table("lemma_lookup")):
+        return None  # only the components whose semantics FallbackAnnotator reproduces
+    annotator = _ANNOTATORS.get(nlp)
+    if annotator is None:
+        annotator = _ANNOTATORS[nlp] = FallbackAnnotator(nlp)
+    return annotator

@@ -83,7 +83,8 @@ ROLE_LABELS = {
 _WORD = r"[\w'’\-]"
 _EMAIL = re.compile(r"(?<![\w.+\-])[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[a-zA-Z]{2,}(?![\w\-])")
 _PHONE = re.compile(
-    r"(?<![\w+])(?:(?:\+31|0031)\s?(?:\(0\)\s?)?|\(?0)(?:[\s\-]?\)?[\s\-]?\d){9}(?![\d])"
+    # 9 digits after the 0 (or +31); 10 is a mistyped number, which identifies a person just as well
+    r"(?<![\w+])(?:(?:\+31|0031)\s?(?:\(0\)\s?)?|\(?0)(?:[\s\-]?\)?[\s\-]?\d){9,10}(?![\d])"
 )
 _POSTCODE = re.compile(r"(?<![\w])([1-9]\d{3})\s?([A-Z]{2})(?![\w])")
 _POSTCODE_STOP = {"SA", "SD", "SS", "EU", "NL", "VS", "UK", "OK", "BV", "NV", "CO", "TV", "PR", "ICT", "HR"}
@@ -92,9 +93,12 @@ _STREET_SUFFIX = (
     "boulevard|allee|baan|ring|wal|haven|veld|poort|erf|oever|akker|kanaal|dam|weide|zoom|horst|"
     "burgwal|straatje|promenade|passage|lei|kamp|gaarde|hoek|berg|donk|molen|brink|es|boord|pier"
 )
+# "Lange Gracht 9", "Oude Haven 3": the street word stands on its own after a capitalised word
+_STREET_SUFFIX_CAPITALISED = "|".join(part.capitalize() for part in _STREET_SUFFIX.split("|"))
 _STREET = re.compile(
     rf"(?<![\w\-])((?:(?:[Vv]an|[Dd]e|[Dd]en|[Dd]er|'t|[A-Z][\w'’\-]*)\s){{0,3}}"
-    rf"[A-Z][\w'’\-]*(?:{_STREET_SUFFIX})\s+\d{{1,4}}(?:\s?[a-zA-Z](?![\w]))?(?:[\-/]\d{{1,4}})?)(?![\w])"
+    rf"(?:[A-Z][\w'’\-]*(?:{_STREET_SUFFIX})|(?<=[a-z] )(?:{_STREET_SUFFIX_CAPITALISED}))"
+    rf"\s+\d{{1,4}}(?:\s?[a-zA-Z](?![\w]))?(?:[\-/]\d{{1,4}})?)(?![\w])"
 )
 _POSTBUS = re.compile(r"(?<![\w])[Pp]ostbus\s+\d{1,6}(?![\w])")
 _TOKEN = re.compile(r"\S+")

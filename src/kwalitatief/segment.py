@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from spacy.language import Language
 
 from .ingest import Extracted
-from .nlp import token_rows
+from .nlp import fallback_annotator, token_rows
 
 UNITS = ("sentence", "paragraph", "turn")
 
@@ -89,17 +89,13 @@ def segment_documents(docs: Iterable[tuple[Extracted, dict[str, Any]]], nlp: Lan
                 pending.append(({**meta, "_unit": unit}, span, doc))
 
     texts = (doc.text[span.start:span.end] for _, span, doc in pending)
+    by_sentence = (meta["_unit"] == "sentence" for meta, _, _ in pending)
     fragments: list[dict[str, Any]] = []
-    for (meta, span, doc), parsed in zip(pending, nlp.pipe(texts, batch_size=batch_size)):
-        if meta["_unit"] == "sentence":
-            pieces = [(s.start_char, s.end_char, s.as_doc()) for s in parsed.sents]
-        else:
-            pieces = [(0, len(parsed.text), parsed)]
-        for rel_start, rel_end, piece in pieces:
+    for (meta, span, doc), pieces in zip(pending, _pieces(nlp, texts, by_sentence, batch_size)):
+        for rel_start, rel_end, tokens, sents in pieces:
             start, end = _trim(doc.text, span.start + rel_start, span.start + rel_end)
             if end <= start:
                 continue
-            tokens, sents = token_rows(piece)
             shift = start - (span.start + rel_start)
             if shift:
                 tokens = [[o - shift, n, lemma] for o, n, lemma in tokens]
@@ -119,6 +115,38 @@ def segment_documents(docs: Iterable[tuple[Extracted, dict[str, Any]]], nlp: Lan
                 "lemmas": " ".join(lemma for _, _, lemma in tokens if lemma.strip()),
             })
     return assign_ids(fragments)
+
+
+Piece = tuple[int, int, list[list], list[int]]  # start, end (within the text), token rows, sentence starts
+
+
+def _pieces(nlp: Language, texts: Iterable[str], by_sentence: Iterable[bool],
+            batch_size: int) -> Iterator[list[Piece]]:
+    """Per text: the whole text, or (``by_sentence``) each sentence, with its token rows.
+
+    With the fallback pipeline, ``FallbackAnnotator`` gives the same rows as ``nlp.pipe`` + ``token_rows``
+    many times faster; any other pipeline runs as it is.
+    """
+    fast = fallback_annotator(nlp)
+    if fast is None:
+        for parsed, sentences in zip(nlp.pipe(texts, batch_size=batch_size), by_sentence):
+            if sentences:
+                yield [(s.start_char, s.end_char, *token_rows(s.as_doc())) for s in parsed.sents]
+            else:
+                yield [(0, len(parsed.text), *token_rows(parsed))]
+        return
+    texts = list(texts)
+    for text, sentences, (tokens, sents) in zip(texts, by_sentence, fast.pipe(texts)):
+        if not sentences:
+            yield [(0, len(text), tokens, sents)]
+            continue
+        pieces = []
+        for first, stop in zip(sents, [*sents[1:], len(tokens)]):  # as Doc.sents + Span.as_doc()
+            rel_start = tokens[first][0]
+            rel_end = tokens[stop - 1][0] + tokens[stop - 1][1]
+            rows = [[o - rel_start, n, lemma] for o, n, lemma in tokens[first:stop]]
+            pieces.append((rel_start, rel_end, rows, [0]))
+        yield pieces
 
 
 def assign_ids(fragments: list[dict[str, Any]]) -> list[dict[str, Any]]:
