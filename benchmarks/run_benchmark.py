@@ -253,7 +253,9 @@ def stage_throughput(stage: str, wall: float, counts: dict[str, int]) -> str:
 
 
 def dvc_repro() -> dict[str, Any]:
-    result = measure([sys.executable, "-m", "dvc", "repro"], PROJECT)
+    # the stages' commands run `python`: the interpreter of this script (the project's venv) must come first
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    result = measure([sys.executable, "-m", "dvc", "repro"], PROJECT, env)
     ran = re.findall(r"Running stage '([^']+)'", result["output"])
     caches = re.findall(r"(\w+): .*?cache: (\d+) reused, (\d+) new", result["output"])
     if result["rc"] != 0:
@@ -358,7 +360,7 @@ def main() -> None:
     if "incremental" in report:
         print()
         for name, r in report["incremental"].items():
-            print(f"dvc repro, {name.replace('_', ' '):<18} {r['wall_s']:6.2f} s  stages run: "
+            print(f"dvc repro, {name.replace('_', ' '):<18} {r['wall_s']:6.2f} s  exit {r['rc']}  stages run: "
                   f"{', '.join(r['stages_run']) or 'none'}")
             for c in r["cache"]:
                 print(f"{'':<30} {c}")

@@ -10,6 +10,7 @@ from typing import Any
 
 from kwalitatief.config import ConfigError, load_params
 from kwalitatief.corpus import Register, RegisterError, load_register
+from kwalitatief.parallel import limit_threads
 
 
 def stage_args(description: str) -> argparse.Namespace:
@@ -29,6 +30,7 @@ def setup(description: str) -> tuple[argparse.Namespace, dict[str, Any]]:
         sys.exit(f"error: {exc}")
     if args.workers is None:
         args.workers = int(params.get("workers", 0) or 0)
+    limit_threads()
     return args, params
 
 

@@ -31,7 +31,7 @@ def main() -> None:
 
     try:
         cfg = settings(params)
-        result = train_from_project(params)
+        result = train_from_project(params, workers=args.workers, cache_dir=paths.CACHE)
     except ClassifyError as exc:
         sys.exit(f"error: {exc}")
     model, problems = result.model, result.problems
@@ -39,12 +39,12 @@ def main() -> None:
     paths.MODEL_DIR.mkdir(parents=True, exist_ok=True)
     from kwalitatief.classify import save_model
 
-    save_model(model, paths.MODEL_DIR)
+    save_model(model, paths.MODEL_DIR, result.model_file)
     write_jsonl(paths.CODINGS_CLASSIFIER, result.classifier_rows)
     # review decisions (codebook/reviews.jsonl): a human decision always overrides the machine
     from kwalitatief.review import apply_project
 
-    merged_rows, review_problems = apply_project(result.merged_rows, codes=result.codes)
+    merged_rows, review_problems = apply_project(result.merged_rows, codes=result.codes, fragments=result.fragments)
     write_jsonl(paths.problems_file("review"), review_problems)
     write_jsonl(paths.CODINGS, merged_rows)
     for p in review_problems:
@@ -52,12 +52,14 @@ def main() -> None:
     log.info("classifier: %d codings of %d fragments (%d codes with a model, %d by the rules only); "
              "merged (%s): %d codings", len(result.classifier_rows), result.n_fragments,
              len(model.trained_codes), len(model.fallback), cfg["merge_policy"], len(merged_rows))
+    log.info("cache: %d reused, %d new documents; model %s", result.cache["documents_reused"],
+             result.cache["documents_coded"], "reused" if result.cache["model_reused"] else "trained")
     for code, reason in sorted(model.fallback.items()):
         log.warning("code %s is coded by the rules only: %s", code, reason)
 
     from kwalitatief.classify import evaluate_project
 
-    metrics, f1_rows, curve_rows, eval_problems = evaluate_project(result, params, args.workers)
+    metrics, f1_rows, curve_rows, eval_problems = evaluate_project(result, params, args.workers, paths.CACHE)
     problems.extend(eval_problems)
     write_json(paths.METRICS_DETAIL, metrics)
     write_json(paths.METRICS, {k: v for k, v in metrics.items()

@@ -34,7 +34,7 @@ def main() -> None:
         if path.exists():
             data = read_json(path)
             extracted[doc.doc_id] = {k: data.get(k) for k in ("source_type", "encoding", "n_pages", "text")}
-    fragments = [{k: v for k, v in f.items() if k not in ("tokens", "sents")} for f in read_jsonl(FRAGMENTS)]
+    fragments = list(read_jsonl(FRAGMENTS, drop=("tokens", "sents")))
     hashes = {doc.doc_id: file_sha256(doc.source(reg.corpus_dir)) for doc in reg.documents}
     manifest = Path(params.get("corpus", {}).get("manifest", "corpus/manifest.csv"))
     facts = {"corpus_hash": corpus_hash(hashes, manifest.read_bytes()), "n_documents": len(reg.documents)}

@@ -478,3 +478,37 @@ def test_saved_model_file_is_byte_identical_across_processes(tmp_path):
                        env={**os.environ, "PYTHONHASHSEED": seed})
         digests.append((out / "model.joblib").read_bytes())
     assert digests[0] == digests[1]
+
+
+def test_rerun_reuses_the_model_and_recodes_only_the_changed_document(tmp_path):
+    """Incremental classify: same training data -> same model reused; an edited document is the only one
+    coded again, and the codings equal a run without cache (1 or 2 workers)."""
+    from kwalitatief.classify import train_from_project
+    from kwalitatief.jsonio import read_jsonl, write_jsonl
+
+    frags = make_project(tmp_path, synthetic_examples(n=60, rare=2))
+    others = synthetic_examples(n=30, seed=5)
+    extra = [{**f, "doc_id": f"x{i % 3}", "fragment_id": f"x{i % 3}-{i:03d}"} for i, f in enumerate(fragments_of(others))]
+    write_jsonl(tmp_path / "outputs/work/fragments.jsonl", frags + extra)
+    params = yaml.safe_load(yaml.safe_dump(STAGE_PARAMS))
+    cache = tmp_path / "outputs/cache"
+
+    def run(**kwargs):
+        result = train_from_project(params, tmp_path, **kwargs)
+        return result, "\n".join(map(dumps, result.classifier_rows))
+
+    first, rows_first = run(workers=1, cache_dir=cache)
+    assert first.cache == {"model_reused": 0, "documents_reused": 0, "documents_coded": 4}
+    assert "x1-" in rows_first, "the classifier should code some of the unannotated fragments"
+    again, rows_again = run(workers=2, cache_dir=cache)
+    assert again.cache == {"model_reused": 1, "documents_reused": 4, "documents_coded": 0}
+    assert rows_again == rows_first and again.model.version == first.model.version
+
+    edited = list(read_jsonl(tmp_path / "outputs/work/fragments.jsonl"))
+    target = next(f for f in edited if f["doc_id"] == "x1")
+    target["text"] = target["lemmas"] = "De deadline was veel te krap en de termijn onhaalbaar kort."
+    write_jsonl(tmp_path / "outputs/work/fragments.jsonl", edited)
+    after, rows_after = run(workers=2, cache_dir=cache)
+    assert after.cache == {"model_reused": 1, "documents_reused": 3, "documents_coded": 1}
+    _, rows_fresh = run(workers=1)
+    assert rows_after == rows_fresh and rows_after != rows_first

@@ -1,5 +1,6 @@
 """Rule coding: negation, valence, multi-word and word-order variants, exclusion, evidence offsets."""
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,40 @@ def test_each_coding_records_rule_and_evidence_span(coder):
     assert text[row["start"]:row["end"]].startswith("geldstromen")
     assert "niet op elkaar" in text[row["start"]:row["end"]]
     assert row["score"] is None and row["valence"] is None
+
+
+def test_the_question_before_an_answer_gives_the_topic_of_its_opinion():
+    codebook, nlp = load_codebook(CODEBOOK), load_nlp("blank:nl+lookup")
+    question = "Hoe kijkt u terug op de proeftuin?"
+    answers = ["Heel waardevol, het gaf veel energie.",            # names no topic: the question's
+               "Dat weet ik niet meer precies.",                    # no evaluation: no opinion
+               "Het convenant vond ik rommelig.",                   # names its own topic
+               "Heel waardevol. Het convenant vond ik rommelig."]   # the question's topic until it names one
+    with_question = code_texts(answers, codebook, nlp, contexts=[question] * len(answers))
+    coded = [{r["code"]: (r["valence"], r["rule_id"].endswith("@context")) for r in rows} for rows in with_question]
+    assert coded == [{"opinie.proeftuin": ("positief", True)},
+                     {},
+                     {"opinie.convenant": ("negatief", False)},
+                     {"opinie.proeftuin": ("positief", True), "opinie.convenant": ("negatief", False)}]
+    alone = [{r["code"]: r["valence"] for r in rows} for rows in code_texts(answers, codebook, nlp)]
+    assert alone == [{}, {}, {"opinie.convenant": "negatief"}, {"opinie.convenant": "gemengd"}]
+
+
+def test_evidence_keeps_the_words_of_the_fragment(coder):
+    text = "Het convenant was  niet\nwaardevol, helaas."
+    row = coder(text)["opinie.convenant"]
+    assert row["evidence"] == "convenant … niet\nwaardevol (-) … helaas (-)"
+    assert text[row["start"]:row["end"]] == "convenant was  niet\nwaardevol, helaas"
+
+
+def test_raw_spacy_patterns_are_matched_too(tmp_path):
+    shutil.copytree(CODEBOOK.parent, tmp_path / "codebook", ignore=shutil.ignore_patterns("annotations"))
+    path = tmp_path / "codebook" / "codebook.yaml"
+    topic = 'match: ["proeftuin|proeftuinen|*proeftuin|*proeftuinen|proeftuin*"]'
+    raw = '[{"LOWER": "experiment"}, {"IS_ALPHA": true, "OP": "+"}, {"LOWER": "regio"}]'
+    assert topic in path.read_text(encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8").replace(topic, topic[:-1] + ", " + raw + "]"), encoding="utf-8")
+    codebook, nlp = load_codebook(path), load_nlp("blank:nl+lookup")
+    rows = code_texts(["Het experiment in de regio was waardevol."], codebook, nlp)[0]
+    assert [(r["code"], r["valence"], r["evidence"]) for r in rows] == [
+        ("opinie.proeftuin", "positief", "experiment in de regio … waardevol (+)")]

@@ -659,8 +659,21 @@ def model_metadata(model: Model) -> dict[str, Any]:
     }
 
 
-def save_model(model: Model, directory: str | Path) -> None:
-    """Write the model (``model.joblib``) and its readable metadata (``model.json``)."""
+def _clear_memory_addresses(model: Model) -> None:
+    """scikit-learn caches id(stop_words), a memory address: without this the pickle differs per run."""
+    for vectorizer in (model.featurizer.word, model.featurizer.char):
+        if hasattr(vectorizer, "_stop_words_id"):
+            vectorizer._stop_words_id = None
+
+
+def save_model(model: Model, directory: str | Path, saved_file: str | Path | None = None) -> None:
+    """Write the model (``model.joblib``) and its readable metadata (``model.json``).
+
+    ``saved_file``: the same model as :func:`train_cached` saved it; its bytes are copied (a model
+    loaded and dumped again is equal but not always byte-identical).
+    """
+    import shutil
+
     import joblib
 
     from .jsonio import write_json
@@ -668,11 +681,11 @@ def save_model(model: Model, directory: str | Path) -> None:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     tmp = directory / f".{MODEL_FILE}.tmp"
-    for vectorizer in (model.featurizer.word, model.featurizer.char):
-        # scikit-learn caches id(stop_words), a memory address: without this the file differs per run
-        if hasattr(vectorizer, "_stop_words_id"):
-            vectorizer._stop_words_id = None
-    joblib.dump(model, tmp)
+    if saved_file is not None:
+        shutil.copyfile(saved_file, tmp)
+    else:
+        _clear_memory_addresses(model)
+        joblib.dump(model, tmp)
     tmp.replace(directory / MODEL_FILE)
     write_json(directory / META_FILE, model_metadata(model))
 
@@ -827,6 +840,9 @@ class ProjectTraining:
     classifier_rows: list[dict[str, Any]]
     merged_rows: list[dict[str, Any]]
     n_fragments: int
+    fragments: list[dict[str, Any]] = field(default_factory=list)   # without their token rows
+    cache: dict[str, int] = field(default_factory=dict)             # model / document cache use
+    model_file: Path | None = None                                  # the cached model file, if any
 
 
 def _root_path(root: str | Path, path: str | Path) -> Path:
@@ -867,11 +883,15 @@ def review_labels(root: str | Path, fragments: Sequence[dict[str, Any]]
 
 
 def train_from_project(params: dict[str, Any] | None, root: str | Path = ".",
-                       extra_labels: Sequence[LabelRow] | None = None) -> ProjectTraining:
+                       extra_labels: Sequence[LabelRow] | None = None, workers: int | None = 1,
+                       cache_dir: str | Path | None = None) -> ProjectTraining:
     """Train on the project's annotations (+ review labels + ``extra_labels``) and code its fragments.
 
     Reads the codebook, ``outputs/work/fragments.jsonl``, the rule codings of the code stage and the
     annotation files; returns the model, the classifier and merged codings and the problems found.
+    With ``cache_dir``, a model trained on the same data and settings is reused, and so are the
+    classifier codings of every document whose fragments and rule hits did not change; the others are
+    coded in ``workers`` processes (the results do not depend on either).
     """
     from . import paths
     from .codebook import CodebookError, load_codebook
@@ -887,7 +907,7 @@ def train_from_project(params: dict[str, Any] | None, root: str | Path = ".",
     fragments_path = _root_path(root, paths.FRAGMENTS)
     if not fragments_path.exists():
         raise ClassifyError(f"{fragments_path}: not found; run the segment stage first (kwal run).")
-    fragments = list(read_jsonl(fragments_path))
+    fragments = list(read_jsonl(fragments_path, drop=("tokens", "sents")))
     rule_path = _root_path(root, getattr(paths, "CODINGS_RULE", paths.WORK / "codings_rule.jsonl"))
     if not rule_path.exists():
         raise ClassifyError(f"{rule_path}: not found; run the code stage first (kwal run).")
@@ -897,8 +917,9 @@ def train_from_project(params: dict[str, Any] | None, root: str | Path = ".",
         rule_preds.setdefault(row["fragment_id"], {})[row["code"]] = row.get("valence")
 
     annotations, problems = load_annotations(_root_path(root, paths.ANNOTATIONS_DIR), codes)
-    originals = original_texts(fragments, _root_path(root, paths.PSEUDONYMISED_DIR),
-                               _root_path(root, paths.EXTRACTED_DIR))
+    annotated = {ann.doc_id for ann in annotations}
+    originals = original_texts([f for f in fragments if f["doc_id"] in annotated],
+                               _root_path(root, paths.PSEUDONYMISED_DIR), _root_path(root, paths.EXTRACTED_DIR))
     pairs, match_problems = match_annotations(annotations, fragments, originals)
     problems.extend(match_problems)
     reviews, review_problems = review_labels(root, fragments)
@@ -909,18 +930,127 @@ def train_from_project(params: dict[str, Any] | None, root: str | Path = ".",
              "(%d review labels)", len(annotations), len(pairs), len(examples), len(reviews))
 
     hits = {fid: set(p) for fid, p in rule_preds.items()}
-    model, train_problems = train(examples, codes, params, codebook.version, hits)
+    model, train_problems, model_file, reused = train_cached(examples, codes, params, codebook.version, hits,
+                                                            cache_dir)
     problems.extend(train_problems)
     codable = [f for f in fragments if f.get("codable", True)]
-    clf_rows = classifier_rows(model, codable, hits)
+    clf_rows, stats = classify_documents(model, codable, hits, workers, cache_dir)
     merged = merge_codings(rule_rows, clf_rows, cfg["merge_policy"], model.trained_codes, cfg["valence_from"],
                            codebook.version, model.version)
-    return ProjectTraining(model, problems, examples, codes, rule_preds, clf_rows, merged, len(codable))
+    return ProjectTraining(model, problems, examples, codes, rule_preds, clf_rows, merged, len(codable),
+                           fragments, {"model_reused": int(reused), **stats}, model_file)
 
 
-def evaluate_project(result: ProjectTraining, params: dict[str, Any] | None, workers: int | None = 1
+def _training_key(examples: Sequence[Example], codes: Sequence[str], cfg: dict[str, Any], codebook_version: str,
+                  rule_hits: dict[str, set[str]] | None) -> str:
+    """What a trained model depends on: data, labels, rule hits of the examples, settings, code, sklearn."""
+    import sys
+
+    import sklearn
+
+    from .cache import DocumentCache, source_fingerprint
+
+    examples = sorted(examples, key=lambda e: e.fragment_id)
+    hits = [sorted((rule_hits or {}).get(e.fragment_id, ())) for e in examples] if rule_hits is not None else None
+    return DocumentCache.key(FORMAT_VERSION, sklearn.__version__, source_fingerprint(sys.modules[__name__]),
+                             codebook_version, list(codes), _model_settings(cfg), training_data_hash(examples),
+                             [[e.fragment_id, sorted(e.origins)] for e in examples], hits)
+
+
+def train_cached(examples: Sequence[Example], codes: Sequence[str], params: dict[str, Any] | None,
+                 codebook_version: str, rule_hits: dict[str, set[str]] | None,
+                 cache_dir: str | Path | None) -> tuple[Model, list[dict[str, Any]], Path | None, bool]:
+    """:func:`train`, or the model trained earlier on exactly the same inputs.
+
+    Returns the model, its problems, (with ``cache_dir``) the cached model file, whose bytes
+    :func:`save_model` copies so that ``outputs/model/model.joblib`` is the same file either way, and
+    whether the model was reused.
+    """
+    import joblib
+
+    from .jsonio import read_json, write_json
+
+    cfg = settings(params)
+    if cache_dir is None:
+        return (*train(examples, codes, params, codebook_version, rule_hits), None, False)
+    key = _training_key(examples, codes, cfg, codebook_version, rule_hits)
+    path = Path(cache_dir) / "classify" / f"model-{key}.joblib"
+    problems_path = path.with_suffix(".problems.json")
+    if path.exists() and problems_path.exists():
+        try:
+            model = joblib.load(path)
+            if isinstance(model, Model):
+                return model, read_json(problems_path), path, True
+        except Exception:  # noqa: BLE001 - a broken cache entry is retrained
+            log.warning("cached model %s is unreadable; training again", path)
+    model, problems = train(examples, codes, params, codebook_version, rule_hits)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    _clear_memory_addresses(model)
+    joblib.dump(model, tmp)
+    tmp.replace(path)
+    write_json(problems_path, problems)
+    return model, problems, path, False
+
+
+def _slim_fragment(frag: dict[str, Any]) -> dict[str, Any]:
+    return {"fragment_id": frag["fragment_id"], "doc_id": frag.get("doc_id"), "text": frag["text"],
+            "lemmas": frag.get("lemmas")}
+
+
+def _classify_group(job: tuple[Model, list[tuple[list[dict[str, Any]], dict[str, set[str]]]]]
+                    ) -> list[list[dict[str, Any]]]:
+    model, docs = job
+    return [classifier_rows(model, frags, hits) for frags, hits in docs]
+
+
+def classify_documents(model: Model, fragments: Sequence[dict[str, Any]], rule_hits: dict[str, set[str]],
+                       workers: int | None = 1, cache_dir: str | Path | None = None,
+                       executor: str = "process") -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The classifier codings of ``fragments``, per document cached and in parallel (same rows as
+    :func:`classifier_rows` on all of them at once). Returns (rows, {documents_reused, documents_coded})."""
+    from .cache import DocumentCache
+    from .parallel import chunks, map_documents, resolve_workers
+
+    cache = DocumentCache(cache_dir, "classify")
+    by_doc: dict[str, list[dict[str, Any]]] = {}
+    for frag in fragments:
+        by_doc.setdefault(frag.get("doc_id") or "", []).append(_slim_fragment(frag))
+    results: dict[str, list[dict[str, Any]]] = {}
+    todo: list[tuple[str, str, list[dict[str, Any]], dict[str, set[str]]]] = []
+    for doc_id, frags in by_doc.items():
+        hits = {f["fragment_id"]: rule_hits[f["fragment_id"]] for f in frags if f["fragment_id"] in rule_hits}
+        key = cache.key(model.version, frags, sorted((fid, sorted(h)) for fid, h in hits.items()))
+        cached = cache.get(key)
+        if cached is not None:
+            results[doc_id] = cached
+        else:
+            todo.append((doc_id, key, frags, hits))
+    n = resolve_workers(workers)
+    groups = chunks([(frags, hits) for _, _, frags, hits in todo], n * 4 if n > 1 else 1)
+    coded = [rows for group in map_documents(_classify_group, [(model, g) for g in groups], n, executor)
+             for rows in group]
+    for (doc_id, key, _, _), rows in zip(todo, coded):
+        cache.put(key, rows)
+        results[doc_id] = rows
+    out = [row for doc_id in by_doc for row in results[doc_id]]
+    return out, {"documents_reused": cache.hits, "documents_coded": cache.misses}
+
+
+def evaluate_project(result: ProjectTraining, params: dict[str, Any] | None, workers: int | None = 1,
+                     cache_dir: str | Path | None = None
                      ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    """Cross-validate on the project's labelled fragments: metrics, F1 plot rows, learning-curve rows."""
+    """Cross-validate on the project's labelled fragments: metrics, F1 plot rows, learning-curve rows.
+
+    With ``cache_dir``, the cross-validation of exactly the same labelled fragments, rule codings of
+    them and settings is reused (it does not depend on the other fragments).
+    """
+    import sys
+
+    import sklearn
+
+    from . import evaluate
+    from .cache import DocumentCache, source_fingerprint
     from .evaluate import cross_validate, f1_plot_rows, learning_curve_rows, metrics_document
 
     provenance = {"codebook_version": result.model.codebook_version,
@@ -932,7 +1062,17 @@ def evaluate_project(result: ProjectTraining, params: dict[str, Any] | None, wor
                    "metrics are not computed. Annotate more fragments in codebook/annotations/.")
         return ({"n_annotations": len(result.examples), **provenance}, [], [],
                 [problem("warning", message)])
-    cv = cross_validate(result.examples, result.codes, params, result.rule_preds, workers)
+    rule_preds = {e.fragment_id: result.rule_preds.get(e.fragment_id, {}) for e in result.examples}
+    cache = DocumentCache(cache_dir, "evaluate")
+    key = cache.key(FORMAT_VERSION, sklearn.__version__, source_fingerprint(sys.modules[__name__], evaluate),
+                    settings(params), list(result.codes), training_data_hash(result.examples),
+                    sorted(rule_preds.items()))
+    cv = cache.get(key)
+    if cv is None:
+        cv = cross_validate(result.examples, result.codes, params, rule_preds, workers)
+        cache.put(key, cv)
+    else:
+        log.info("cross-validation: reused (same labelled fragments, rule codings of them and settings)")
     return (metrics_document(cv, result.codes, provenance), f1_plot_rows(cv, result.codes),
             learning_curve_rows(cv), [])
 

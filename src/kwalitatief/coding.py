@@ -4,8 +4,8 @@ Stable interface (the classifier plugs into it):
 
 - :func:`get_coder` ``(codebook, nlp) -> RuleCoder``: matchers compiled once per (codebook, pipeline).
 - :func:`code_fragments` ``(fragments, codebook, nlp, model=None, contexts=None) -> list[list[dict]]``:
-  fragments are pipeline rows with ``text``, ``tokens`` [[offset, length, lemma]] and ``sents``; the Docs
-  are rebuilt from the stored tokens (no pipeline run). Returns, per fragment, its coding rows
+  fragments are pipeline rows with ``text``, ``tokens`` [[offset, length, lemma]] and ``sents``; they are
+  matched on the stored tokens (no pipeline run). Returns, per fragment, its coding rows
   ``{code, valence, source, rule_id, evidence, start, end, score}`` (rule rows first, then the model's).
 - :func:`code_texts` ``(texts, codebook, nlp, model=None, contexts=None)``: the same for raw texts
   (tokenised here with ``nlp``, then exactly the same path).
@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from spacy.language import Language
 
 from .codebook import Codebook
-from .nlp import doc_from_rows, token_rows
+from .nlp import token_rows
 from .rules import RuleCoder
 
 
@@ -53,15 +53,13 @@ def tokenise(texts: Iterable[str], nlp: Language, batch_size: int = 256) -> list
 
 def rule_codes(fragment: dict[str, Any], coder: RuleCoder, context: dict[str, Any] | None = None) -> list[dict]:
     """Rule coding rows of one fragment row (text, tokens, sents)."""
-    text, tokens = fragment["text"], fragment.get("tokens") or []
+    tokens = fragment.get("tokens") or []
     if not tokens:
         return []
-    doc = doc_from_rows(coder.nlp, text, tokens, fragment.get("sents") or [0])
-    offsets = [(o, o + n) for o, n, _ in tokens]
-    cdoc = None
+    question = None
     if context and context.get("tokens"):
-        cdoc = doc_from_rows(coder.nlp, context["text"], context["tokens"], context.get("sents") or [0])
-    return coder.code_doc(doc, offsets, cdoc)
+        question = (context["text"], context["tokens"], context.get("sents") or [0])
+    return coder.code(fragment["text"], tokens, fragment.get("sents") or [0], question)
 
 
 def code_fragments(fragments: Sequence[dict[str, Any]], codebook: Codebook, nlp: Language,

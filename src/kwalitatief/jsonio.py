@@ -9,6 +9,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -17,8 +19,15 @@ def _umask() -> int:
 
 
 def dumps(obj: Any) -> str:
-    """JSON text that is the same for the same data (sorted keys, no ASCII escaping)."""
-    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """JSON text that is the same for the same data (sorted keys, no ASCII escaping, no spaces).
+
+    orjson writes it ~7x faster than the json module; what orjson cannot write (integers beyond 64 bits,
+    non-string keys) falls back to the json module.
+    """
+    try:
+        return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode("utf-8")
+    except TypeError:
+        return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
@@ -43,6 +52,7 @@ def write_json(path: str | Path, obj: Any, indent: int | None = 2) -> None:
 
 
 def read_json(path: str | Path) -> Any:
+    """One JSON document."""
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
@@ -53,9 +63,20 @@ def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:
     return len(lines)
 
 
-def read_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
-    """Yield the rows of a JSONL file written by :func:`write_jsonl`."""
-    with open(path, encoding="utf-8") as handle:
+def read_jsonl(path: str | Path, drop: Iterable[str] = ()) -> Iterator[dict[str, Any]]:
+    """Yield the rows of a JSONL file written by :func:`write_jsonl`, without the keys in ``drop``.
+
+    ``drop`` keeps memory small when a stage does not need a bulky field (the token rows of
+    ``fragments.jsonl``, for instance).
+    """
+    drop = tuple(drop)
+    with open(path, "rb") as handle:
         for line in handle:
             if line.strip():
-                yield json.loads(line)
+                try:
+                    row = orjson.loads(line)
+                except orjson.JSONDecodeError:   # NaN/Infinity (json.dumps writes them), or a real error
+                    row = json.loads(line)
+                for key in drop:
+                    row.pop(key, None)
+                yield row

@@ -318,6 +318,8 @@ def term_pattern(term: str, ignore_case: bool = True) -> re.Pattern[str]:
 
 
 def _find_term(text: str, term: str, ignore_case: bool = True) -> list[tuple[int, int]]:
+    if not ignore_case and not all(word in text for word in term.split()):
+        return []   # each word must occur literally: a substring test is ~100x cheaper than the regex scan
     return [m.span() for m in term_pattern(term, ignore_case).finditer(text)]
 
 

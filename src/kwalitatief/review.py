@@ -312,14 +312,16 @@ def apply_decisions(merged_codings: Iterable[dict[str, Any]], fragments: Sequenc
 
 
 def apply_project(merged_codings: Iterable[dict[str, Any]], root: str | Path = ".",
-                  codes: Iterable[str] | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """What the classify stage calls: read the project's decisions and fragments and apply them."""
+                  codes: Iterable[str] | None = None, fragments: Sequence[dict[str, Any]] | None = None
+                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """What the classify stage calls: read the project's decisions (and fragments, unless given) and apply them."""
     from . import paths
     from .jsonio import read_jsonl
 
     root = Path(root)
     decisions, problems = read_decisions(root / paths.REVIEWS)
-    fragments = list(read_jsonl(root / paths.FRAGMENTS))
+    if fragments is None:
+        fragments = list(read_jsonl(root / paths.FRAGMENTS, drop=("tokens", "sents")))
     rows, apply_problems = apply_decisions(merged_codings, fragments, decisions, codes, str(paths.REVIEWS))
     return rows, problems + apply_problems
 

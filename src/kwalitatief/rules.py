@@ -26,19 +26,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
-from spacy.attrs import LEMMA, LOWER, SENT_START
 from spacy.tokens import Doc
 
 from .codebook import POLARITY_REFS, Codebook, Rule
+from .nlp import doc_from_rows
 
 PUNCT_BREAKS = {",", ";", ":", "(", ")", "–", "—", "?", "!", ".", "…", "\"", "“", "”", "‘", "’"}
 NEGATION_WINDOW = 3          # tokens before a cue in which a negator counts
 VALENCE_AFTER_WINDOW = 1     # a negator right after an evaluative word also counts ("werkt niet")
 NOT_A_NEGATION_AFTER = {"alleen", "enkel", "slechts", "zozeer", "zomaar", "vanzelfsprekend"}
+CONTEXT_CACHE_SIZE = 1024    # context questions whose opinie topics are kept (answers often share one)
 
 
 class PatternError(ValueError):
@@ -195,7 +197,7 @@ def pattern_problems(codebook: Codebook, nlp: Language) -> list[str]:
 
 # --------------------------------------------------------------------------- matching
 
-@dataclass
+@dataclass(slots=True)
 class Hit:
     """A matched cue: token span [start, end) and, for lexicon words, a polarity."""
 
@@ -221,28 +223,29 @@ class RuleCoder:
         self.matcher = Matcher(nlp.vocab)            # raw spaCy patterns only (a list of token dicts)
         self.fast = FastMatcher()                     # the pattern syntax: same matches, much faster
         self.negators = set(codebook.negators)
-        self.breaks = set(codebook.clause_breaks) | set(codebook.contrast)
+        self.breaks = PUNCT_BREAKS | set(codebook.clause_breaks) | set(codebook.contrast)   # end a clause
         self._groups: dict[str, list[_Compiled]] = {}
         self._counter = 0
         for name, patterns in codebook.cues.items():
             self._groups[f"@{name}"] = self._register(f"@{name}", patterns)
         self._rule_keys: dict[str, dict[str, Any]] = {}
-        self._match_keys: dict[str, tuple[frozenset[str], bool]] = {}
         for rule in codebook.rules:
             self._rule_keys[rule.id] = {
                 "match": self._register(f"{rule.id}|m", rule.match),
                 "with": [self._register(f"{rule.id}|w{i}", g) for i, g in enumerate(rule.with_)],
                 "without": self._register(f"{rule.id}|x", rule.without),
             }
-        self.lemma_phrases = PhraseMatcher(nlp.vocab, attr="LEMMA")
-        self.lower_phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
-        self.polarity: dict[int, str] = {}
+        lemma_phrases = PhraseMatcher(nlp.vocab, attr="LEMMA")
+        lower_phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
+        lemma_docs: list[Doc] = []
+        lower_docs: list[Doc] = []
+        polarity: dict[int, str] = {}
         by_pol: dict[str, list[str]] = {}
         for entry in codebook.lexicon:
             by_pol.setdefault(entry.polarity, []).append(entry)
         for pol, entries in sorted(by_pol.items()):
             key = f"lex|{pol}"
-            self.polarity[self.vocab.strings.add(key)] = pol
+            polarity[self.vocab.strings.add(key)] = pol
             # Lemma patterns must be lemmatised by the same pipeline (spaCy issue #4100): use nlp.pipe.
             # Only base forms match by lemma ("waarderen" also finds "waardeert"); an inflected entry such
             # as "gehoord" matches as a word, so it does not turn every "hoort" into an evaluation.
@@ -250,10 +253,37 @@ class RuleCoder:
             docs = [d for d in nlp.pipe(terms)
                     if " ".join(t.lemma_.lower() or t.lower_ for t in d) == " ".join(t.lower_ for t in d)]
             if docs:
-                self.lemma_phrases.add(key, docs)
+                lemma_phrases.add(key, docs)
+                lemma_docs += docs
             words = sorted({w for e in entries for w in [e.term, *e.variants, *adjective_forms(e.term)]})
-            self.lower_phrases.add(key, [nlp.make_doc(w) for w in words])
+            word_docs = [nlp.make_doc(w) for w in words]
+            lower_phrases.add(key, word_docs)
+            lower_docs += word_docs
+        # the lexicon as token-sequence tables with the PhraseMatchers' matches: no Doc needed per fragment
+        self.lemma_terms = _PhraseTable(lemma_phrases, lemma_docs, [[t.lemma_ for t in d] for d in lemma_docs],
+                                        polarity)
+        self.lower_terms = _PhraseTable(lower_phrases, lower_docs, [[t.lower_ for t in d] for d in lower_docs],
+                                        polarity)
         self.opinie_codes = {c.id for c in codebook.codes if c.category == "opinie"}
+        # The rules in codebook order, each with the key sets of its ``with`` groups. A rule can only fire
+        # when a key of its ``match`` group and of each ``with`` group matched (a group that refers to the
+        # lexicon always can): key -> the positions in this list of the rules whose ``match`` it is in.
+        self._plan: list[tuple[str, Rule, bool, list[frozenset[str]]]] = []
+        self._always: set[int] = set()
+        self._rules_of_key: dict[str, list[int]] = {}
+        for code in codebook.codes:
+            for rule in code.rules:
+                index = len(self._plan)
+                keys, uses_lexicon = self._match_keys(self._rule_keys[rule.id]["match"])
+                if uses_lexicon:
+                    self._always.add(index)
+                for key in keys:
+                    self._rules_of_key.setdefault(key, []).append(index)
+                groups = [self._match_keys(group) for group in self._rule_keys[rule.id]["with"]]
+                needs = [frozenset(group_keys) for group_keys, group_lexicon in groups if not group_lexicon]
+                self._plan.append((code.id, rule, code.id in self.opinie_codes, needs))
+        self._lowers: dict[str, str] = {}                # word -> its lower-case form (the vocab's LOWER)
+        self._context_topics: dict[tuple[Any, ...], list[tuple[str, Rule]]] = {}
 
     def _register(self, key: str, patterns: list[Any]) -> list[Any]:
         """Add the literal patterns of a group to the matcher; returns the group's refs and keys."""
@@ -271,52 +301,45 @@ class RuleCoder:
             refs.append(_Compiled(sub, bool(_literal_words(tokens) & set(self.codebook.negators))))
         return refs
 
-    def _may_fire(self, rule_id: str, matches: dict[str, list[tuple[int, int]]]) -> bool:
-        """False when no pattern of the rule's ``match`` group matched (then ``evaluate`` finds nothing)."""
-        keys = self._match_keys.get(rule_id)
-        if keys is None:
-            found: set[str] = set()
-            polarity = False
-
-            def walk(refs: list[Any], depth: int) -> None:
-                nonlocal polarity
-                for ref in refs:
-                    if isinstance(ref, str):
-                        if ref in POLARITY_REFS:
-                            polarity = True
-                        elif depth < 3:
-                            walk(self._groups.get(ref, []), depth + 1)
-                    else:
-                        found.add(ref.key)
-
-            walk(self._rule_keys[rule_id]["match"], 0)
-            keys = self._match_keys[rule_id] = (frozenset(found), polarity)
-        return keys[1] or not keys[0].isdisjoint(matches)
+    def _match_keys(self, refs: list[Any], depth: int = 0) -> tuple[set[str], bool]:
+        """The matcher keys of a group (through its cue sets) and whether it refers to ``@positief`` or
+        ``@negatief``."""
+        keys: set[str] = set()
+        polarity = False
+        for ref in refs:
+            if not isinstance(ref, str):
+                keys.add(ref.key)
+            elif ref in POLARITY_REFS:
+                polarity = True
+            elif depth < 3:
+                sub_keys, sub_polarity = self._match_keys(self._groups.get(ref, []), depth + 1)
+                keys |= sub_keys
+                polarity = polarity or sub_polarity
+        return keys, polarity
 
     # ----------------------------------------------------------------- per fragment
 
-    def code_doc(self, doc: Doc, offsets: list[tuple[int, int]], context: Doc | None = None) -> list[dict]:
+    def code(self, text: str, tokens: list[list], sents: list[int],
+             context: tuple[str, list[list], list[int]] | None = None) -> list[dict]:
         """Rule codings of one fragment: ``[{code, valence, source, rule_id, evidence, start, end, score}]``.
 
-        ``offsets`` are the (start, end) character offsets of the doc's tokens in the fragment text;
-        ``context`` (optional) is the preceding interviewer question, used only to find the topic of an
-        opinie when the fragment itself names none.
+        ``tokens`` are the stored ``[offset, length, lemma]`` rows of ``text`` (not empty) and ``sents`` the
+        indices of the tokens that start a sentence. ``context`` (optional): the (text, tokens, sents) of the
+        preceding interviewer question, used only to find the topic of an opinie when the fragment itself
+        names none before its evaluative words.
         """
-        state = _DocState(self, doc)
+        state = _DocState(self, text, tokens, sents)
         fired: dict[str, list[tuple[Rule, list[Hit]]]] = {}
         topics: dict[str, list[tuple[Rule, Hit]]] = {}
-        for code in self.codebook.codes:
-            for rule in code.rules:
-                if not self._may_fire(rule.id, state.matches):
-                    continue
-                hits = state.evaluate(rule, self._rule_keys[rule.id], opinie=code.id in self.opinie_codes)
-                if not hits:
-                    continue
-                if code.id in self.opinie_codes:
-                    for hit in hits:
-                        topics.setdefault(code.id, []).append((rule, hit[0]))
-                else:
-                    fired.setdefault(code.id, []).append((rule, hits[0]))
+        for code_id, rule, opinie in self._candidates(state):
+            hits = state.evaluate(rule, self._rule_keys[rule.id], opinie=opinie)
+            if not hits:
+                continue
+            if opinie:
+                for hit in hits:
+                    topics.setdefault(code_id, []).append((rule, hit[0]))
+            else:
+                fired.setdefault(code_id, []).append((rule, hits[0]))
         rows: list[dict] = []
         coded = set(fired) | set(topics)
         for code in self.codebook.codes:
@@ -324,26 +347,51 @@ class RuleCoder:
                 for rule, hits in fired[code.id]:
                     if set(rule.without_codes) & (coded - {code.id}):
                         continue
-                    rows.append(_row(code.id, None, rule.id, hits, doc, offsets))
+                    rows.append(state.row(code.id, None, rule.id, hits))
                     break
-        context_topics: list[tuple[str, Rule]] = []
-        if context is not None and len(context):
-            cstate = _DocState(self, context)
-            for code in self.codebook.codes:
-                if code.id not in self.opinie_codes:
-                    continue
-                for rule in code.rules:
-                    if self._may_fire(rule.id, cstate.matches) and cstate.evaluate(
-                            rule, self._rule_keys[rule.id], opinie=True):
-                        context_topics.append((code.id, rule))
-                        break
-        rows.extend(self._opinions(state, topics, context_topics, doc, offsets, coded))
+        rows.extend(self._opinions(state, topics, context, coded))
         return rows
 
+    def _candidates(self, state: "_DocState") -> list[tuple[str, Rule, bool]]:
+        """(code id, rule, is opinie) of the rules that may fire in the fragment, in codebook order."""
+        indices = set(self._always)
+        rules_of_key = self._rules_of_key
+        for key in state.matches:
+            if key in rules_of_key:
+                indices.update(rules_of_key[key])
+        matched = set(state.matches)
+        out = []
+        for i in sorted(indices):
+            code_id, rule, opinie, needs = self._plan[i]
+            if all(not keys.isdisjoint(matched) for keys in needs):
+                out.append((code_id, rule, opinie))
+        return out
+
+    def context_topics(self, text: str, tokens: list[list], sents: list[int]) -> list[tuple[str, Rule]]:
+        """The opinie codes (with the first rule that finds each) whose topic a question names; memoised,
+        as many answers follow the same question."""
+        key = (text, tuple(map(tuple, tokens)), tuple(sents))
+        found = self._context_topics.get(key)
+        if found is None:
+            state = _DocState(self, text, tokens, sents)
+            found = []
+            for code_id, rule, opinie in self._candidates(state):     # the first rule that fires, per code
+                if opinie and (not found or found[-1][0] != code_id) and state.evaluate(
+                        rule, self._rule_keys[rule.id], opinie=True):
+                    found.append((code_id, rule))
+            if len(self._context_topics) >= CONTEXT_CACHE_SIZE:
+                self._context_topics.clear()
+            self._context_topics[key] = found
+        return found
+
     def _opinions(self, state: "_DocState", topics: dict[str, list[tuple[Rule, Hit]]],
-                  context_topics: list[tuple[str, Rule]], doc: Doc, offsets: list[tuple[int, int]],
-                  coded: set[str]) -> list[dict]:
-        if not topics and not context_topics:
+                  context: tuple[str, list[list], list[int]] | None, coded: set[str]) -> list[dict]:
+        """Opinie codings: each evaluative word goes to the topics of its sentence (or the sentences before);
+        before the first sentence with a topic, to those of the context question, if it names any."""
+        if not topics and context is None:
+            return []
+        lexicon = state.lexicon_hits()
+        if not lexicon:
             return []
         n_sents = len(state.sent_bounds)
         mentioned: list[list[str]] = [[] for _ in range(n_sents)]
@@ -352,18 +400,20 @@ class RuleCoder:
                 s = state.sent_of[hit.start]
                 if code_id not in mentioned[s]:
                     mentioned[s].append(code_id)
-        first = next((m for m in mentioned if m), [])
-        current = [c for c, _ in context_topics] or first
+        first = next((s for s in range(n_sents) if mentioned[s]), n_sents)
+        topic_tokens = {i for items in topics.values() for _, h in items for i in range(h.start, h.end)}
+        evaluative = [h for h in lexicon if not any(i in topic_tokens for i in range(h.start, h.end))]
+        context_topics: list[tuple[str, Rule]] = []
+        if context is not None and any(state.sent_of[h.start] < first for h in evaluative):
+            context_topics = self.context_topics(*context)
+        current = [c for c, _ in context_topics] or (mentioned[first] if first < n_sents else [])
         about: list[list[str]] = []
         for s in range(n_sents):
             if mentioned[s]:
                 current = mentioned[s]
             about.append(list(current))
-        topic_tokens = {i for items in topics.values() for _, h in items for i in range(h.start, h.end)}
         evaluations: dict[str, list[Hit]] = {}
-        for hit in state.lexicon_hits():
-            if any(i in topic_tokens for i in range(hit.start, hit.end)):
-                continue
+        for hit in evaluative:
             for code_id in about[state.sent_of[hit.start]]:
                 evaluations.setdefault(code_id, []).append(hit)
         rows = []
@@ -381,16 +431,54 @@ class RuleCoder:
             valence = "gemengd" if pos and neg else ("positief" if pos else "negatief")
             topic_hits = [h for _, h in rule_list[:1]] if rule_list else []
             rule_id = rule.id if rule_list else f"{rule.id}@context"
-            rows.append(_row(code.id, valence, rule_id, topic_hits + hits, doc, offsets))
+            rows.append(state.row(code.id, valence, rule_id, topic_hits + hits))
         return rows
 
+    def lowers(self, words: list[str]) -> list[str]:
+        """The lower-case form of each word, as the vocab gives it (spaCy's ``LOWER``)."""
+        cache = self._lowers
+        try:
+            return [cache[word] for word in words]
+        except KeyError:
+            for word in words:
+                if word not in cache:
+                    cache[word] = self.vocab[word].lower_
+            return [cache[word] for word in words]
 
-def doc_arrays(doc: Doc) -> tuple[list[int], list[int], list[int]]:
-    """Per token: the hash of its lower-case form, of its lemma, and its sentence-start flag (1 = starts one)."""
-    if not len(doc):
-        return [], [], []
-    arr = doc.to_array([LOWER, LEMMA, SENT_START]).tolist()
-    return [r[0] for r in arr], [r[1] for r in arr], [r[2] for r in arr]
+
+class _PhraseTable:
+    """A ``PhraseMatcher``'s patterns as a dict of token-sequence tuples: the same matches (every
+    occurrence of every pattern, keys of one pattern in the matcher's order) on a list of strings."""
+
+    def __init__(self, matcher: PhraseMatcher, docs: list[Doc], sequences: list[list[str]],
+                 labels: dict[int, str]):
+        self.phrases: dict[tuple[str, ...], list[str]] = {}
+        self.prefixes: set[tuple[str, ...]] = set()
+        for doc, seq in zip(docs, sequences):
+            if not seq:
+                continue
+            key = tuple(seq)
+            self.phrases[key] = [labels[m] for m, s, e in matcher(doc) if s == 0 and e == len(doc)]
+            self.prefixes.update(key[:i] for i in range(1, len(key) + 1))
+        self.first = {key[0] for key in self.phrases}
+
+    def __call__(self, seq: list[str]) -> list[tuple[int, int, str]]:
+        """All matches as (start, end, label), by start then length."""
+        phrases, prefixes, first = self.phrases, self.prefixes, self.first
+        out: list[tuple[int, int, str]] = []
+        if first.isdisjoint(seq):
+            return out
+        n = len(seq)
+        for i, word in enumerate(seq):
+            if word not in first:
+                continue
+            for j in range(i + 1, n + 1):
+                key = tuple(seq[i:j])
+                if key not in prefixes:
+                    break
+                for label in phrases.get(key, ()):
+                    out.append((i, j, label))
+        return out
 
 
 class FastMatcher:
@@ -410,13 +498,15 @@ class FastMatcher:
         self._lemma_in: dict[str, list[int]] = {}         # lemma -> predicates (exact lemma alternatives)
         self._lower_in: dict[str, list[int]] = {}
         self._regex: list[tuple[int, Any]] = []
-        # a pattern: (key, [(pred id or -1 for any token, min, max)], required pred ids, anchor index)
-        self._patterns: list[tuple[str, list[tuple[int, int, int]], frozenset[int], int]] = []
+        # a pattern: (key, [(pred id or -1 for any token, min, max)], required pred ids, anchor index,
+        # the most tokens before the anchor)
+        self._patterns: list[tuple[str, list[tuple[int, int, int]], frozenset[int], int, int]] = []
         self._by_anchor: dict[int, list[int]] = {}
-        self._cache: dict[tuple[int, int], frozenset[int]] = {}   # (lemma hash, lower hash) -> preds
+        self._single: dict[int, list[str]] = {}          # pred id -> keys of the patterns of just that token
+        self._cache: dict[tuple[str, str], frozenset[int]] = {}   # (lemma, lower-case word) -> preds
 
     def __len__(self) -> int:
-        return len(self._patterns)
+        return len(self._patterns) + sum(map(len, self._single.values()))
 
     def _pred(self, kind: str, arg: Any) -> int:
         key = (kind, arg)
@@ -469,8 +559,11 @@ class FastMatcher:
         anchor = next((i for i, (p, low, _) in enumerate(steps) if p >= 0 and low > 0), -1)
         if anchor < 0:
             return False
+        if len(steps) == 1:                                     # one required token
+            self._single.setdefault(steps[0][0], []).append(key)
+            return True
         index = len(self._patterns)
-        self._patterns.append((key, steps, required, anchor))
+        self._patterns.append((key, steps, required, anchor, sum(high for _, _, high in steps[:anchor])))
         self._by_anchor.setdefault(steps[anchor][0], []).append(index)
         return True
 
@@ -482,95 +575,135 @@ class FastMatcher:
                 found.add(pid)
         return frozenset(found)
 
-    def __call__(self, doc: Doc) -> list[tuple[str, int, int]]:
-        """All matches as (key, start, end), by pattern then start then end."""
-        lowers, lemmas, _ = doc_arrays(doc)
-        return self.match(lemmas, lowers, doc.vocab.strings)
-
-    def match(self, lemmas: list[int], lowers: list[int], strings: Any) -> list[tuple[str, int, int]]:
-        """``__call__`` on the lemma and lower-case hashes of a doc's tokens."""
+    def match(self, lemmas: list[str], lowers: list[str]) -> dict[str, list[tuple[int, int]]]:
+        """All matches in a token sequence (its lemmas and lower-case words): key -> [(start, end)], by start
+        then end."""
         cache = self._cache
-        sat = []
-        for key in zip(lemmas, lowers):
-            hit = cache.get(key)
-            if hit is None:
-                hit = cache[key] = self._satisfied(strings[key[0]], strings[key[1]])
-            sat.append(hit)
+        try:
+            sat = [cache[key] for key in zip(lemmas, lowers)]
+        except KeyError:
+            for key in zip(lemmas, lowers):
+                if key not in cache:
+                    cache[key] = self._satisfied(*key)
+            sat = [cache[key] for key in zip(lemmas, lowers)]
         positions: dict[int, list[int]] = {}
         for j, preds in enumerate(sat):
             for pid in preds:
-                positions.setdefault(pid, []).append(j)
-        present = positions.keys()
-        candidates = sorted({i for pid in present for i in self._by_anchor.get(pid, ())})
-        out: list[tuple[str, int, int]] = []
+                if pid in positions:
+                    positions[pid].append(j)
+                else:
+                    positions[pid] = [j]
+        out: dict[str, list[tuple[int, int]]] = {}
+        single = self._single
+        for pid, at in positions.items():
+            if pid in single:
+                spans = [(j, j + 1) for j in at]
+                for key in single[pid]:
+                    out[key] = spans.copy()
+        present = set(positions)
+        by_anchor = self._by_anchor
+        candidates = sorted({i for pid in present if pid in by_anchor for i in by_anchor[pid]})
         n = len(sat)
         for index in candidates:
-            key, steps, required, anchor = self._patterns[index]
+            key, steps, required, anchor, before = self._patterns[index]
             if not required <= present:
                 continue
-            # the anchor is the first required step: before it only optional steps, at most this many tokens
-            before = sum(high for _, _, high in steps[:anchor])
-            starts: set[int] = set()
-            for j in positions[steps[anchor][0]]:
-                starts.update(range(max(0, j - before), j + 1))
-            for start in sorted(starts):
-                for end in self._ends(steps, sat, start, n):
-                    out.append((key, start, end))
+            at = positions[steps[anchor][0]]
+            # the anchor is the first required step: before it only optional steps, at most `before` tokens
+            starts = at if not before else sorted({i for j in at for i in range(max(0, j - before), j + 1)})
+            spans = [(start, end) for start in starts for end in self._ends(steps, sat, start, n)]
+            if spans:
+                out[key] = spans
         return out
 
     @staticmethod
     def _ends(steps: list[tuple[int, int, int]], sat: list[frozenset[int]], start: int, n: int) -> list[int]:
+        """The ends of the matches of ``steps`` from token ``start`` (sorted)."""
         states = {start}
         for pid, low, high in steps:
-            nxt: set[int] = set()
-            for j in states:
-                k = j
-                for count in range(high + 1):
-                    if count >= low:
-                        nxt.add(k)
-                    if count == high or k >= n or (pid >= 0 and pid not in sat[k]):
-                        break
-                    k += 1
-            if not nxt:
+            if low == high == 1:                                # one token
+                states = {j + 1 for j in states if j < n and (pid < 0 or pid in sat[j])}
+            elif pid < 0:                                       # a gap of low..high tokens
+                states = {k for j in states for k in range(j + low, min(j + high, n) + 1)}
+            else:
+                nxt: set[int] = set()
+                for j in states:
+                    k = j
+                    for count in range(high + 1):
+                        if count >= low:
+                            nxt.add(k)
+                        if count == high or k >= n or pid not in sat[k]:
+                            break
+                        k += 1
+                states = nxt
+            if not states:
                 return []
-            states = nxt
         return sorted(states)
 
 
 class _DocState:
-    """Matches, sentences and clauses of one Doc, computed once and shared by all rules."""
+    """Matches, sentences and clauses of one fragment (its stored token rows), computed once and shared by
+    all rules. A spaCy Doc is built only for raw ``Matcher`` patterns."""
 
-    def __init__(self, coder: RuleCoder, doc: Doc):
+    def __init__(self, coder: RuleCoder, text: str, tokens: list[list], sents: list[int]):
         self.coder = coder
-        self.doc = doc
-        strings = coder.vocab.strings
-        self.matches: dict[str, list[tuple[int, int]]] = {}
-        lowers, lemmas, sent_start = doc_arrays(doc)     # no Token objects: they are the slow part
-        for key, start, end in coder.fast.match(lemmas, lowers, strings):
-            self.matches.setdefault(key, []).append((start, end))
+        self.text = text
+        self.tokens = tokens
+        self.lemma = [token[2] for token in tokens]
+        self.lower = coder.lowers([text[o:o + n] for o, n, _ in tokens])
+        self.matches = coder.fast.match(self.lemma, self.lower)
         if len(coder.matcher):
-            for match_id, start, end in coder.matcher(doc):
+            strings = coder.vocab.strings
+            for match_id, start, end in coder.matcher(doc_from_rows(coder.nlp, text, tokens, sents)):
                 self.matches.setdefault(strings[match_id], []).append((start, end))
-        n = len(doc)
-        self.lower = [strings[h] for h in lowers]
-        self.sent_of = [0] * n
-        self.sent_bounds: list[tuple[int, int]] = []
-        starts = [i for i, v in enumerate(sent_start) if v == 1 or i == 0]
-        for k, s in enumerate(starts):
-            e = starts[k + 1] if k + 1 < len(starts) else n
-            self.sent_bounds.append((s, e))
-            for i in range(s, e):
-                self.sent_of[i] = k
-        if not self.sent_bounds:
-            self.sent_bounds = [(0, 0)]
-        self.clause_of = [0] * n
-        clause = 0
-        for i, word in enumerate(self.lower):
-            if (i and self.sent_of[i] != self.sent_of[i - 1]) or word in PUNCT_BREAKS or word in coder.breaks:
-                clause += 1
-            self.clause_of[i] = clause
+        n = len(tokens)
+        starts = sorted({0, *(i for i in sents if 0 < i < n)}) if n else []
+        self.sent_bounds = list(zip(starts, starts[1:] + [n])) or [(0, 0)]
+        self.sent_of: list[int] = []
+        for k, (s, e) in enumerate(self.sent_bounds):
+            self.sent_of += [k] * (e - s)
+        breaks = coder.breaks
+        new_clause = [word in breaks for word in self.lower]       # a break word or a sentence start
+        for i in starts[1:]:
+            new_clause[i] = True
+        self.clause_of = list(accumulate(new_clause, initial=0))[1:]
         self._lexicon: list[Hit] | None = None
-        self._polarity_refs: dict[str, list[Hit]] = {}
+
+    def span_text(self, start: int, end: int) -> str:
+        """``doc[start:end].text`` of the Doc the token rows describe: the words, with a space between two
+        where the text has one right after the first."""
+        text, tokens = self.text, self.tokens
+        parts = []
+        for k in range(start, end):
+            offset, length, _ = tokens[k]
+            parts.append(text[offset:offset + length])
+            after = offset + length
+            if k + 1 < end and tokens[k + 1][0] > after and text[after:after + 1] == " ":
+                parts.append(" ")
+        return "".join(parts)
+
+    def row(self, code: str, valence: str | None, rule_id: str, hits: list[Hit]) -> dict[str, Any]:
+        """A rule coding with its evidence words and character span in the fragment text."""
+        pieces = []
+        for h in sorted(hits, key=lambda h: h.start):
+            start = min(h.start, h.neg_at) if h.neg_at is not None else h.start
+            words = self.span_text(start, h.end)
+            if h.polarity:
+                words += {"positief": " (+)", "negatief": " (-)", "gemengd": " (+/-)"}[h.polarity]
+            pieces.append(words)
+        tok_start = min(min(h.start, h.neg_at if h.neg_at is not None else h.start) for h in hits)
+        tok_end = max(h.end for h in hits)
+        offset, length, _ = self.tokens[tok_end - 1]
+        return {
+            "code": code,
+            "valence": valence,
+            "source": "rule",
+            "rule_id": rule_id,
+            "evidence": " … ".join(pieces),
+            "start": self.tokens[tok_start][0],
+            "end": offset + length,
+            "score": None,
+        }
 
     # negation ----------------------------------------------------------------
     def is_negator(self, i: int) -> bool:
@@ -603,8 +736,7 @@ class _DocState:
         """Evaluative words with their polarity after negation (longest match wins on overlap)."""
         if self._lexicon is None:
             coder = self.coder
-            raw = [(s, e, coder.polarity[m]) for m, s, e in coder.lemma_phrases(self.doc)]
-            raw += [(s, e, coder.polarity[m]) for m, s, e in coder.lower_phrases(self.doc)]
+            raw = coder.lemma_terms(self.lemma) + coder.lower_terms(self.lower)
             raw.sort(key=lambda x: (-(x[1] - x[0]), x[0]))
             taken: set[int] = set()
             hits: list[Hit] = []
@@ -671,27 +803,3 @@ class _DocState:
             if ok:
                 results.append(evidence)
         return results
-
-
-def _row(code: str, valence: str | None, rule_id: str, hits: list[Hit], doc: Doc,
-         offsets: list[tuple[int, int]]) -> dict[str, Any]:
-    """A rule coding with its evidence words and character span in the fragment text."""
-    pieces = []
-    for h in sorted(hits, key=lambda h: h.start):
-        start = min(h.start, h.neg_at) if h.neg_at is not None else h.start
-        words = doc[start:h.end].text
-        if h.polarity:
-            words += {"positief": " (+)", "negatief": " (-)", "gemengd": " (+/-)"}[h.polarity]
-        pieces.append(words)
-    tok_start = min(min(h.start, h.neg_at if h.neg_at is not None else h.start) for h in hits)
-    tok_end = max(h.end for h in hits)
-    return {
-        "code": code,
-        "valence": valence,
-        "source": "rule",
-        "rule_id": rule_id,
-        "evidence": " … ".join(pieces),
-        "start": offsets[tok_start][0],
-        "end": offsets[tok_end - 1][1],
-        "score": None,
-    }
