@@ -89,3 +89,15 @@ def test_one_and_two_workers_give_identical_results(tmp_path: Path, codebook) ->
     for key in ("documents", "fragments", "codings"):
         assert one[key] == two[key], key
     assert any(rows for rows in one["codings"])
+
+
+def test_balanced_groups_spread_large_documents_and_keep_item_order() -> None:
+    from kwalitatief.parallel import balanced_groups, map_documents, ungroup
+
+    sizes = [1] * 40 + [100] * 6          # six long documents at the end of the manifest
+    groups = balanced_groups(sizes, 4)
+    assert sorted(i for g in groups for i in g) == list(range(len(sizes)))
+    totals = [sum(sizes[i] for i in g) for g in groups]
+    assert max(totals) - min(totals) <= 100 and max(totals) < 300
+    assert ungroup(groups, [[i * 10 for i in g] for g in groups], len(sizes)) == [i * 10 for i in range(len(sizes))]
+    assert map_documents(abs, [-i for i in range(46)], 2, sizes=sizes) == list(range(46))

@@ -1010,7 +1010,7 @@ def classify_documents(model: Model, fragments: Sequence[dict[str, Any]], rule_h
     """The classifier codings of ``fragments``, per document cached and in parallel (same rows as
     :func:`classifier_rows` on all of them at once). Returns (rows, {documents_reused, documents_coded})."""
     from .cache import DocumentCache
-    from .parallel import chunks, map_documents, resolve_workers
+    from .parallel import balanced_groups, map_documents, resolve_workers, ungroup
 
     cache = DocumentCache(cache_dir, "classify")
     by_doc: dict[str, list[dict[str, Any]]] = {}
@@ -1027,9 +1027,10 @@ def classify_documents(model: Model, fragments: Sequence[dict[str, Any]], rule_h
         else:
             todo.append((doc_id, key, frags, hits))
     n = resolve_workers(workers)
-    groups = chunks([(frags, hits) for _, _, frags, hits in todo], n * 4 if n > 1 else 1)
-    coded = [rows for group in map_documents(_classify_group, [(model, g) for g in groups], n, executor)
-             for rows in group]
+    sizes = [sum(len(f["text"]) for f in frags) for _, _, frags, _ in todo]
+    groups = balanced_groups(sizes, n * 4 if n > 1 else 1)
+    grouped = map_documents(_classify_group, [(model, [todo[i][2:] for i in g]) for g in groups], n, executor)
+    coded = ungroup(groups, grouped, len(todo))
     for (doc_id, key, _, _), rows in zip(todo, coded):
         cache.put(key, rows)
         results[doc_id] = rows

@@ -165,13 +165,20 @@ def _slim(fragment: dict[str, Any] | None) -> dict[str, Any] | None:
             "tokens": fragment.get("tokens") or [], "sents": fragment.get("sents") or [0]}
 
 
-def _code_group(job: tuple[Codebook, str, list[tuple[list[dict[str, Any]], list[dict[str, Any] | None]]]]
-                ) -> list[list[list[dict[str, Any]]]]:
+def _code_group(job: tuple[Codebook, str, list[bytes]]) -> list[list[list[dict[str, Any]]]]:
+    """Code a group of documents; each is ``[fragments, contexts]`` as JSON bytes (cheap to send to a
+    worker process: pickling millions of small token lists cost more than the coding itself)."""
+    import orjson
+
     from .nlp import load_nlp
 
-    codebook, model, docs = job
+    codebook, model, payloads = job
     nlp = load_nlp(model)
-    return [code_fragments(frags, codebook, nlp, contexts=ctx) for frags, ctx in docs]
+    out = []
+    for payload in payloads:
+        frags, ctx = orjson.loads(payload)
+        out.append(code_fragments(frags, codebook, nlp, contexts=ctx))
+    return out
 
 
 def code_corpus(fragments: Sequence[dict[str, Any]], codebook: Codebook, model: str,
@@ -183,13 +190,16 @@ def code_corpus(fragments: Sequence[dict[str, Any]], codebook: Codebook, model: 
     codebook (its ``version`` covers the lexicon), the pipeline and the coding code are unchanged.
     Returns (rows per codable fragment, {cache_hits, cache_misses}).
     """
+    import hashlib
     import sys
+
+    import orjson
 
     from . import codebook as codebook_module
     from . import rules as rules_module
     from .cache import DocumentCache, source_fingerprint
     from .nlp import load_nlp, model_name
-    from .parallel import chunks, map_documents, resolve_workers
+    from .parallel import balanced_groups, map_documents, resolve_workers, ungroup
 
     codable = [f for f in fragments if f.get("codable")]
     contexts = previous_questions(fragments, codable) if question_context else [None] * len(codable)
@@ -200,22 +210,21 @@ def code_corpus(fragments: Sequence[dict[str, Any]], codebook: Codebook, model: 
     resolved = model_name(load_nlp(model))
     cache = DocumentCache(cache_dir, "code")
     results: list[list[dict[str, Any]] | None] = [None] * len(codable)
-    todo: list[tuple[str, str, list[dict[str, Any]], list[dict[str, Any] | None]]] = []
+    todo: list[tuple[str, str, bytes]] = []
     for doc_id, idx in by_doc.items():
-        frags = [_slim(codable[i]) for i in idx]
-        ctx = [_slim(contexts[i]) for i in idx]
-        key = cache.key(frags, ctx, codebook.version, resolved, code)
+        payload = orjson.dumps([[_slim(codable[i]) for i in idx], [_slim(contexts[i]) for i in idx]])
+        key = cache.key(hashlib.sha256(payload).hexdigest(), codebook.version, resolved, code)
         hit = cache.get(key)
         if hit is not None:
             for i, rows in zip(idx, hit):
                 results[i] = rows
         else:
-            todo.append((doc_id, key, frags, ctx))
+            todo.append((doc_id, key, payload))
     n = resolve_workers(workers)
-    groups = chunks([(frags, ctx) for _, _, frags, ctx in todo], n * 4 if n > 1 else 1)
-    outputs = [rows for group in map_documents(_code_group, [(codebook, model, g) for g in groups], n, executor)
-               for rows in group]
-    for (doc_id, key, _, _), rows in zip(todo, outputs):
+    groups = balanced_groups([len(payload) for _, _, payload in todo], n * 4 if n > 1 else 1)
+    grouped = map_documents(_code_group, [(codebook, model, [todo[i][2] for i in g]) for g in groups], n, executor)
+    outputs = ungroup(groups, grouped, len(todo))
+    for (doc_id, key, _), rows in zip(todo, outputs):
         cache.put(key, rows)
         for i, frag_rows in zip(by_doc[doc_id], rows):
             results[i] = frag_rows

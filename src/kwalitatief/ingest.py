@@ -614,7 +614,9 @@ def extract_corpus(register: Any, workers: int | None = 1, cache_dir: str | Path
             done[doc.doc_id] = hit
         else:
             jobs.append((doc.doc_id, str(path), doc.doc_type))
-    for (doc_id, _, _), result in zip(jobs, map_documents(_extract_job, jobs, workers, executor)):
+    # a few long PDFs must not share one batch (a missing file is reported by _extract_job)
+    sizes = [Path(path).stat().st_size if Path(path).is_file() else 0 for _, path, _ in jobs]
+    for (doc_id, _, _), result in zip(jobs, map_documents(_extract_job, jobs, workers, executor, sizes)):
         cache.put(keys[doc_id], result)
         done[doc_id] = result
 

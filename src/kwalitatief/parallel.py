@@ -27,7 +27,7 @@ def limit_threads() -> None:
 
 
 def map_documents(fn: Callable[[T], R], items: Sequence[T], workers: int | None = 1,
-                  executor: str = "process") -> list[R]:
+                  executor: str = "process", sizes: Sequence[int] | None = None) -> list[R]:
     """Apply ``fn`` to every item, keeping input order; results do not depend on the executor.
 
     ``fn`` must be a picklable top-level function that is pure in (item, settings).
@@ -42,19 +42,38 @@ def map_documents(fn: Callable[[T], R], items: Sequence[T], workers: int | None 
     n = min(resolve_workers(workers), max(len(items), 1))
     if n <= 1 or len(items) <= 1:
         return [fn(item) for item in items]
+    if sizes is not None:   # a few large documents must not all land in one worker's batch
+        groups = balanced_groups(sizes, n * 4)
+        with ProcessPoolExecutor(max_workers=n, initializer=limit_threads) as pool:
+            outputs = list(pool.map(_apply_all, [(fn, [items[i] for i in g]) for g in groups]))
+        return ungroup(groups, outputs, len(items))
     chunksize = max(1, len(items) // (n * 4))
     with ProcessPoolExecutor(max_workers=n, initializer=limit_threads) as pool:
         return list(pool.map(fn, items, chunksize=chunksize))
 
 
-def chunks(items: Sequence[Any], n: int) -> list[list[Any]]:
-    """Split items into ``n`` contiguous, nearly equal parts (empty parts dropped)."""
-    n = max(1, n)
-    size, extra = divmod(len(items), n)
-    out, start = [], 0
-    for i in range(n):
-        end = start + size + (1 if i < extra else 0)
-        if end > start:
-            out.append(list(items[start:end]))
-        start = end
-    return out
+def _apply_all(job: tuple[Callable[[T], R], list[T]]) -> list[R]:
+    fn, items = job
+    return [fn(item) for item in items]
+
+
+def balanced_groups(sizes: Sequence[int], n: int) -> list[list[int]]:
+    """Indices split into at most ``n`` groups of nearly equal total size (largest first, each to the
+    lightest group); the biggest groups come first, indices ascend within a group. Deterministic."""
+    totals = [0] * max(1, min(n, len(sizes)))
+    members: list[list[int]] = [[] for _ in totals]
+    for i in sorted(range(len(sizes)), key=lambda i: (-sizes[i], i)):
+        g = min(range(len(totals)), key=lambda g: (totals[g], g))
+        totals[g] += sizes[i]
+        members[g].append(i)
+    order = sorted(range(len(totals)), key=lambda g: (-totals[g], g))
+    return [sorted(members[g]) for g in order if members[g]]
+
+
+def ungroup(groups: Sequence[Sequence[int]], outputs: Sequence[Sequence[R]], n: int) -> list[R]:
+    """Per-group outputs back in item order (the inverse of grouping by ``balanced_groups``)."""
+    result: list[Any] = [None] * n
+    for group, out in zip(groups, outputs):
+        for i, value in zip(group, out):
+            result[i] = value
+    return result

@@ -185,7 +185,7 @@ def segment_corpus(docs: list[dict[str, Any]], metas: dict[str, dict[str, Any]],
     from . import nlp as nlp_module
     from .cache import DocumentCache, source_fingerprint
     from .nlp import load_nlp, model_name
-    from .parallel import chunks, map_documents, resolve_workers
+    from .parallel import balanced_groups, map_documents, resolve_workers, ungroup
 
     unit_for = {"default": "paragraph", **settings.get("unit", {})}
     model = settings.get("model", "nl_core_news_sm")
@@ -210,9 +210,9 @@ def segment_corpus(docs: list[dict[str, Any]], metas: dict[str, dict[str, Any]],
     # Group small documents so each worker call pipes a reasonable batch through spaCy.
     n = resolve_workers(workers)
     if n > 1 and len(jobs) > n:
-        groups = chunks(jobs, n * 4)
-        grouped = map_documents(_segment_group, groups, n, executor)
-        outputs = [frags for group in grouped for frags in group]
+        groups = balanced_groups([len(job[0].get("text", "")) for job in jobs], n * 4)
+        grouped = map_documents(_segment_group, [[jobs[i] for i in g] for g in groups], n, executor)
+        outputs = ungroup(groups, grouped, len(jobs))
     else:
         outputs = map_documents(_segment_job, jobs, n, executor)
     for (doc_id, key), frags in zip(todo, outputs):
