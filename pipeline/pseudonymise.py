@@ -55,7 +55,7 @@ def main() -> None:
         hit = cache.get(key)
         if hit is not None:
             detected[doc["doc_id"]] = [ps.Span(**span) for span in hit]
-    result = ps.pseudonymise_corpus(docs, doc_types, vocab, settings, detected)
+    result = ps.pseudonymise_corpus(docs, doc_types, vocab, settings, detected, args.workers)
     for doc_id, key in keys.items():
         if doc_id not in detected:
             spans = result.detected.get(doc_id)

@@ -512,3 +512,18 @@ def test_rerun_reuses_the_model_and_recodes_only_the_changed_document(tmp_path):
     assert after.cache == {"model_reused": 1, "documents_reused": 3, "documents_coded": 1}
     _, rows_fresh = run(workers=1)
     assert rows_after == rows_fresh and rows_after != rows_first
+
+
+def test_fast_character_ngrams_give_exactly_sklearns_matrix():
+    """The classifier's faster char_wb features must not change a single score."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from kwalitatief.classify import char_wb_tfidf
+
+    texts = [e.text.lower() for e in synthetic_examples(n=40)] + [
+        "a", "ab", "abc", "", "  x  y ", "zz\u00a0zz", "é ü ß", "a\tb\nc", "samenwerkingsverband samenwerking"]
+    for ngrams in [(3, 5), (1, 3), (2, 2)]:
+        vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=ngrams, min_df=1, sublinear_tf=True,
+                                     lowercase=False).fit(texts[::2])
+        expected, got = vectorizer.transform(texts), char_wb_tfidf(vectorizer, texts)
+        assert (expected != got).nnz == 0 and (expected.indices == got.indices).all()

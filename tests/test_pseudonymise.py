@@ -226,3 +226,27 @@ def test_standalone_street_word_and_mistyped_phone_number_are_found():
     spans = _contact_spans("Post naar Lange Gracht 9, 2312 RA Leiden of bel 0318 680 4412. In 2019 kwamen 1200 mensen.")
     assert [(s.kind, s.text) for s in spans] == [("telefoon", "0318 680 4412"), ("adres", "Lange Gracht 9"),
                                                  ("postcode", "2312 RA")]
+
+
+def test_a_document_that_fails_is_left_out_and_reported_and_workers_give_the_same_result(monkeypatch):
+    """One broken transcript must not lose the others, with 1 or 2 worker processes."""
+    real_detect = ps.detect
+
+    def detect(text, *args, **kwargs):
+        if "KAPOT" in text:
+            raise ValueError("unreadable text")
+        return real_detect(text, *args, **kwargs)
+
+    monkeypatch.setattr(ps, "detect", detect)
+    docs = [transcript("t1", DOC_A), transcript("t2", "I: Vraag?\n\nR: Dit bestand is KAPOT."),
+            transcript("t3", DOC_A.replace("Jan de Vries", "Piet Hendriks"))]
+    settings = ps.Settings(use_deduce=False)
+    vocab = vocabulary(settings)
+    results = [ps.pseudonymise_corpus(docs, {d["doc_id"]: "transcript" for d in docs}, vocab, settings,
+                                      workers=w) for w in (1, 2)]
+    for result in results:
+        assert [d["doc_id"] for d in result.documents] == ["t1", "t3"]
+        assert "a.bakker@overijssel.nl" not in result.documents[0]["text"]
+        [problem] = result.problems
+        assert problem["doc_id"] == "t2" and "unreadable text" in problem["message"]
+    assert results[0].documents == results[1].documents and results[0].key == results[1].key

@@ -423,7 +423,7 @@ class Featurizer:
 
     def transform(self, items: Sequence[Example], rule_hits: Sequence[set[str]] | None = None) -> sp.csr_matrix:
         words, chars = self._texts(items)
-        blocks = [self.word.transform(words), self.char.transform(chars)]
+        blocks = [self.word.transform(words), char_wb_tfidf(self.char, chars)]
         if self.rule_codes:
             index = {c: i for i, c in enumerate(self.rule_codes)}
             rows, cols = [], []
@@ -435,6 +435,46 @@ class Featurizer:
             blocks.append(sp.csr_matrix((np.full(len(rows), self.rule_weight), (rows, cols)),
                                         shape=(len(items), len(self.rule_codes))))
         return sp.hstack(blocks, format="csr")
+
+
+def char_wb_tfidf(vectorizer: Any, texts: Sequence[str]) -> sp.csr_matrix:
+    """``vectorizer.transform(texts)`` of a fitted ``char_wb`` TfidfVectorizer (no preprocessing), with the
+    n-grams of each distinct word worked out once instead of once per occurrence: the same matrix, about
+    three times faster on a corpus (``char_wb`` n-grams never cross a word boundary)."""
+    from sklearn.preprocessing import normalize
+
+    if vectorizer.analyzer != "char_wb" or vectorizer.lowercase or vectorizer.strip_accents or vectorizer.binary:
+        return vectorizer.transform(texts)
+    vocabulary = vectorizer.vocabulary_
+    low, high = vectorizer.ngram_range
+    per_word: dict[str, list[int]] = {}
+    indices: list[int] = []
+    indptr = [0]
+    for text in texts:
+        for word in text.split():
+            found = per_word.get(word)
+            if found is None:
+                found = []
+                padded = f" {word} "
+                for n in range(low, high + 1):   # as sklearn's _char_wb_ngrams: a short word counts once
+                    if len(padded) <= n:
+                        found.extend([vocabulary[padded]] if padded in vocabulary else [])
+                        break
+                    for start in range(len(padded) - n + 1):
+                        index = vocabulary.get(padded[start:start + n])
+                        if index is not None:
+                            found.append(index)
+                per_word[word] = found
+            indices.extend(found)
+        indptr.append(len(indices))
+    counts = sp.csr_matrix((np.ones(len(indices), dtype=vectorizer.dtype), np.array(indices, dtype=np.int64),
+                            np.array(indptr, dtype=np.int64)), shape=(len(texts), len(vocabulary)))
+    counts.sum_duplicates()      # also sorts the indices, as CountVectorizer does
+    if vectorizer.sublinear_tf:
+        np.log(counts.data, counts.data)
+        counts.data += 1.0
+    counts.data *= vectorizer.idf_[counts.indices]
+    return normalize(counts, norm=vectorizer.norm, copy=False) if vectorizer.norm else counts
 
 
 # --------------------------------------------------------------------------------------------

@@ -732,31 +732,51 @@ class CorpusResult:
     detected: dict[str, list[Span]]  # per document, before spreading names across the corpus
 
 
+def _detect_job(job: tuple[str, Vocabulary, list[str], bool]) -> tuple[list[Span] | None, str | None]:
+    """``detect`` for one document in a worker: (spans, None), or (None, what went wrong)."""
+    text, vocab, speakers, use_deduce = job
+    try:
+        return detect(text, vocab, speakers, use_deduce), None
+    except Exception as exc:  # noqa: BLE001 - one broken document must not stop the others
+        return None, f"{exc.__class__.__name__}: {exc}"
+
+
 def pseudonymise_corpus(docs: Sequence[dict[str, Any]], doc_types: dict[str, str], vocab: Vocabulary,
-                        settings: Settings, detected: dict[str, list[Span]] | None = None) -> CorpusResult:
+                        settings: Settings, detected: dict[str, list[Span]] | None = None,
+                        workers: int | None = 1) -> CorpusResult:
     """Pseudonymise every document whose doc_type is configured; copy the others unchanged.
 
     ``docs`` are extracted documents (Extracted.to_dict()) in manifest order. ``detected`` may hold
-    spans already found for some documents (a cache); missing ones are detected here. A document that
+    spans already found for some documents (a cache); missing ones are detected here, in ``workers``
+    processes (deduce is loaded once, before the workers start, so they share it). A document that
     fails is left out (never passed on unpseudonymised) and reported in ``problems``."""
+    from .parallel import map_documents, resolve_workers
+
     problems: list[dict[str, Any]] = []
     targets = [d for d in docs if doc_types.get(d["doc_id"]) in settings.doc_types]
     texts = {d["doc_id"]: d["text"] for d in targets}
     spans: dict[str, list[Span]] = {}
     failed: set[str] = set()
+    todo = [d for d in targets if detected is None or d["doc_id"] not in detected]
+    if todo and settings.use_deduce and resolve_workers(workers) > 1 and len(todo) > 1:
+        load_deduce()
+    jobs = [(d["text"], vocab, speaker_names(d.get("turns", [])), settings.use_deduce) for d in todo]
+    found = dict(zip((d["doc_id"] for d in todo),
+                     map_documents(_detect_job, jobs, workers, sizes=[len(d["text"]) for d in todo])))
     for doc in targets:
         doc_id = doc["doc_id"]
         if detected is not None and doc_id in detected:
             spans[doc_id] = detected[doc_id]
             continue
-        try:
-            spans[doc_id] = detect(doc["text"], vocab, speaker_names(doc.get("turns", [])), settings.use_deduce)
-        except Exception as exc:  # one broken document must not stop the others
-            failed.add(doc_id)
-            problems.append({"stage": "pseudonymise", "doc_id": doc_id, "severity": "error",
-                             "message": f"pseudonymisation failed ({exc.__class__.__name__}: {exc}); the document "
-                                        "is left out of all later stages. Check its extracted text with "
-                                        "'kwal pseudonymise PATH'.", "detail": None})
+        doc_spans, error = found[doc_id]
+        if doc_spans is not None:
+            spans[doc_id] = doc_spans
+            continue
+        failed.add(doc_id)
+        problems.append({"stage": "pseudonymise", "doc_id": doc_id, "severity": "error",
+                         "message": f"pseudonymisation failed ({error}); the document is left out of all later "
+                                    "stages. Check its extracted text with 'kwal pseudonymise PATH'.",
+                         "detail": None})
     texts = {k: v for k, v in texts.items() if k not in failed}
     spread = propagate(texts, spans, vocab)
     order = [d["doc_id"] for d in targets if d["doc_id"] not in failed]
