@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from kwalitatief.config import ConfigError, load_params
-from kwalitatief.corpus import Register, RegisterError, load_register
-from kwalitatief.parallel import limit_threads
+# One BLAS/OpenMP thread per process, set before numpy loads its BLAS (threadpoolctl can only limit a
+# library that is already loaded): the stages parallelise over processes (see parallel.limit_threads).
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+from kwalitatief.config import ConfigError, load_params  # noqa: E402
+from kwalitatief.corpus import Register, RegisterError, load_register  # noqa: E402
+from kwalitatief.parallel import limit_threads  # noqa: E402
 
 
 def stage_args(description: str) -> argparse.Namespace:
