@@ -207,6 +207,11 @@ class Hit:
     neg_at: int | None = None      # token index of the negator that flipped it
 
 
+# the keys of a group of patterns: the predicates of its one-token patterns (``FastMatcher.single``) and
+# its other keys
+KeyGroup = tuple[frozenset[int], frozenset[str]]
+
+
 @dataclass
 class _Compiled:
     key: str
@@ -265,11 +270,13 @@ class RuleCoder:
         self.lower_terms = _PhraseTable(lower_phrases, lower_docs, [[t.lower_ for t in d] for d in lower_docs],
                                         polarity)
         self.opinie_codes = {c.id for c in codebook.codes if c.category == "opinie"}
-        # The rules in codebook order, each with the key sets of its ``with`` groups. A rule can only fire
-        # when a key of its ``match`` group and of each ``with`` group matched (a group that refers to the
-        # lexicon always can): key -> the positions in this list of the rules whose ``match`` it is in.
-        self._plan: list[tuple[str, Rule, bool, list[frozenset[str]]]] = []
+        # The rules in codebook order, each with the keys of its ``match`` group (None when it refers to the
+        # lexicon: it can always fire) and of its ``with`` groups. A rule can only fire when a key of its
+        # ``match`` group and of each ``with`` group matched: the positions in this list of the rules whose
+        # ``match`` has a key, by the predicate of the key's one-token pattern or by the key of a longer one.
+        self._plan: list[tuple[str, Rule, bool, KeyGroup | None, list[KeyGroup]]] = []
         self._always: set[int] = set()
+        self._rules_of_pred: dict[int, list[int]] = {}
         self._rules_of_key: dict[str, list[int]] = {}
         for code in codebook.codes:
             for rule in code.rules:
@@ -278,10 +285,14 @@ class RuleCoder:
                 if uses_lexicon:
                     self._always.add(index)
                 for key in keys:
-                    self._rules_of_key.setdefault(key, []).append(index)
+                    if key in self.fast.single:
+                        self._rules_of_pred.setdefault(self.fast.single[key], []).append(index)
+                    else:
+                        self._rules_of_key.setdefault(key, []).append(index)
                 groups = [self._match_keys(group) for group in self._rule_keys[rule.id]["with"]]
-                needs = [frozenset(group_keys) for group_keys, group_lexicon in groups if not group_lexicon]
-                self._plan.append((code.id, rule, code.id in self.opinie_codes, needs))
+                needs = [self.fast.group(group_keys) for group_keys, lexicon in groups if not lexicon]
+                self._plan.append((code.id, rule, code.id in self.opinie_codes,
+                                   None if uses_lexicon else self.fast.group(keys), needs))
         self._lowers: dict[str, str] = {}                # word -> its lower-case form (the vocab's LOWER)
         self._context_topics: dict[tuple[Any, ...], list[tuple[str, Rule]]] = {}
 
@@ -354,16 +365,16 @@ class RuleCoder:
 
     def _candidates(self, state: "_DocState") -> list[tuple[str, Rule, bool]]:
         """(code id, rule, is opinie) of the rules that may fire in the fragment, in codebook order."""
+        matches = state.matches
         indices = set(self._always)
-        rules_of_key = self._rules_of_key
-        for key in state.matches:
-            if key in rules_of_key:
-                indices.update(rules_of_key[key])
-        matched = set(state.matches)
+        for pid in self._rules_of_pred.keys() & matches.positions.keys():
+            indices.update(self._rules_of_pred[pid])
+        for key in self._rules_of_key.keys() & matches.possible:
+            indices.update(self._rules_of_key[key])
         out = []
         for i in sorted(indices):
-            code_id, rule, opinie, needs = self._plan[i]
-            if all(not keys.isdisjoint(matched) for keys in needs):
+            code_id, rule, opinie, keys, needs = self._plan[i]
+            if (keys is None or matches.any(keys)) and all(matches.any(group) for group in needs):
                 out.append((code_id, rule, opinie))
         return out
 
@@ -469,9 +480,7 @@ class _PhraseTable:
         if first.isdisjoint(seq):
             return out
         n = len(seq)
-        for i, word in enumerate(seq):
-            if word not in first:
-                continue
+        for i in [i for i, word in enumerate(seq) if word in first]:
             for j in range(i + 1, n + 1):
                 key = tuple(seq[i:j])
                 if key not in prefixes:
@@ -486,10 +495,11 @@ class FastMatcher:
     the pattern matches, no greedy filtering) but without its per-token predicate calls.
 
     What each pattern token accepts is worked out once per distinct (lemma, lower-case word) and cached;
-    a pattern is only tried on a fragment that has a token for each of its required pattern tokens, and
-    only from the positions where its first required token can be. Patterns with anything other than
-    LEMMA (a string, IN or REGEX), LOWER IN, an empty dict (any token) and the operators ``?`` and
-    ``{0,n}`` are not accepted (``add`` returns False) and stay with spaCy's ``Matcher``.
+    the matches of a pattern are only worked out when asked for (``_Matches``); a longer pattern is only
+    tried on a fragment that has a token for each of its required pattern tokens, and only from the
+    positions where its first required token can be. Patterns with anything other than LEMMA (a string, IN
+    or REGEX), LOWER IN, an empty dict (any token) and the operators ``?`` and ``{0,n}`` are not accepted
+    (``add`` returns False) and stay with spaCy's ``Matcher``.
     """
 
     def __init__(self) -> None:
@@ -498,15 +508,15 @@ class FastMatcher:
         self._lemma_in: dict[str, list[int]] = {}         # lemma -> predicates (exact lemma alternatives)
         self._lower_in: dict[str, list[int]] = {}
         self._regex: list[tuple[int, Any]] = []
-        # a pattern: (key, [(pred id or -1 for any token, min, max)], required pred ids, anchor index,
-        # the most tokens before the anchor)
-        self._patterns: list[tuple[str, list[tuple[int, int, int]], frozenset[int], int, int]] = []
-        self._by_anchor: dict[int, list[int]] = {}
-        self._single: dict[int, list[str]] = {}          # pred id -> keys of the patterns of just that token
+        self.single: dict[str, int] = {}                  # key of a pattern of one token -> its predicate
+        # key -> ([(pred id or -1 for any token, min, max)], required pred ids, anchor index, the most
+        # tokens before the anchor)
+        self.multi: dict[str, tuple[list[tuple[int, int, int]], frozenset[int], int, int]] = {}
+        self.by_anchor: dict[int, list[str]] = {}         # pred id -> the longer patterns anchored on it
         self._cache: dict[tuple[str, str], frozenset[int]] = {}   # (lemma, lower-case word) -> preds
 
     def __len__(self) -> int:
-        return len(self._patterns) + sum(map(len, self._single.values()))
+        return len(self.single) + len(self.multi)
 
     def _pred(self, kind: str, arg: Any) -> int:
         key = (kind, arg)
@@ -560,12 +570,16 @@ class FastMatcher:
         if anchor < 0:
             return False
         if len(steps) == 1:                                     # one required token
-            self._single.setdefault(steps[0][0], []).append(key)
-            return True
-        index = len(self._patterns)
-        self._patterns.append((key, steps, required, anchor, sum(high for _, _, high in steps[:anchor])))
-        self._by_anchor.setdefault(steps[anchor][0], []).append(index)
+            self.single[key] = steps[0][0]
+        else:
+            self.multi[key] = (steps, required, anchor, sum(high for _, _, high in steps[:anchor]))
+            self.by_anchor.setdefault(steps[anchor][0], []).append(key)
         return True
+
+    def group(self, keys: set[str]) -> KeyGroup:
+        """Keys as a ``KeyGroup``: the predicates of its one-token patterns and its other keys."""
+        return (frozenset(self.single[k] for k in keys if k in self.single),
+                frozenset(k for k in keys if k not in self.single))
 
     def _satisfied(self, lemma: str, lower: str) -> frozenset[int]:
         found = set(self._lemma_in.get(lemma, ()))
@@ -575,9 +589,8 @@ class FastMatcher:
                 found.add(pid)
         return frozenset(found)
 
-    def match(self, lemmas: list[str], lowers: list[str]) -> dict[str, list[tuple[int, int]]]:
-        """All matches in a token sequence (its lemmas and lower-case words): key -> [(start, end)], by start
-        then end."""
+    def match(self, lemmas: list[str], lowers: list[str]) -> "_Matches":
+        """The matches in a token sequence (its lemmas and lower-case words)."""
         cache = self._cache
         try:
             sat = [cache[key] for key in zip(lemmas, lowers)]
@@ -586,59 +599,86 @@ class FastMatcher:
                 if key not in cache:
                     cache[key] = self._satisfied(*key)
             sat = [cache[key] for key in zip(lemmas, lowers)]
-        positions: dict[int, list[int]] = {}
+        return _Matches(self, sat)
+
+
+class _Matches:
+    """The matches of a ``FastMatcher`` in one token sequence, each key's listed when first asked for."""
+
+    __slots__ = ("fast", "sat", "positions", "possible", "_spans")
+
+    def __init__(self, fast: FastMatcher, sat: list[frozenset[int]]):
+        self.fast = fast
+        self.sat = sat                                      # per token: the predicates it satisfies
+        positions: dict[int, list[int]] = {}                # predicate -> the tokens that satisfy it
         for j, preds in enumerate(sat):
             for pid in preds:
                 if pid in positions:
                     positions[pid].append(j)
                 else:
                     positions[pid] = [j]
-        out: dict[str, list[tuple[int, int]]] = {}
-        single = self._single
-        for pid, at in positions.items():
-            if pid in single:
-                spans = [(j, j + 1) for j in at]
-                for key in single[pid]:
-                    out[key] = spans.copy()
-        present = set(positions)
-        by_anchor = self._by_anchor
-        candidates = sorted({i for pid in present if pid in by_anchor for i in by_anchor[pid]})
-        n = len(sat)
-        for index in candidates:
-            key, steps, required, anchor, before = self._patterns[index]
-            if not required <= present:
-                continue
-            at = positions[steps[anchor][0]]
-            # the anchor is the first required step: before it only optional steps, at most `before` tokens
-            starts = at if not before else sorted({i for j in at for i in range(max(0, j - before), j + 1)})
-            spans = [(start, end) for start in starts for end in self._ends(steps, sat, start, n)]
-            if spans:
-                out[key] = spans
-        return out
+        self.positions = positions
+        # the longer patterns that may match: a token for each of their required pattern tokens
+        multi, by_anchor = fast.multi, fast.by_anchor
+        self.possible = {key for pid in by_anchor.keys() & positions.keys() for key in by_anchor[pid]
+                         if positions.keys() >= multi[key][1]}
+        self._spans: dict[str, list[tuple[int, int]]] = {}
 
-    @staticmethod
-    def _ends(steps: list[tuple[int, int, int]], sat: list[frozenset[int]], start: int, n: int) -> list[int]:
-        """The ends of the matches of ``steps`` from token ``start`` (sorted)."""
-        states = {start}
-        for pid, low, high in steps:
-            if low == high == 1:                                # one token
-                states = {j + 1 for j in states if j < n and (pid < 0 or pid in sat[j])}
-            elif pid < 0:                                       # a gap of low..high tokens
-                states = {k for j in states for k in range(j + low, min(j + high, n) + 1)}
-            else:
-                nxt: set[int] = set()
-                for j in states:
-                    k = j
-                    for count in range(high + 1):
-                        if count >= low:
-                            nxt.add(k)
-                        if count == high or k >= n or pid not in sat[k]:
-                            break
-                        k += 1
-                states = nxt
-            if not states:
-                return []
-        return sorted(states)
+    def add(self, key: str, start: int, end: int) -> None:
+        """A match of a pattern the ``FastMatcher`` does not have (from spaCy's ``Matcher``)."""
+        self.possible.add(key)
+        self._spans.setdefault(key, []).append((start, end))
+
+    def get(self, key: str) -> list[tuple[int, int]]:
+        """The matches of one key, by start then end."""
+        pid = self.fast.single.get(key)
+        if pid is not None:
+            return [(j, j + 1) for j in self.positions.get(pid, ())]
+        if key not in self.possible:
+            return []
+        spans = self._spans.get(key)
+        if spans is None:
+            spans = self._spans[key] = self._find(key)
+        return spans
+
+    def _find(self, key: str) -> list[tuple[int, int]]:
+        steps, _, anchor, before = self.fast.multi[key]
+        at = self.positions[steps[anchor][0]]
+        # the anchor is the first required step: before it only optional steps, at most `before` tokens
+        starts = at if not before else sorted({i for j in at for i in range(max(0, j - before), j + 1)})
+        sat, n = self.sat, len(self.sat)
+        return [(start, end) for start in starts for end in _ends(steps, sat, start, n)]
+
+    def any(self, group: KeyGroup) -> bool:
+        """Whether a key of the group matched."""
+        pids, keys = group
+        if not self.positions.keys().isdisjoint(pids):
+            return True
+        return not self.possible.isdisjoint(keys) and any(self.get(key) for key in keys & self.possible)
+
+
+def _ends(steps: list[tuple[int, int, int]], sat: list[frozenset[int]], start: int, n: int) -> list[int]:
+    """The ends of the matches of ``steps`` from token ``start`` (sorted)."""
+    states = {start}
+    for pid, low, high in steps:
+        if low == high == 1:                                # one token
+            states = {j + 1 for j in states if j < n and (pid < 0 or pid in sat[j])}
+        elif pid < 0:                                       # a gap of low..high tokens
+            states = {k for j in states for k in range(j + low, min(j + high, n) + 1)}
+        else:
+            nxt: set[int] = set()
+            for j in states:
+                k = j
+                for count in range(high + 1):
+                    if count >= low:
+                        nxt.add(k)
+                    if count == high or k >= n or pid not in sat[k]:
+                        break
+                    k += 1
+            states = nxt
+        if not states:
+            return []
+    return sorted(states)
 
 
 class _DocState:
@@ -655,7 +695,7 @@ class _DocState:
         if len(coder.matcher):
             strings = coder.vocab.strings
             for match_id, start, end in coder.matcher(doc_from_rows(coder.nlp, text, tokens, sents)):
-                self.matches.setdefault(strings[match_id], []).append((start, end))
+                self.matches.add(strings[match_id], start, end)
         n = len(tokens)
         starts = sorted({0, *(i for i in sents if 0 < i < n)}) if n else []
         self.sent_bounds = list(zip(starts, starts[1:] + [n])) or [(0, 0)]
@@ -765,7 +805,7 @@ class _DocState:
                 elif depth < 3:
                     out.extend(self.spans(self.coder._groups.get(ref, []), block_negated, depth + 1))
                 continue
-            for s, e in self.matches.get(ref.key, []):
+            for s, e in self.matches.get(ref.key):
                 if block_negated and self.negator_for(s, e, inside=not ref.has_negator) is not None:
                     continue
                 out.append(Hit(s, e))
