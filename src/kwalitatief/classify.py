@@ -1050,7 +1050,7 @@ def classify_documents(model: Model, fragments: Sequence[dict[str, Any]], rule_h
     """The classifier codings of ``fragments``, per document cached and in parallel (same rows as
     :func:`classifier_rows` on all of them at once). Returns (rows, {documents_reused, documents_coded})."""
     from .cache import DocumentCache
-    from .parallel import balanced_groups, map_documents, resolve_workers, ungroup
+    from .parallel import map_groups
 
     cache = DocumentCache(cache_dir, "classify")
     by_doc: dict[str, list[dict[str, Any]]] = {}
@@ -1066,11 +1066,8 @@ def classify_documents(model: Model, fragments: Sequence[dict[str, Any]], rule_h
             results[doc_id] = cached
         else:
             todo.append((doc_id, key, frags, hits))
-    n = resolve_workers(workers)
     sizes = [sum(len(f["text"]) for f in frags) for _, _, frags, _ in todo]
-    groups = balanced_groups(sizes, n * 4 if n > 1 else 1)
-    grouped = map_documents(_classify_group, [(model, [todo[i][2:] for i in g]) for g in groups], n, executor)
-    coded = ungroup(groups, grouped, len(todo))
+    coded = map_groups(_classify_group, model, [job[2:] for job in todo], sizes, workers, executor)
     for (doc_id, key, _, _), rows in zip(todo, coded):
         cache.put(key, rows)
         results[doc_id] = rows

@@ -165,14 +165,14 @@ def _slim(fragment: dict[str, Any] | None) -> dict[str, Any] | None:
             "tokens": fragment.get("tokens") or [], "sents": fragment.get("sents") or [0]}
 
 
-def _code_group(job: tuple[Codebook, str, list[bytes]]) -> list[list[list[dict[str, Any]]]]:
+def _code_group(job: tuple[tuple[Codebook, str], list[bytes]]) -> list[list[list[dict[str, Any]]]]:
     """Code a group of documents; each is ``[fragments, contexts]`` as JSON bytes (cheap to send to a
     worker process: pickling millions of small token lists cost more than the coding itself)."""
     import orjson
 
     from .nlp import load_nlp
 
-    codebook, model, payloads = job
+    (codebook, model), payloads = job
     nlp = load_nlp(model)
     out = []
     for payload in payloads:
@@ -199,7 +199,7 @@ def code_corpus(fragments: Sequence[dict[str, Any]], codebook: Codebook, model: 
     from . import rules as rules_module
     from .cache import DocumentCache, source_fingerprint
     from .nlp import load_nlp, model_name
-    from .parallel import balanced_groups, map_documents, resolve_workers, ungroup
+    from .parallel import map_groups
 
     codable = [f for f in fragments if f.get("codable")]
     contexts = previous_questions(fragments, codable) if question_context else [None] * len(codable)
@@ -220,10 +220,8 @@ def code_corpus(fragments: Sequence[dict[str, Any]], codebook: Codebook, model: 
                 results[i] = rows
         else:
             todo.append((doc_id, key, payload))
-    n = resolve_workers(workers)
-    groups = balanced_groups([len(payload) for _, _, payload in todo], n * 4 if n > 1 else 1)
-    grouped = map_documents(_code_group, [(codebook, model, [todo[i][2] for i in g]) for g in groups], n, executor)
-    outputs = ungroup(groups, grouped, len(todo))
+    payloads = [payload for _, _, payload in todo]
+    outputs = map_groups(_code_group, (codebook, model), payloads, [len(p) for p in payloads], workers, executor)
     for (doc_id, key, _), rows in zip(todo, outputs):
         cache.put(key, rows)
         for i, frag_rows in zip(by_doc[doc_id], rows):

@@ -43,13 +43,20 @@ def map_documents(fn: Callable[[T], R], items: Sequence[T], workers: int | None 
     if n <= 1 or len(items) <= 1:
         return [fn(item) for item in items]
     if sizes is not None:   # a few large documents must not all land in one worker's batch
-        groups = balanced_groups(sizes, n * 4)
-        with ProcessPoolExecutor(max_workers=n, initializer=limit_threads) as pool:
-            outputs = list(pool.map(_apply_all, [(fn, [items[i] for i in g]) for g in groups]))
-        return ungroup(groups, outputs, len(items))
+        return map_groups(_apply_all, fn, items, sizes, n)
     chunksize = max(1, len(items) // (n * 4))
     with ProcessPoolExecutor(max_workers=n, initializer=limit_threads) as pool:
         return list(pool.map(fn, items, chunksize=chunksize))
+
+
+def map_groups(fn: Callable[[tuple[Any, list[T]]], list[R]], shared: Any, items: Sequence[T], sizes: Sequence[int],
+               workers: int | None = 1, executor: str = "process") -> list[R]:
+    """``fn((shared, group))`` over groups of items balanced by ``sizes`` (a few per worker, so that setup
+    shared by a group is paid once per group); ``fn`` returns one result per item. Results in item order."""
+    n = resolve_workers(workers)
+    groups = balanced_groups(sizes, n * 4 if n > 1 else 1)
+    outputs = map_documents(fn, [(shared, [items[i] for i in g]) for g in groups], n, executor)
+    return ungroup(groups, outputs, len(items))
 
 
 def _apply_all(job: tuple[Callable[[T], R], list[T]]) -> list[R]:

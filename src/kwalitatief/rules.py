@@ -219,7 +219,7 @@ class _Compiled:
 
 
 class RuleCoder:
-    """The codebook compiled once: ``code_doc`` codes one fragment (a Doc plus its token rows)."""
+    """The codebook compiled once: ``code`` codes one fragment from its text, token rows and sentence starts."""
 
     def __init__(self, codebook: Codebook, nlp: Language):
         self.codebook = codebook

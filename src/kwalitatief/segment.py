@@ -185,7 +185,7 @@ def segment_corpus(docs: list[dict[str, Any]], metas: dict[str, dict[str, Any]],
     from . import nlp as nlp_module
     from .cache import DocumentCache, source_fingerprint
     from .nlp import load_nlp, model_name
-    from .parallel import balanced_groups, map_documents, resolve_workers, ungroup
+    from .parallel import map_documents
 
     unit_for = {"default": "paragraph", **settings.get("unit", {})}
     model = settings.get("model", "nl_core_news_sm")
@@ -207,20 +207,11 @@ def segment_corpus(docs: list[dict[str, Any]], metas: dict[str, dict[str, Any]],
             todo.append((doc["doc_id"], key))
     by_id = {d["doc_id"]: d for d in docs}
     jobs = [(by_id[doc_id], metas[doc_id], unit_for, model, batch_size, min_chars) for doc_id, _ in todo]
-    # Group small documents so each worker call pipes a reasonable batch through spaCy.
-    n = resolve_workers(workers)
-    if n > 1 and len(jobs) > n:
-        groups = balanced_groups([len(job[0].get("text", "")) for job in jobs], n * 4)
-        grouped = map_documents(_segment_group, [[jobs[i] for i in g] for g in groups], n, executor)
-        outputs = ungroup(groups, grouped, len(jobs))
-    else:
-        outputs = map_documents(_segment_job, jobs, n, executor)
+    # batches of documents balanced by length (the few long PDFs must not share one worker's batch)
+    outputs = map_documents(_segment_job, jobs, workers, executor, sizes=[len(job[0].get("text", "")) for job in jobs])
     for (doc_id, key), frags in zip(todo, outputs):
         cache.put(key, frags)
         results[doc_id] = frags
     ordered = [frag for doc in docs for frag in results[doc["doc_id"]]]
     return ordered, {"cache_hits": cache.hits, "cache_misses": cache.misses}
 
-
-def _segment_group(jobs: list[tuple]) -> list[list[dict[str, Any]]]:
-    return [_segment_job(job) for job in jobs]
