@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-import shutil
 
 from _common import register, setup
 
 from kwalitatief import ingest
-from kwalitatief.jsonio import write_json, write_jsonl
+from kwalitatief.jsonio import write_json_dir, write_jsonl
 from kwalitatief.paths import EXTRACTED_DIR, PRIVATE, problems_file
 
 log = logging.getLogger("kwalitatief.extract")
@@ -18,12 +17,8 @@ def main() -> None:
     args, params = setup(__doc__)
     reg = register(params)
     results = ingest.extract_corpus(reg, workers=args.workers, cache_dir=PRIVATE / "cache")  # the cache holds original text
-    shutil.rmtree(EXTRACTED_DIR, ignore_errors=True)
-    EXTRACTED_DIR.mkdir(parents=True)
-    pages = 0
-    for result in results.documents:
-        write_json(EXTRACTED_DIR / f"{result['doc_id']}.json", result, indent=None)
-        pages += result.get("n_pages") or 0
+    write_json_dir(EXTRACTED_DIR, {result["doc_id"]: result for result in results.documents})
+    pages = sum(result.get("n_pages") or 0 for result in results.documents)
     write_jsonl(problems_file("extract"), results.problems)
     log.info("extracted %d of %d documents (%d PDF pages); cache: %d reused, %d new",
              len(results.documents), len(reg.documents), pages, results.cache_hits, results.cache_misses)

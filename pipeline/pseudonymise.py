@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import sys
 import time
 from dataclasses import asdict
@@ -19,7 +18,7 @@ from _common import register, setup
 
 from kwalitatief import pseudonymise as ps
 from kwalitatief.cache import DocumentCache, source_fingerprint
-from kwalitatief.jsonio import atomic_write_text, read_json, write_json, write_jsonl
+from kwalitatief.jsonio import atomic_write_text, read_json, write_json, write_json_dir, write_jsonl
 from kwalitatief.paths import (EXTRACTED_DIR, PRIVATE, PSEUDONYM_KEY, PSEUDONYMISED_DIR, PSEUDONYMISED_REGISTER,
                               problems_file)
 
@@ -62,10 +61,7 @@ def main() -> None:
             if spans is not None:
                 cache.put(key, [asdict(s) for s in spans])
 
-    shutil.rmtree(PSEUDONYMISED_DIR, ignore_errors=True)
-    PSEUDONYMISED_DIR.mkdir(parents=True)
-    for doc in result.documents:
-        write_json(PSEUDONYMISED_DIR / f"{doc['doc_id']}.json", doc, indent=None)
+    write_json_dir(PSEUDONYMISED_DIR, {doc["doc_id"]: doc for doc in result.documents})
     atomic_write_text(PSEUDONYM_KEY, ps.key_csv(result.key))
     labels = ps.register_labels(reg.respondents, [asdict(d) for d in reg.documents], result.key, settings)
     write_json(PSEUDONYMISED_REGISTER, labels)

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from .jsonio import atomic_write_text, dumps
 
 
@@ -36,8 +38,12 @@ class DocumentCache:
             return None
         path = self.dir / f"{key}.json"
         try:
-            value = json.loads(path.read_text(encoding="utf-8"))
-        except (FileNotFoundError, json.JSONDecodeError):
+            data = path.read_bytes()
+            try:
+                value = orjson.loads(data)
+            except orjson.JSONDecodeError:   # NaN/Infinity that the json module wrote, or a broken file
+                value = json.loads(data)
+        except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
             self.misses += 1
             return None
         self.hits += 1

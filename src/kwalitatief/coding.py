@@ -198,7 +198,7 @@ def code_corpus(fragments: Sequence[dict[str, Any]], codebook: Codebook, model: 
     from . import codebook as codebook_module
     from . import rules as rules_module
     from .cache import DocumentCache, source_fingerprint
-    from .nlp import load_nlp, model_name
+    from .nlp import installed_model_name, load_nlp
     from .parallel import map_groups
 
     codable = [f for f in fragments if f.get("codable")]
@@ -207,7 +207,7 @@ def code_corpus(fragments: Sequence[dict[str, Any]], codebook: Codebook, model: 
     for i, frag in enumerate(codable):
         by_doc.setdefault(frag["doc_id"], []).append(i)
     code = source_fingerprint(sys.modules[__name__], rules_module, codebook_module)
-    resolved = model_name(load_nlp(model))
+    resolved = installed_model_name(model)   # the pipeline itself loads only if a document is new
     cache = DocumentCache(cache_dir, "code")
     results: list[list[dict[str, Any]] | None] = [None] * len(codable)
     todo: list[tuple[str, str, bytes]] = []
@@ -220,6 +220,8 @@ def code_corpus(fragments: Sequence[dict[str, Any]], codebook: Codebook, model: 
                 results[i] = rows
         else:
             todo.append((doc_id, key, payload))
+    if len(todo) > 1:
+        load_nlp(model)   # once, before the workers fork (they share it)
     payloads = [payload for _, _, payload in todo]
     outputs = map_groups(_code_group, (codebook, model), payloads, [len(p) for p in payloads], workers, executor)
     for (doc_id, key, _), rows in zip(todo, outputs):

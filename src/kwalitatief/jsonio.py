@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -49,6 +50,35 @@ def write_json(path: str | Path, obj: Any, indent: int | None = 2) -> None:
     """Write one JSON document (pretty by default, keys sorted)."""
     text = json.dumps(obj, sort_keys=True, ensure_ascii=False, indent=indent)
     atomic_write_text(path, text + "\n")
+
+
+def write_json_dir(folder: str | Path, documents: dict[str, Any]) -> int:
+    """Make ``folder`` hold exactly ``<name>.json`` for each item of ``documents`` (compact JSON).
+
+    Files whose content is unchanged are not rewritten (their modification time stays, so DVC need not
+    hash them again); files of names no longer present are removed. Returns the number of files written.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = 0
+    for name, obj in documents.items():
+        path = folder / f"{name}.json"
+        text = json.dumps(obj, sort_keys=True, ensure_ascii=False) + "\n"
+        try:
+            if path.read_bytes() == text.encode("utf-8"):
+                continue
+        except FileNotFoundError:
+            pass
+        atomic_write_text(path, text)
+        written += 1
+    wanted = {f"{name}.json" for name in documents}
+    for path in folder.iterdir():
+        if path.name not in wanted:
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+    return written
 
 
 def read_json(path: str | Path) -> Any:

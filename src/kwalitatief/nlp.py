@@ -48,6 +48,13 @@ def load_nlp(model: str = "nl_core_news_sm") -> Language:
     return nlp
 
 
+def installed_model_name(model: str = "nl_core_news_sm") -> str:
+    """The name ``model_name(load_nlp(model))`` gives, without loading the pipeline (for cache keys)."""
+    if model and model != FALLBACK_NAME and spacy.util.is_package(model):
+        return f"{model}-{spacy.util.get_package_version(model) or '?'}"
+    return FALLBACK_NAME
+
+
 def model_name(nlp: Language) -> str:
     """The name recorded in provenance for this pipeline."""
     return str(nlp.meta.get("kwal_model", nlp.meta.get("name", "?")))

@@ -184,14 +184,14 @@ def segment_corpus(docs: list[dict[str, Any]], metas: dict[str, dict[str, Any]],
 
     from . import nlp as nlp_module
     from .cache import DocumentCache, source_fingerprint
-    from .nlp import load_nlp, model_name
+    from .nlp import installed_model_name, load_nlp
     from .parallel import map_documents
 
     unit_for = {"default": "paragraph", **settings.get("unit", {})}
     model = settings.get("model", "nl_core_news_sm")
     batch_size = int(settings.get("batch_size", 256))
     min_chars = int(settings.get("min_chars", 1))
-    resolved_model = model_name(load_nlp(model))
+    resolved_model = installed_model_name(model)   # the pipeline itself loads only if a document is new
     code = source_fingerprint(sys.modules[__name__], nlp_module)
     cache = DocumentCache(cache_dir, "segment")
 
@@ -205,6 +205,8 @@ def segment_corpus(docs: list[dict[str, Any]], metas: dict[str, dict[str, Any]],
             results[doc["doc_id"]] = hit
         else:
             todo.append((doc["doc_id"], key))
+    if len(todo) > 1:
+        load_nlp(model)   # once, before the workers fork (they share it)
     by_id = {d["doc_id"]: d for d in docs}
     jobs = [(by_id[doc_id], metas[doc_id], unit_for, model, batch_size, min_chars) for doc_id, _ in todo]
     # batches of documents balanced by length (the few long PDFs must not share one worker's batch)
