@@ -23,7 +23,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
@@ -154,14 +154,26 @@ def _valence_counts(group: pd.DataFrame, by: str = "respondent_id") -> dict[str,
     return {f"n_{by.split('_')[0]}_{v}": int((units == v).sum()) for v in (*VALENCES, UNKNOWN_VALENCE)}
 
 
+def _split(coded: pd.DataFrame, column: str) -> Callable[[Any], pd.DataFrame]:
+    """``part(key)``: the rows of ``coded`` whose ``column`` equals key (empty if none), in their order.
+
+    One groupby instead of a boolean mask per key: with 50,000 codings and 24 codes × 17 regions the masks
+    were most of the stage.
+    """
+    parts = {key: group for key, group in coded.groupby(column, sort=False)}
+    empty = coded.iloc[0:0]
+    return lambda key: parts.get(key, empty)
+
+
 def code_by_region(frame: StudyFrame) -> pd.DataFrame:
     """Per code × region (every registered region, zeros included): distinct respondents, documents, ..."""
     totals = frame.respondents.groupby("region")["respondent_id"].nunique()
+    of_code = _split(frame.coded, "code")
     rows = []
     for code in frame.codes:
-        of_code = frame.coded[frame.coded["code"] == code]
+        of_region = _split(of_code(code), "region")
         for region in frame.all_regions:
-            group = of_code[of_code["region"] == region]
+            group = of_region(region)
             counts = _counts(group)
             counts.pop("n_regions")
             total = int(totals.get(region, 0))
@@ -176,10 +188,11 @@ def code_by_respondent_type(frame: StudyFrame) -> pd.DataFrame:
     resp = frame.respondents
     types = sorted(resp["respondent_type"].dropna().unique())
     rows = []
+    of_code = _split(frame.coded[frame.coded["respondent_id"].notna()], "code")
     for code in frame.codes:
-        of_code = frame.coded[(frame.coded["code"] == code) & frame.coded["respondent_id"].notna()]
+        of_type = _split(of_code(code), "respondent_type")
         for rtype in types:
-            group = of_code[of_code["respondent_type"] == rtype]
+            group = of_type(rtype)
             counts = _counts(group)
             members = resp[resp["respondent_type"] == rtype]
             total = int(members["respondent_id"].nunique())
@@ -198,10 +211,11 @@ def code_by_doc_type(frame: StudyFrame) -> pd.DataFrame:
     docs = frame.documents
     types = sorted(docs["doc_type"].dropna().unique())
     rows = []
+    of_code = _split(frame.coded, "code")
     for code in frame.codes:
-        of_code = frame.coded[frame.coded["code"] == code]
+        of_type = _split(of_code(code), "doc_type")
         for dtype in types:
-            counts = _counts(of_code[of_code["doc_type"] == dtype])
+            counts = _counts(of_type(dtype))
             total = int((docs["doc_type"] == dtype).sum())
             rows.append({"code": code, "category": category(code), "doc_type": dtype, **counts,
                          "documents_in_group": total, "share_documents": _share(counts["n_documents"], total),
@@ -213,8 +227,9 @@ def code_totals(frame: StudyFrame) -> pd.DataFrame:
     """Per code over the whole study: regions (of the real ones), respondents, documents, fragments, valence."""
     n_resp, n_docs = int(frame.respondents["respondent_id"].nunique()), int(frame.documents["doc_id"].nunique())
     rows = []
+    of_code = _split(frame.coded, "code")
     for code in frame.codes:
-        group = frame.coded[frame.coded["code"] == code]
+        group = of_code(code)
         counts = _counts(group)
         row = {"code": code, "category": category(code), **counts,
                "regions_total": len(frame.regions), "share_regions": _share(counts["n_regions"], len(frame.regions)),
@@ -261,11 +276,13 @@ def cooccurrence(frame: StudyFrame, unit: str) -> pd.DataFrame:
     """
     column = {"fragment": "fragment_id", "respondent": "respondent_id"}[unit]
     coded = frame.coded.dropna(subset=[column])
-    sets = coded.groupby(column)["code"].agg(lambda s: sorted(set(s)))
+    sets: dict[Any, set[str]] = {}
+    for unit_id, code in zip(coded[column], coded["code"]):
+        sets.setdefault(unit_id, set()).add(code)
     singles = coded.groupby("code")[column].nunique()
     pairs: dict[tuple[str, str], int] = {}
-    for codes in sets:
-        for a, b in combinations(codes, 2):
+    for codes in sets.values():
+        for a, b in combinations(sorted(codes), 2):
             pairs[(a, b)] = pairs.get((a, b), 0) + 1
     rows = []
     for (a, b), n in sorted(pairs.items()):

@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
-
-from spacy.language import Language
+from typing import TYPE_CHECKING, Any
 
 from .ingest import Extracted
-from .nlp import fallback_annotator, token_rows
+
+if TYPE_CHECKING:   # spaCy loads only where text is segmented (review and report import text_hash)
+    from spacy.language import Language
 
 UNITS = ("sentence", "paragraph", "turn")
 
@@ -127,6 +127,8 @@ def _pieces(nlp: Language, texts: Iterable[str], by_sentence: Iterable[bool],
     With the fallback pipeline, ``FallbackAnnotator`` gives the same rows as ``nlp.pipe`` + ``token_rows``
     faster (it skips the per-token Python of the lemmatizer and sentencizer); any other pipeline runs as it is.
     """
+    from .nlp import fallback_annotator, token_rows
+
     fast = fallback_annotator(nlp)
     if fast is None:
         for parsed, sentences in zip(nlp.pipe(texts, batch_size=batch_size), by_sentence):
