@@ -140,6 +140,9 @@ def run_component(name: str, workers: int, sample: int) -> dict[str, Any]:
     import dataclasses
 
     params, reg = _register()
+    from kwalitatief.parallel import tune_gc
+
+    tune_gc()   # as every stage does (pipeline/_common.py)
     if name in ("pdf", "pdf_baseline"):
         pdfs = [d for d in reg.documents if d.path.lower().endswith(".pdf")]
         if name == "pdf":

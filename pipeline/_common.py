@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
 import os
 import sys
@@ -17,7 +16,7 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 from kwalitatief.config import ConfigError, load_params  # noqa: E402
 from kwalitatief.corpus import Register, RegisterError, load_register  # noqa: E402
-from kwalitatief.parallel import limit_threads  # noqa: E402
+from kwalitatief.parallel import limit_threads, tune_gc  # noqa: E402
 
 
 def stage_args(description: str) -> argparse.Namespace:
@@ -38,10 +37,7 @@ def setup(description: str) -> tuple[argparse.Namespace, dict[str, Any]]:
     if args.workers is None:
         args.workers = int(params.get("workers", 0) or 0)
     limit_threads()
-    # A stage holds up to millions of small containers (token rows of every fragment); with the default
-    # thresholds the cyclic collector rescans them all again and again (reading fragments.jsonl took 4x
-    # longer). Our data has no reference cycles to speak of, so collect far less often.
-    gc.set_threshold(100_000, 50, 100)
+    tune_gc()
     return args, params
 
 

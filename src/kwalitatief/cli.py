@@ -39,6 +39,9 @@ def main(verbose: bool) -> None:
     """kwalitatief: extract, code, review and aggregate a Dutch qualitative corpus."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
+    from .parallel import tune_gc
+
+    tune_gc()
 
 
 @main.command()
