@@ -130,3 +130,22 @@ def test_exports_are_reproducible(tmp_path):
     assert set(sheets) == set(tables)
     assert len(sheets["agg_code_region"]) == len(tables["agg_code_region"])
 
+
+
+def test_database_holds_every_fragment_and_coding_as_sqlite_utils_would_write_them(tmp_path):
+    import sqlite_utils
+
+    codings, fragments, documents, respondents, regions, codes = study()
+    odd = {**codings[0], "evidence": ["samen", "werken"], "score": 0.5}   # a list is stored as JSON text
+    db = sqlite_utils.Database(_database(tmp_path))
+    assert db["fragments"].count == len(fragments) and db["codings"].count == len(codings)
+    store.insert_rows(db, "codings_check", store.MERGED_COLUMNS, [odd])
+    reference = sqlite_utils.Database(memory=True)
+    reference["codings_check"].insert_all([{k: odd.get(k) for k in store.MERGED_COLUMNS}],
+                                          columns=store.MERGED_COLUMNS)
+    assert list(db["codings_check"].rows) == list(reference["codings_check"].rows)
+    assert next(db["codings_check"].rows)["evidence"] == '["samen", "werken"]'
+    assert db["codings_check"].columns_dict == reference["codings_check"].columns_dict
+    stored = {row["fragment_id"]: row for row in db["fragments"].rows}
+    for fragment in fragments:
+        assert stored[fragment["fragment_id"]]["text"] == fragment["text"]

@@ -101,3 +101,20 @@ def test_balanced_groups_spread_large_documents_and_keep_item_order() -> None:
     assert max(totals) - min(totals) <= 100 and max(totals) < 300
     assert ungroup(groups, [[i * 10 for i in g] for g in groups], len(sizes)) == [i * 10 for i in range(len(sizes))]
     assert map_documents(abs, [-i for i in range(46)], 2, sizes=sizes) == list(range(46))
+
+
+def test_a_stage_rewrites_only_changed_per_document_files_and_removes_stale_ones(tmp_path: Path) -> None:
+    import os
+
+    from kwalitatief.jsonio import read_json, write_json_dir
+
+    folder = tmp_path / "pseudonymised"
+    assert write_json_dir(folder, {"a": {"text": "een"}, "b": {"text": "twee"}, "c": {"text": "drie"}}) == 3
+    for path in folder.iterdir():   # an old modification time, so a rewrite would show
+        os.utime(path, ns=(1_000_000_000, 1_000_000_000))
+    written = write_json_dir(folder, {"a": {"text": "een"}, "b": {"text": "twee, bewerkt"}})
+    assert written == 1
+    assert sorted(p.name for p in folder.iterdir()) == ["a.json", "b.json"]   # c is gone
+    assert (folder / "a.json").stat().st_mtime_ns == 1_000_000_000          # unchanged: not rewritten
+    assert (folder / "b.json").stat().st_mtime_ns != 1_000_000_000
+    assert read_json(folder / "b.json") == {"text": "twee, bewerkt"}

@@ -250,3 +250,43 @@ def test_a_document_that_fails_is_left_out_and_reported_and_workers_give_the_sam
         [problem] = result.problems
         assert problem["doc_id"] == "t2" and "unreadable text" in problem["message"]
     assert results[0].documents == results[1].documents and results[0].key == results[1].key
+
+
+@pytest.mark.parametrize("text", [
+    "Jan de Vries belde. Later belde Jan  de\nVries weer, en XJan de Vries of Jan de Vriesland niet.",
+    "Jan de Vries-Bakker en jan de vries en Jan de Vries.",
+    "Jan Jan de Vries Jan de Vries",
+    "",
+])
+def test_finding_a_name_by_its_first_word_gives_the_regex_scan_result(text):
+    # the fast search only tries the pattern where the name's first word occurs; it must find the same
+    for term in ("Jan de Vries", "Vries", "de Vries"):
+        expected = [m.span() for m in ps.term_pattern(term, ignore_case=False).finditer(text)]
+        assert ps._find_term(text, term, ignore_case=False) == expected
+
+
+def test_a_full_name_found_in_one_document_is_replaced_in_all_others():
+    # found in int_a only (as a speaker label); int_b mentions her without a label
+    docs = [transcript("int_a", "Interviewer: Met wie spreek ik?\n\nAnnemiek Verschuren: Met mij, van de "
+                                "provincie.\n\nInterviewer: Dank u.\n\nAnnemiek Verschuren: Graag gedaan.\n"),
+            transcript("int_b", "I: En verder?\n\nR: Annemiek Verschuren zei dat ook, en Annemiek  Verschuren"
+                                " schreef het op.\n"),
+            transcript("int_c", "I: Iets anders?\n\nR: Nee, verder niemand.\n")]
+    result = run(docs, ps.Settings(use_deduce=False))
+    texts = {d["doc_id"]: d["text"] for d in result.documents}
+    assert "Verschuren" not in texts["int_a"] + texts["int_b"]
+    assert texts["int_b"].count("[PERSOON-1]") == 2
+    assert texts["int_c"].endswith("R: Nee, verder niemand.")
+
+
+def test_deduce_loads_without_the_lists_we_do_not_use_and_still_finds_names(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    ps.load_deduce.cache_clear()
+    try:
+        deduce = ps.load_deduce()
+        assert list(tmp_path.glob("kwalitatief/deduce-*/cache/lookup_structs.pickle"))
+        assert "street" not in deduce.lookup_structs and "first_name" in deduce.lookup_structs
+        text = "Ik sprak met Jan de Vries over de Stationsstraat 5 in Utrecht."
+        assert [s.text for s in ps._deduce_persons(text, vocabulary())] == ["Jan de Vries"]
+    finally:
+        ps.load_deduce.cache_clear()

@@ -142,6 +142,7 @@ def test_fast_path_gives_the_tokens_lemmas_and_sentences_of_the_spacy_pipeline()
 
 
 def test_fast_path_fragments_equal_the_spacy_pipeline_fragments(tmp_path: Path, monkeypatch) -> None:
+    from kwalitatief import nlp as nlp_module
     from kwalitatief import segment
     from kwalitatief.ingest import Block, Extracted
     from kwalitatief.nlp import FALLBACK_NAME
@@ -161,7 +162,7 @@ def test_fast_path_fragments_equal_the_spacy_pipeline_fragments(tmp_path: Path, 
         unit_for = {"default": unit}
         fast = segment.segment_documents(docs, nlp, unit_for)
         with monkeypatch.context() as patch:
-            patch.setattr(segment, "fallback_annotator", lambda nlp: None)
+            patch.setattr(nlp_module, "fallback_annotator", lambda nlp: None)
             slow = segment.segment_documents(docs, nlp, unit_for)
         assert fast == slow, unit
         assert any(f["doc_id"] == "tricky" for f in fast)
