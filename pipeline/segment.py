@@ -7,9 +7,9 @@ from dataclasses import asdict
 
 from _common import register, setup
 
-from kwalitatief.jsonio import read_json, write_jsonl
+from kwalitatief.jsonio import atomic_write_text, read_json
 from kwalitatief.paths import CACHE, FRAGMENTS, PSEUDONYMISED_DIR
-from kwalitatief.segment import segment_corpus
+from kwalitatief.segment import segment_corpus_jsonl
 
 log = logging.getLogger("kwalitatief.segment")
 
@@ -21,11 +21,10 @@ def main() -> None:
     docs = [read_json(PSEUDONYMISED_DIR / f"{d.doc_id}.json") for d in reg.documents
             if (PSEUDONYMISED_DIR / f"{d.doc_id}.json").exists()]
     settings = {**params.get("segment", {}), **params.get("nlp", {})}
-    fragments, stats = segment_corpus(docs, metas, settings, workers=args.workers, cache_dir=CACHE)
-    write_jsonl(FRAGMENTS, fragments)
-    codable = sum(f["codable"] for f in fragments)
+    texts, stats = segment_corpus_jsonl(docs, metas, settings, workers=args.workers, cache_dir=CACHE)
+    atomic_write_text(FRAGMENTS, "".join(texts))
     log.info("%d fragments (%d codable) from %d documents; cache: %d reused, %d new",
-             len(fragments), codable, len(docs), stats["cache_hits"], stats["cache_misses"])
+             stats["fragments"], stats["codable"], len(docs), stats["cache_hits"], stats["cache_misses"])
 
 
 if __name__ == "__main__":
