@@ -177,15 +177,18 @@ def run_component(name: str, workers: int, sample: int) -> dict[str, Any]:
 
     model = (params.get("nlp") or {}).get("model", "nl_core_news_sm")
     if name == "segment":
-        from kwalitatief.segment import segment_corpus
+        import orjson
+
+        from kwalitatief.segment import segment_corpus_jsonl
 
         metas = {d.doc_id: dataclasses.asdict(d) for d in reg.documents}
         docs = [read_json(p) for p in sorted(Path("outputs/work/pseudonymised").glob("*.json"))]
         settings = {**params.get("segment", {}), **params.get("nlp", {})}
         load_nlp(model)
-        t = time.perf_counter()
-        fragments, _ = segment_corpus(docs, metas, settings, workers=workers, cache_dir=None)
+        t = time.perf_counter()   # what the stage runs: fragments with token rows, as JSON lines
+        texts, _ = segment_corpus_jsonl(docs, metas, settings, workers=workers, cache_dir=None)
         dt = time.perf_counter() - t
+        fragments = [orjson.loads(line) for text in texts for line in text.splitlines()]
         tokens = sum(len(f["tokens"]) for f in fragments)
         words = sum(len(d["text"].split()) for d in docs)
         return {"seconds": dt, "tokens": tokens, "words": words, "fragments": len(fragments),
