@@ -188,7 +188,7 @@ def run_component(name: str, workers: int, sample: int) -> dict[str, Any]:
         t = time.perf_counter()   # what the stage runs: fragments with token rows, as JSON lines
         texts, _ = segment_corpus_jsonl(docs, metas, settings, workers=workers, cache_dir=None)
         dt = time.perf_counter() - t
-        fragments = [orjson.loads(line) for text in texts for line in text.splitlines()]
+        fragments = [orjson.loads(line) for text in texts for line in text.split("\n") if line]
         tokens = sum(len(f["tokens"]) for f in fragments)
         words = sum(len(d["text"].split()) for d in docs)
         return {"seconds": dt, "tokens": tokens, "words": words, "fragments": len(fragments),

@@ -185,3 +185,25 @@ def test_fast_path_is_only_for_the_fallback_pipeline() -> None:
     changed.initialize()
     changed.meta["kwal_model"] = FALLBACK_NAME
     assert fallback_annotator(changed) is None
+
+
+def test_a_text_with_unicode_line_separators_is_one_fragment_per_paragraph_from_cache_and_fresh(
+        tmp_path: Path) -> None:
+    from kwalitatief.ingest import Block, Extracted
+    from kwalitatief.jsonio import read_jsonl
+    from kwalitatief.segment import segment_corpus_jsonl
+
+    # U+2028, U+0085 and a form feed inside a paragraph: JSON keeps them raw, splitlines() would cut there
+    text = "Eerste alinea\u2028met een regelscheiding\x85 en\x0c meer.\n\nTweede alinea."
+    doc = Extracted("pdf_x", text, "pdf", [Block(0, text.index("\n\n"), "paragraph"),
+                                           Block(text.index("Tweede"), len(text), "paragraph")]).to_dict()
+    meta = {"doc_id": "pdf_x", "doc_type": "beleidsdocument", "region": "Zwolle", "respondent_id": ""}
+    settings = {"unit": {"default": "paragraph"}, "model": "blank:nl+lookup"}
+    fresh, _ = segment_corpus([doc], {"pdf_x": meta}, settings, cache_dir=tmp_path)
+    cached, stats = segment_corpus([doc], {"pdf_x": meta}, settings, cache_dir=tmp_path)
+    assert stats["cache_hits"] == 1
+    assert [f["text"] for f in fresh] == [text[:text.index("\n\n")], "Tweede alinea."]
+    assert cached == fresh
+    texts, _ = segment_corpus_jsonl([doc], {"pdf_x": meta}, settings, cache_dir=tmp_path)
+    (tmp_path / "fragments.jsonl").write_text("".join(texts), encoding="utf-8")
+    assert list(read_jsonl(tmp_path / "fragments.jsonl")) == fresh

@@ -185,7 +185,8 @@ def segment_corpus(docs: list[dict[str, Any]], metas: dict[str, dict[str, Any]],
     import orjson
 
     texts, stats = segment_corpus_jsonl(docs, metas, settings, workers, cache_dir, executor)
-    return [orjson.loads(line) for text in texts for line in text.splitlines()], stats
+    # split at "\n" only: JSON escapes it inside strings, but not U+2028 and the like that splitlines() cuts at
+    return [orjson.loads(line) for text in texts for line in text.split("\n") if line], stats
 
 
 def segment_corpus_jsonl(docs: list[dict[str, Any]], metas: dict[str, dict[str, Any]], settings: dict[str, Any],
@@ -222,6 +223,8 @@ def segment_corpus_jsonl(docs: list[dict[str, Any]], metas: dict[str, dict[str, 
         if isinstance(hit, dict) and isinstance(hit.get("jsonl"), str):
             results[doc["doc_id"]] = hit
         else:
+            if hit is not None:   # an entry of another shape (an older version): segment again
+                cache.hits, cache.misses = cache.hits - 1, cache.misses + 1
             todo.append((doc["doc_id"], key))
     if len(todo) > 1:
         load_nlp(model)   # once, before the workers fork (they share it)
