@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from dataclasses import asdict
+from importlib.metadata import version
 
 from _common import register, setup
 
@@ -42,7 +43,7 @@ def main() -> None:
     # Detection per document is cached (deduce needs seconds to load; skip it when nothing changed).
     # The cached spans hold original names, so the cache lives under outputs/private/.
     cache = DocumentCache(PRIVATE / "cache", "pseudonymise")
-    fingerprint = source_fingerprint(ps)
+    fingerprint = [source_fingerprint(ps), version("deduce")]   # our code and deduce's lists and rules
     detected: dict[str, list[ps.Span]] = {}
     keys: dict[str, str] = {}
     for doc in docs:
