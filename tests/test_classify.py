@@ -527,3 +527,21 @@ def test_fast_character_ngrams_give_exactly_sklearns_matrix():
                                      lowercase=False).fit(texts[::2])
         expected, got = vectorizer.transform(texts), char_wb_tfidf(vectorizer, texts)
         assert (expected != got).nnz == 0 and (expected.indices == got.indices).all()
+
+
+def test_documents_classified_in_one_batch_get_the_rows_of_classifying_each_alone(tmp_path):
+    from kwalitatief.classify import train_from_project
+    from kwalitatief.jsonio import write_jsonl
+
+    frags = make_project(tmp_path, synthetic_examples(n=60, rare=2))
+    others = fragments_of(synthetic_examples(n=30, seed=5))
+    extra = [{**f, "doc_id": f"x{i % 3}", "fragment_id": f"x{i % 3}-{i:03d}"} for i, f in enumerate(others)]
+    write_jsonl(tmp_path / "outputs/work/fragments.jsonl", frags + extra)
+    result = train_from_project(yaml.safe_load(yaml.safe_dump(STAGE_PARAMS)), tmp_path, workers=1)
+    hits = {fid: set(codes) for fid, codes in result.rule_preds.items()}
+    by_doc: dict[str, list[dict]] = {}
+    for fragment in frags + extra:
+        by_doc.setdefault(fragment["doc_id"], []).append(fragment)
+    alone = [row for doc in by_doc.values() for row in classifier_rows(result.model, doc, hits)]
+    assert len(by_doc) == 4 and len(result.classifier_rows) > 10
+    assert "\n".join(map(dumps, result.classifier_rows)) == "\n".join(map(dumps, alone))
