@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@echo "Preparing deduce's Dutch name lists (once after install, about a minute)..."
 	$(BIN)/python -c "from deduce import Deduce; Deduce()" >/dev/null
+	$(BIN)/python -c "from kwalitatief.pseudonymise import trimmed_deduce_cache; trimmed_deduce_cache()"
 	@touch $(STAMP)
 
 install: $(STAMP)

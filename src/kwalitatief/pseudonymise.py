@@ -304,13 +304,13 @@ def load_deduce() -> Any:
     config = {**base, "annotators": {name: spec for name, spec in base["annotators"].items()
                                      if spec.get("group") not in _DEDUCE_GROUPS_OFF
                                      and name not in _DEDUCE_ANNOTATORS_OFF}}
-    trimmed = _trimmed_lookup_cache()
+    trimmed = trimmed_deduce_cache()
     if trimmed is not None:
         return Deduce(load_base_config=False, config=config, cache_path=trimmed)
     return Deduce(load_base_config=False, config=config)
 
 
-def _trimmed_lookup_cache() -> Path | None:
+def trimmed_deduce_cache() -> Path | None:
     """A copy of deduce's lookup cache without the lists we do not use, in the user's cache folder
     (``$XDG_CACHE_HOME`` or ``~/.cache``, ``kwalitatief/``); None when deduce has no cache yet or the
     folder is not writable (deduce then loads its full lists)."""
