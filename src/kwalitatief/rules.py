@@ -612,11 +612,12 @@ class _Matches:
         self.sat = sat                                      # per token: the predicates it satisfies
         positions: dict[int, list[int]] = {}                # predicate -> the tokens that satisfy it
         for j, preds in enumerate(sat):
-            for pid in preds:
-                if pid in positions:
-                    positions[pid].append(j)
-                else:
-                    positions[pid] = [j]
+            if preds:                                       # most tokens satisfy none
+                for pid in preds:
+                    if pid in positions:
+                        positions[pid].append(j)
+                    else:
+                        positions[pid] = [j]
         self.positions = positions
         # the longer patterns that may match: a token for each of their required pattern tokens
         multi, by_anchor = fast.multi, fast.by_anchor
