@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,20 @@ def register(params: dict[str, Any]) -> Register:
                              corpus.get("respondents"), corpus.get("regions"))
     except RegisterError as exc:
         sys.exit(f"error: {exc}")
+
+
+def run_stage(main: Callable[[], None]) -> None:
+    """Run a stage's ``main`` and, once it has written everything, leave without tearing down its data.
+
+    Every output is written atomically and closed when ``main`` returns; freeing the millions of small
+    objects a stage holds at interpreter exit took 0.1–0.4 s per stage on the scale corpus (and ~10 s for
+    deduce's full name lists). An error still exits through ``sys.exit`` with its message and code.
+    """
+    main()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def ensure_dir(path: str | Path) -> Path:

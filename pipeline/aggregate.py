@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from _common import register, setup
+from _common import register, run_stage, setup
 
 from kwalitatief import paths
 from kwalitatief.aggregate import aggregate_tables, frame_from_register, write_exports
@@ -48,4 +48,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

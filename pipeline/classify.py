@@ -8,7 +8,7 @@ import io
 import logging
 import sys
 
-from _common import setup
+from _common import run_stage, setup
 
 from kwalitatief import paths
 from kwalitatief.jsonio import atomic_write_text, read_jsonl, write_json, write_jsonl
@@ -79,4 +79,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from _common import setup
+from _common import run_stage, setup
 
 from kwalitatief.codebook import CodebookError, load_codebook
 from kwalitatief.jsonio import read_jsonl, write_jsonl
@@ -50,4 +50,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from _common import register, setup
+from _common import register, run_stage, setup
 
 from kwalitatief import ingest
 from kwalitatief.jsonio import write_json_dir, write_jsonl
@@ -27,4 +27,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

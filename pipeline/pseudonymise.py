@@ -9,13 +9,12 @@ outputs/private/pseudonym_key.csv (never to outputs/work, the database, the expo
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import time
 from dataclasses import asdict
 from importlib.metadata import version
 
-from _common import register, setup
+from _common import register, run_stage, setup
 
 from kwalitatief import pseudonymise as ps
 from kwalitatief.cache import DocumentCache, source_fingerprint
@@ -78,11 +77,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
-    # deduce's lookup structures (~1 GB of small objects) take ~10 s to free at interpreter exit;
-    # everything is written (atomically) by now, so leave without tearing them down.
-    if ps.load_deduce.cache_info().currsize:
-        logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0)
+    run_stage(main)

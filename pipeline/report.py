@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from _common import register, setup
+from _common import register, run_stage, setup
 
 from kwalitatief import store
 from kwalitatief.config import file_sha256
@@ -87,4 +87,4 @@ def _versions(codings: list[dict]) -> dict[str, str]:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

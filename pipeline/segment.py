@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict
 
-from _common import register, setup
+from _common import register, run_stage, setup
 
 from kwalitatief.jsonio import atomic_write_text, read_json
 from kwalitatief.paths import CACHE, FRAGMENTS, PSEUDONYMISED_DIR
@@ -28,4 +28,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)
