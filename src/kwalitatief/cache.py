@@ -7,9 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from .jsonio import atomic_write_text, dumps
+from .jsonio import atomic_write_text, dumps, loads
 
 
 def source_fingerprint(*modules: Any) -> str:
@@ -38,11 +36,7 @@ class DocumentCache:
             return None
         path = self.dir / f"{key}.json"
         try:
-            data = path.read_bytes()
-            try:
-                value = orjson.loads(data)
-            except orjson.JSONDecodeError:   # NaN/Infinity that the json module wrote, or a broken file
-                value = json.loads(data)
+            value = loads(path.read_bytes())
         except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
             self.misses += 1
             return None

@@ -81,6 +81,14 @@ def write_json_dir(folder: str | Path, documents: dict[str, Any]) -> int:
     return written
 
 
+def loads(data: bytes | str) -> Any:
+    """Parse JSON written by :func:`dumps` or by the json module (orjson first; it rejects NaN/Infinity)."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:   # NaN/Infinity (json.dumps writes them), or a real error
+        return json.loads(data)
+
+
 def read_json(path: str | Path) -> Any:
     """One JSON document."""
     return json.loads(Path(path).read_text(encoding="utf-8"))
@@ -103,10 +111,7 @@ def read_jsonl(path: str | Path, drop: Iterable[str] = ()) -> Iterator[dict[str,
     with open(path, "rb") as handle:
         for line in handle:
             if line.strip():
-                try:
-                    row = orjson.loads(line)
-                except orjson.JSONDecodeError:   # NaN/Infinity (json.dumps writes them), or a real error
-                    row = json.loads(line)
+                row = loads(line)
                 for key in drop:
                     row.pop(key, None)
                 yield row

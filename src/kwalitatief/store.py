@@ -14,7 +14,6 @@ FRAGMENT_TYPES: dict[str, type] = {
     "timestamp": str, "page": int, "start": int, "end": int, "codable": int, "text": str, "lemmas": str,
     "text_hash": str,
 }
-FRAGMENT_COLUMNS = tuple(FRAGMENT_TYPES)
 
 
 def _cell(value: Any) -> Any:
