@@ -201,7 +201,7 @@ def build_transcripts(corpus: Path, out: Path, factor: int, extra: float) -> tup
 
 def pdf_pool(corpus: Path) -> tuple[list[str], list[str]]:
     """Headings and paragraphs of the demo PDFs (through the project's own extractor)."""
-    from kwalitatief.ingest import extract_pdf
+    from kwalitatief.pdf import extract_pdf
 
     headings, paragraphs = [], []
     for path in sorted(list((corpus / "profiles").glob("*.pdf")) + list((corpus / "documents").glob("*.pdf"))):

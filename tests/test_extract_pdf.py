@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 from pdf_factory import draw_pdf
 
-from kwalitatief.ingest import ExtractionError, extract_document, join_hyphenated
+from kwalitatief.ingest import ExtractionError, extract_document
+from kwalitatief.pdf import join_hyphenated
 
 BODY = [
     "De stedelijke regio heeft de samen-",
