@@ -6,7 +6,7 @@ characters). What PDFium does not do is done here: running headers, footers and 
 (lines in the top or bottom band that repeat across pages, whatever their text), hyphenated line breaks
 are joined with the Dutch rules of :func:`join_hyphenated`, lines become paragraphs (extra spacing, a first-
 line indent, a change of font size) and a paragraph that runs over a column or page break is joined,
-ruled tables (found by pdfplumber) become one row per block with cells joined by `` | ``, and every
+ruled tables (pdfplumber's table finder on the rules PDFium reports) become one row per block with cells joined by `` | ``, and every
 character range keeps its page number.
 """
 
@@ -22,11 +22,14 @@ from typing import Any
 from .ingest import Block, Extracted, ExtractionError, _ends_sentence
 
 SCANNED = "scanned, no text layer; run OCR (e.g. ocrmypdf) first and replace the file"
-BAND = 0.08  # share of the page height at the top and bottom where running lines live
+BAND, WIDE_BAND = 0.08, 0.15  # shares of the page height at the top and bottom (see _band_lines)
 _LIGATURES = str.maketrans({"\ufb01": "fi", "\ufb02": "fl", "\ufb00": "ff", "\ufb03": "ffi", "\ufb04": "ffl",
                             "\u00ad": "\x02", "\ufffe": "\x02", "\r": " ", "\n": " ", "\x00": ""})
 _PAGE_NUMBER = re.compile(r"^(pagina|page|blz\.?|p\.|-|–)?\s*#+(\s*(/|van|of|-|–)\s*#*)?$")
 _HYPHEN_KEEP_NEXT = {"en", "of", "tot", "noch"}
+
+
+Box = tuple[float, float, float, float]  # (x0, bottom, x1, top)
 
 
 @dataclass
@@ -41,6 +44,7 @@ class Line:
     size: float
     text: str
     kind: str = "paragraph"  # paragraph | table
+    bold: bool = False
 
     @property
     def height(self) -> float:
@@ -49,8 +53,7 @@ class Line:
 
 # ------------------------------------------------------------------------------------------ reading a page
 
-def _to_display(rotation: int, box: tuple[float, float, float, float],
-                bounds: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+def _to_display(rotation: int, box: Box, bounds: Box) -> Box:
     """A box in PDF user space -> (x0, bottom, x1, top) as the page is shown (its /Rotate applied)."""
     left, bottom, right, top = box
     pl, pb, pr, pt = bounds
@@ -64,7 +67,7 @@ def _to_display(rotation: int, box: tuple[float, float, float, float],
 
 
 def page_lines(page: Any, number: int) -> tuple[list[Line], float]:
-    """The lines of a page in PDFium's reading order, with their boxes, and the page's shown height."""
+    """The lines of a page in PDFium's reading order with their boxes (ruled tables as rows), and its height."""
     import pypdfium2.raw as pdfium_c
 
     textpage = page.get_textpage()
@@ -93,14 +96,38 @@ def page_lines(page: Any, number: int) -> tuple[list[Line], float]:
                      for i in (first, (first + last) // 2, last)]
             bottom = statistics.median(b[1] for b in boxes)
             top = statistics.median(b[3] for b in boxes)
-            size = pdfium_c.FPDFText_GetFontSize(textpage, (first + last) // 2) or (top - bottom)
+            middle = (first + last) // 2
+            size = pdfium_c.FPDFText_GetFontSize(textpage, middle) or (top - bottom)
             content = " ".join(raw.translate(_LIGATURES).split())
+            if content.endswith(" -") and pdfium_c.FPDFText_IsGenerated(textpage, last - 1) == 1:
+                content = content[:-2] + "-"  # PDFium put a space before a justified line's hyphen
             if content:
-                lines.append(Line(number, min(b[0] for b in boxes), max(b[2] for b in boxes),
-                                  bottom, top, round(size, 1), content))
+                lines.append(Line(number, min(b[0] for b in boxes), max(b[2] for b in boxes), bottom, top,
+                                  round(size, 1), content,
+                                  bold=_is_bold(textpage, middle)))
+        lines = _join_same_baseline(lines)
+        if lines:
+            tables = _tables(page, textpage, rotation, bounds)
+            if tables:
+                lines = _replace_tables(lines, tables, number)
     finally:
         textpage.close()
-    return _join_same_baseline(lines), height
+    return lines, height
+
+
+_BOLD = re.compile(rb"bold|black|heavy|semibold|demi", re.IGNORECASE)
+
+
+def _is_bold(textpage: Any, index: int) -> bool:
+    """Whether character ``index`` is set in a bold font, by its font's name (weights in PDFs are unreliable)."""
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+
+    name = ctypes.create_string_buffer(128)
+    flags = ctypes.c_int()
+    pdfium_c.FPDFText_GetFontInfo(textpage, index, name, 128, ctypes.byref(flags))
+    return bool(_BOLD.search(name.value))
 
 
 def _join_same_baseline(lines: list[Line]) -> list[Line]:
@@ -119,50 +146,99 @@ def _join_same_baseline(lines: list[Line]) -> list[Line]:
 
 # ------------------------------------------------------------------------------------------ ruled tables
 
-def _may_hold_table(page: Any, minimum: int = 4) -> bool:
-    """Whether a page draws enough thin horizontal and vertical paths to rule a table (cheap PDFium check)."""
+MAX_SEGMENTS = 200  # a path with more segments is a drawing, not table rules
+
+
+def _edge(x0: float, y0: float, x1: float, y1: float, page_top: float) -> dict[str, Any] | None:
+    """A horizontal or vertical rule as pdfplumber's table finder wants it (``top`` measured downwards)."""
+    left, right, low, high = min(x0, x1), max(x0, x1), min(y0, y1), max(y0, y1)
+    if high - low < 1.5 and right - left >= 3:
+        y = (low + high) / 2
+        return {"x0": left, "x1": right, "top": page_top - y, "bottom": page_top - y, "doctop": page_top - y,
+                "width": right - left, "height": 0.0, "orientation": "h"}
+    if right - left < 1.5 and high - low >= 3:
+        x = (left + right) / 2
+        return {"x0": x, "x1": x, "top": page_top - high, "bottom": page_top - low, "doctop": page_top - high,
+                "width": 0.0, "height": high - low, "orientation": "v"}
+    return None
+
+
+def _rules(page: Any, page_top: float) -> list[dict[str, Any]]:
+    """Straight horizontal and vertical rules drawn on a page: thin paths, and the sides of rectangles."""
+    import ctypes
+
     import pypdfium2.raw as pdfium_c
 
-    horizontal = vertical = 0
-    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH], max_depth=2):
+    edges: list[dict[str, Any]] = []
+    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH], max_depth=1):
         left, bottom, right, top = obj.get_bounds()
-        w, h = right - left, top - bottom
-        horizontal += h < 3 < w
-        vertical += w < 3 < h
-        if (w > 3 and h > 3):  # a rectangle path draws both directions
-            horizontal, vertical = horizontal + 2, vertical + 2
-        if horizontal >= minimum // 2 and vertical >= minimum // 2 and horizontal + vertical >= minimum:
-            return True
-    return False
+        if right - left < 3 or top - bottom < 3:  # a rule: a thin line or a thin filled rectangle
+            edge = _edge(left, bottom, right, top, page_top) if max(right - left, top - bottom) >= 3 else None
+            edges += [edge] if edge else []
+            continue
+        count = pdfium_c.FPDFPath_CountSegments(obj.raw)
+        if count > MAX_SEGMENTS:
+            continue
+        m = obj.get_matrix()
+        x, y = ctypes.c_float(), ctypes.c_float()
+        points: list[tuple[float, float]] = []
+        for i in range(count):
+            segment = pdfium_c.FPDFPath_GetPathSegment(obj.raw, i)
+            pdfium_c.FPDFPathSegment_GetPoint(segment, x, y)
+            point = (m.a * x.value + m.c * y.value + m.e, m.b * x.value + m.d * y.value + m.f)
+            kind = pdfium_c.FPDFPathSegment_GetType(segment)
+            if kind == pdfium_c.FPDF_SEGMENT_LINETO and points:
+                edge = _edge(*points[-1], *point, page_top)
+                edges += [edge] if edge else []
+            if kind == pdfium_c.FPDF_SEGMENT_MOVETO:
+                points = []
+            points.append(point)
+            if pdfium_c.FPDFPathSegment_GetClose(segment) and len(points) > 2:
+                edge = _edge(*point, *points[0], page_top)
+                edges += [edge] if edge else []
+    return edges
 
 
-def _tables(path: Path, index: int, height: float) -> list[tuple[tuple[float, float, float, float], list[str]]]:
-    """Ruled tables of a page by pdfplumber: (x0, bottom, x1, top) in display coordinates, row texts."""
-    import pdfplumber
+def _tables(page: Any, textpage: Any, rotation: int, bounds: Box) -> list[tuple[Box, list[str]]]:
+    """Ruled tables: pdfplumber's table finder on PDFium's rules; cell text from PDFium.
 
-    with pdfplumber.open(str(path), pages=[index + 1]) as pdf:
-        page = pdf.pages[0]
-        found = []
-        for table in page.find_tables():
-            x0, top, x1, bottom = table.bbox
-            rows = []
-            for row in table.extract():
-                cells = []
-                for cell in row:
-                    parts = [p.strip() for p in (cell or "").split("\n") if p.strip()]
-                    text = parts[0] if parts else ""
-                    for part in parts[1:]:
-                        text = join_hyphenated(text, part)
-                    cells.append(" ".join(text.translate(_LIGATURES).split()))
-                if any(cells):
-                    rows.append(" | ".join(cells))
-            page_top = page.bbox[1]
-            found.append(((x0 - page.bbox[0], height - (bottom - page_top), x1 - page.bbox[0],
-                           height - (top - page_top)), rows))
+    Returns each table's box in display coordinates and its rows (cells joined by `` | ``).
+    """
+    from pdfplumber import table as finder
+
+    page_top = bounds[3]
+    edges = _rules(page, page_top)
+    if sum(e["orientation"] == "h" for e in edges) < 2 or sum(e["orientation"] == "v" for e in edges) < 2:
+        return []
+    edges = [e for e in finder.merge_edges(edges, 3, 3, 3, 3) if max(e["width"], e["height"]) >= 3]
+    cells = finder.intersections_to_cells(finder.edges_to_intersections(edges, 3, 3))
+    found = []
+    for table_cells in finder.cells_to_tables(cells):
+        if len(table_cells) < 2:  # a frame around text, not a table
+            continue
+        rows = []
+        for row in finder.Table(None, table_cells).rows:  # type: ignore[arg-type]
+            texts = [_cell_text(textpage, cell, page_top) for cell in row.cells if cell is not None]
+            if any(texts):
+                rows.append(" | ".join(texts))
+        x0, top, x1, bottom = finder.Table(None, table_cells).bbox  # type: ignore[arg-type]
+        found.append((_to_display(rotation, (x0, page_top - bottom, x1, page_top - top), bounds), rows))
     return found
 
 
-def _replace_tables(lines: list[Line], tables: list[tuple[tuple[float, float, float, float], list[str]]],
+def _cell_text(textpage: Any, cell: Box, page_top: float) -> str:
+    """A cell's text from PDFium, its lines joined with the hyphenation rules."""
+    x0, top, x1, bottom = cell
+    text = textpage.get_text_bounded(x0, page_top - bottom, x1, page_top - top)
+    joined = ""
+    for part in re.split(r"\r\n|\n|(?<=\ufffe)", text):
+        part = " ".join(part.translate(_LIGATURES).split())
+        if part:
+            joined = join_hyphenated(joined, part) if joined else part
+    return joined.replace("\x02", "-")
+
+
+def _replace_tables(lines: list[Line], tables: list[tuple[Box, list[str]]],
                     page: int) -> list[Line]:
     """PDFium's lines inside a table give way to the table's rows, at the place of the table's first line."""
     for (x0, bottom, x1, top), rows in tables:
@@ -188,22 +264,30 @@ def _band_key(text: str) -> str:
     return re.sub(r"\d+", "#", " ".join(text.lower().split()))
 
 
-def _in_band(line: Line, height: float) -> bool:
-    return line.bottom > height * (1 - BAND) or line.top < height * BAND
+def _band_lines(lines: list[Line], height: float) -> set[int]:
+    """Indexes of a page's lines where running lines may be: in the top or bottom band (8 %), and the
+    topmost and bottommost line if within 15 % (the wide margins of LaTeX and many report templates)."""
+    out = {i for i, ln in enumerate(lines) if ln.bottom > height * (1 - BAND) or ln.top < height * BAND}
+    if lines:
+        top = max(range(len(lines)), key=lambda i: lines[i].top)
+        bottom = min(range(len(lines)), key=lambda i: lines[i].bottom)
+        out |= {top} if lines[top].bottom > height * (1 - WIDE_BAND) else set()
+        out |= {bottom} if lines[bottom].top < height * WIDE_BAND else set()
+    return out
 
 
 def remove_running_lines(pages: list[list[Line]], heights: list[float]) -> list[list[Line]]:
     """Drop headers, footers and page numbers: band lines that repeat on half the pages, or look like a number."""
+    bands = [_band_lines(lines, height) for lines, height in zip(pages, heights)]
     seen: dict[str, set[int]] = {}
-    for lines, height in zip(pages, heights):
-        for line in lines:
-            if _in_band(line, height):
-                seen.setdefault(_band_key(line.text), set()).add(line.page)
+    for lines, band in zip(pages, bands):
+        for i in band:
+            seen.setdefault(_band_key(lines[i].text), set()).add(lines[i].page)
     threshold = max(2, round(0.5 * len(pages)))
     repeated = {key for key, on in seen.items() if len(on) >= threshold}
-    return [[ln for ln in lines if not (_in_band(ln, height) and (
+    return [[ln for i, ln in enumerate(lines) if not (i in band and (
         _band_key(ln.text) in repeated or _PAGE_NUMBER.match(_band_key(ln.text))))]
-        for lines, height in zip(pages, heights)]
+        for lines, band in zip(pages, bands)]
 
 
 # ------------------------------------------------------------------------------------------ paragraphs
@@ -239,10 +323,14 @@ def _new_paragraph(prev: Line, line: Line, kind: str, current_kind: str, pitch: 
     return indented and _ends_sentence(prev.text)
 
 
-def _kind(line: Line, body: float) -> str:
+def _kind(line: Line, body: float, body_bold: bool) -> str:
+    """Table row, heading (a larger font, or a short bold line in regular text) or paragraph."""
     if line.kind == "table":
         return "table"
-    return "heading" if line.size > body * 1.15 else "paragraph"
+    if line.size > body * 1.15 or (line.bold and not body_bold and len(line.text) < 80
+                                   and not _ends_sentence(line.text)):
+        return "heading"
+    return "paragraph"
 
 
 def assemble(doc_id: str, lines: list[Line]) -> Extracted:
@@ -251,6 +339,7 @@ def assemble(doc_id: str, lines: list[Line]) -> Extracted:
         return Extracted(doc_id=doc_id, text="", source_type="pdf")
     text_lines = [ln for ln in lines if ln.kind != "table"] or lines
     body = statistics.median(ln.size for ln in text_lines) or 10.0
+    body_bold = sum(ln.bold for ln in text_lines) > len(text_lines) / 2
     steps = [a.bottom - b.bottom for a, b in zip(lines, lines[1:])
              if not _flow_break(a, b) and 0.5 * a.height < a.bottom - b.bottom < 2.5 * max(a.size, 1)]
     # The usual step between lines of a paragraph: a low quantile, so that documents made mostly of
@@ -260,7 +349,7 @@ def assemble(doc_id: str, lines: list[Line]) -> Extracted:
     paragraphs: list[dict[str, Any]] = []  # {"text", "kind", "pages": [(offset, page)]}
     prev: Line | None = None
     for line in lines:
-        kind = _kind(line, body)
+        kind = _kind(line, body, body_bold)
         if prev is None:
             new = True
         elif _flow_break(prev, line):
@@ -323,10 +412,6 @@ def extract_pdf(doc_id: str, path: Path) -> Extracted:
         for index in range(len(pdf)):
             page = pdf[index]
             lines, height = page_lines(page, index + 1)
-            if lines and _may_hold_table(page):
-                tables = _tables(path, index, height)
-                if tables:
-                    lines = _replace_tables(lines, tables, index + 1)
             pages.append(lines)
             heights.append(height)
             page.close()

@@ -1,0 +1,218 @@
+"""Score PDF extraction on real PDFs against reference texts in reading order, and time it against raw PDFium.
+
+    python benchmarks/real_pdfs.py FOLDER [FOLDER ...]            # score every FOLDER/*.pdf with a reference
+    python benchmarks/real_pdfs.py --make-references FOLDER      # references where poppler and pdfminer agree
+
+A PDF ``name.pdf`` is scored against ``name.ref.txt``: one reference unit per line (a paragraph, a heading,
+a table row with cells joined by `` | ``, or — for references built from other engines — a line), in reading
+order. ``name.running.txt`` (optional) lists its running headers and footers, one a line, ``#`` standing
+for any number. Per file it prints:
+
+- **whole**: share of reference units found whole inside one extracted paragraph (compared on letters and
+  digits only, lower case, so spacing, hyphenation and punctuation do not count);
+- **order**: share of line-to-line transitions of the reference (unit *i* → *i+1*) that follow each other
+  in the extracted text (among the reference units found there);
+- **leaks**: running header/footer lines and bare page numbers left in the extracted text;
+- pages/s of ``kwalitatief.pdf.extract_pdf`` and of raw PDFium text extraction of the same file
+  (``get_text_range`` of every page), and their ratio; CPU time, best of three.
+
+``--make-references`` writes ``name.ref.txt`` for every PDF of the folder without one: the lines (8 or more
+letters/digits) that poppler's ``pdftotext`` and pdfminer's layout analysis (``pdfminer.high_level``), two
+engines independent of PDFium, give in the same order; and ``name.running.txt``: lines in the top or bottom
+8 % of a page (pdfplumber's positions) that repeat on at least two pages. Check them by eye. The folder is
+yours (e.g. PDFs from pdfplumber's ``tests/pdfs``); nothing fetched belongs in this repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+MIN_UNIT = 8  # letters/digits: shorter reference lines (a lone number, "Ja") are not distinctive
+
+
+def norm(text: str) -> str:
+    """Letters and digits, lower case: what a reader would call the same text."""
+    return re.sub(r"[\W_]+", "", text.lower())
+
+
+@dataclass
+class Score:
+    units: int
+    whole: float
+    order: float
+    leaks: int
+
+
+def score(reference: list[str], running: list[str], paragraphs: list[str]) -> Score:
+    """Compare extracted paragraphs with reference units in reading order (see the module docstring)."""
+    units = [u for u in (norm(r) for r in reference) if u]
+    blocks = [norm(p) for p in paragraphs]
+    whole = sum(any(u in b for b in blocks) for u in units)
+    flat = "\x00".join(blocks)
+    positions: list[int | None] = []
+    cursor = 0
+    for unit in units:  # search forward from the previous unit, else anywhere
+        at = flat.find(unit, cursor)
+        if at < 0:
+            at = flat.find(unit)
+        positions.append(at if at >= 0 else None)
+        if at >= 0:
+            cursor = at + len(unit)
+    found = sorted({p for p in positions if p is not None})
+    rank = {p: i for i, p in enumerate(found)}
+    transitions = list(zip(positions, positions[1:]))
+    in_order = sum(a is not None and b is not None and rank[b] == rank[a] + 1 for a, b in transitions)
+    patterns = [re.compile(re.escape(norm(r.replace("#", "0"))).replace("0", r"\d*")) for r in running if norm(r)]
+    leaks = sum(len(p.findall(b)) for p in patterns for b in (norm(x) for x in paragraphs))
+    leaks += sum(bool(re.fullmatch(r"\s*\d{1,4}\s*", p)) for p in paragraphs)
+    return Score(len(units), whole / max(len(units), 1), in_order / max(len(transitions), 1), leaks)
+
+
+def read_reference(pdf: Path) -> tuple[list[str], list[str]]:
+    ref = pdf.with_suffix(".ref.txt")
+    running = pdf.with_suffix(".running.txt")
+    lines = [ln for ln in ref.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    extra = running.read_text(encoding="utf-8").splitlines() if running.exists() else []
+    return lines, [ln for ln in extra if ln.strip()]
+
+
+def score_pdf(pdf: Path) -> Score:
+    from kwalitatief.pdf import extract_pdf
+
+    reference, running = read_reference(pdf)
+    extracted = extract_pdf(pdf.stem, pdf)
+    return score(reference, running, [extracted.text[b.start:b.end] for b in extracted.blocks])
+
+
+# ------------------------------------------------------------------------------------------ speed
+
+def _best_cpu(run, repeat: int = 3) -> float:  # noqa: ANN001
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.process_time()
+        run()
+        best = min(best, time.process_time() - started)
+    return max(best, 1e-6)
+
+
+def raw_pdfium(pdf: Path) -> int:
+    """Raw PDFium text extraction of every page (the reference speed); returns the number of pages."""
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(str(pdf))
+    for page in document:
+        textpage = page.get_textpage()
+        textpage.get_text_range()
+        textpage.close()
+        page.close()
+    pages = len(document)
+    document.close()
+    return pages
+
+
+def speed(pdf: Path) -> tuple[int, float, float]:
+    """(pages, seconds of extract_pdf, seconds of raw PDFium), CPU time, best of three."""
+    from kwalitatief.pdf import extract_pdf
+
+    pages = raw_pdfium(pdf)
+    return pages, _best_cpu(lambda: extract_pdf(pdf.stem, pdf)), _best_cpu(lambda: raw_pdfium(pdf))
+
+
+# ------------------------------------------------------------------------------------------ references
+
+def _engine_lines(pdf: Path) -> tuple[list[str], list[str]]:
+    from pdfminer.high_level import extract_text
+
+    poppler = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True,
+                             text=True, check=True).stdout.splitlines()
+    miner = extract_text(str(pdf)).splitlines()
+    keep = lambda lines: [" ".join(ln.split()) for ln in lines if len(norm(ln)) >= MIN_UNIT]  # noqa: E731
+    return keep(poppler), keep(miner)
+
+
+def _running_lines(pdf: Path) -> list[str]:
+    import pdfplumber
+
+    seen: dict[str, set[int]] = {}
+    with pdfplumber.open(str(pdf)) as document:
+        for number, page in enumerate(document.pages):
+            for line in page.extract_text_lines():
+                if line["bottom"] < page.height * 0.08 or line["top"] > page.height * 0.92:
+                    key = re.sub(r"\d+", "#", " ".join(line["text"].split()))
+                    seen.setdefault(key, set()).add(number)
+    return [key for key, pages in seen.items() if len(pages) >= 2]
+
+
+def make_references(folder: Path) -> None:
+    for pdf in sorted(folder.glob("*.pdf")):
+        if pdf.with_suffix(".ref.txt").exists():
+            continue
+        poppler, miner = _engine_lines(pdf)
+        matcher = SequenceMatcher(None, [norm(x) for x in poppler], [norm(x) for x in miner], autojunk=False)
+        agreed = [poppler[block.a + i] for block in matcher.get_matching_blocks() for i in range(block.size)]
+        running = _running_lines(pdf)
+        patterns = [re.compile(re.escape(norm(r.replace("#", "0"))).replace("0", r"\d*") + "$") for r in running]
+        agreed = [x for x in agreed if not any(p.match(norm(x)) for p in patterns)]
+        pdf.with_suffix(".ref.txt").write_text("\n".join(agreed) + "\n", encoding="utf-8")
+        pdf.with_suffix(".running.txt").write_text("".join(f"{r}\n" for r in running), encoding="utf-8")
+        share = len(agreed) / max(len(poppler), 1)
+        print(f"{pdf.name}: {len(agreed)} reference lines ({share:.0%} of poppler's), {len(running)} running")
+
+
+# ------------------------------------------------------------------------------------------ main
+
+def report(folders: list[Path], timing: bool = True) -> list[dict]:
+    """Score (and time) every PDF with a reference; print a table, return its rows."""
+    rows = []
+    print(f"{'file':<44} {'units':>5} {'whole':>6} {'order':>6} {'leaks':>5}"
+          + (f" {'pages':>5} {'pages/s':>8} {'PDFium':>8} {'ratio':>5}" if timing else ""))
+    for folder in folders:
+        for pdf in sorted(folder.glob("*.pdf")):
+            if not pdf.with_suffix(".ref.txt").exists():
+                continue
+            s = score_pdf(pdf)
+            row = {"file": pdf.name, "units": s.units, "whole": s.whole, "order": s.order, "leaks": s.leaks}
+            line = f"{pdf.name[:44]:<44} {s.units:>5} {s.whole:>6.1%} {s.order:>6.1%} {s.leaks:>5}"
+            if timing:
+                pages, ours, raw = speed(pdf)
+                row.update(pages=pages, pages_per_s=pages / ours, raw_pages_per_s=pages / raw, ratio=raw / ours)
+                line += f" {pages:>5} {pages / ours:>8.0f} {pages / raw:>8.0f} {raw / ours:>5.2f}"
+            rows.append(row)
+            print(line, flush=True)
+    if rows and timing:
+        pages = sum(r["pages"] for r in rows)
+        ours = sum(r["pages"] / r["pages_per_s"] for r in rows)
+        raw = sum(r["pages"] / r["raw_pages_per_s"] for r in rows)
+        print(f"{'all':<44} {sum(r['units'] for r in rows):>5} {'':>6} {'':>6} {sum(r['leaks'] for r in rows):>5}"
+              f" {pages:>5} {pages / ours:>8.0f} {pages / raw:>8.0f} {raw / ours:>5.2f}")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folders", nargs="+", type=Path)
+    parser.add_argument("--make-references", action="store_true")
+    parser.add_argument("--no-timing", action="store_true")
+    args = parser.parse_args()
+    for folder in args.folders:
+        if not folder.is_dir():
+            raise SystemExit(f"not a folder: {folder}")
+    if args.make_references:
+        for folder in args.folders:
+            make_references(folder)
+        return
+    if not report(args.folders, timing=not args.no_timing):
+        raise SystemExit("no PDF with a reference (name.ref.txt) found; try --make-references")
+
+
+if __name__ == "__main__":
+    main()
