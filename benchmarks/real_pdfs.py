@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.append(str(Path(__file__).resolve().parents[1] / "src"))  # PYTHONPATH first: an older version
 
 MIN_UNIT = 8  # letters/digits: shorter reference lines (a lone number, "Ja") are not distinctive
 
@@ -71,7 +71,8 @@ def score(reference: list[str], running: list[str], paragraphs: list[str]) -> Sc
     rank = {p: i for i, p in enumerate(found)}
     transitions = list(zip(positions, positions[1:]))
     in_order = sum(a is not None and b is not None and rank[b] == rank[a] + 1 for a, b in transitions)
-    patterns = [re.compile(re.escape(norm(r.replace("#", "0"))).replace("0", r"\d*")) for r in running if norm(r)]
+    patterns = [re.compile(re.escape(norm(r.replace("#", "0"))).replace("0", r"\d*"))
+                for r in running if len(norm(r.replace("#", ""))) >= 4]
     leaks = sum(len(p.findall(b)) for p in patterns for b in (norm(x) for x in paragraphs))
     leaks += sum(bool(re.fullmatch(r"\s*\d{1,4}\s*", p)) for p in paragraphs)
     return Score(len(units), whole / max(len(units), 1), in_order / max(len(transitions), 1), leaks)
@@ -85,9 +86,19 @@ def read_reference(pdf: Path) -> tuple[list[str], list[str]]:
     return lines, [ln for ln in extra if ln.strip()]
 
 
-def score_pdf(pdf: Path) -> Score:
-    from kwalitatief.pdf import extract_pdf
+EXTRACTOR = "kwalitatief.pdf:extract_pdf"
 
+
+def _extractor():  # noqa: ANN202
+    """The function under test (``--extractor module:function``, e.g. an older version on PYTHONPATH)."""
+    import importlib
+
+    module, function = EXTRACTOR.split(":")
+    return getattr(importlib.import_module(module), function)
+
+
+def score_pdf(pdf: Path) -> Score:
+    extract_pdf = _extractor()
     reference, running = read_reference(pdf)
     extracted = extract_pdf(pdf.stem, pdf)
     return score(reference, running, [extracted.text[b.start:b.end] for b in extracted.blocks])
@@ -121,7 +132,7 @@ def raw_pdfium(pdf: Path) -> int:
 
 def speed(pdf: Path) -> tuple[int, float, float]:
     """(pages, seconds of extract_pdf, seconds of raw PDFium), CPU time, best of three."""
-    from kwalitatief.pdf import extract_pdf
+    extract_pdf = _extractor()
 
     pages = raw_pdfium(pdf)
     return pages, _best_cpu(lambda: extract_pdf(pdf.stem, pdf)), _best_cpu(lambda: raw_pdfium(pdf))
@@ -149,7 +160,7 @@ def _running_lines(pdf: Path) -> list[str]:
                 if line["bottom"] < page.height * 0.08 or line["top"] > page.height * 0.92:
                     key = re.sub(r"\d+", "#", " ".join(line["text"].split()))
                     seen.setdefault(key, set()).add(number)
-    return [key for key, pages in seen.items() if len(pages) >= 2]
+    return [key for key, pages in seen.items() if len(pages) >= 2 and len(norm(key.replace("#", ""))) >= MIN_UNIT]
 
 
 def make_references(folder: Path) -> None:
@@ -202,7 +213,9 @@ def main() -> None:
     parser.add_argument("folders", nargs="+", type=Path)
     parser.add_argument("--make-references", action="store_true")
     parser.add_argument("--no-timing", action="store_true")
+    parser.add_argument("--extractor", default=EXTRACTOR, help="module:function to score (default %(default)s)")
     args = parser.parse_args()
+    globals()["EXTRACTOR"] = args.extractor
     for folder in args.folders:
         if not folder.is_dir():
             raise SystemExit(f"not a folder: {folder}")

@@ -65,8 +65,8 @@ def test_table_rows_and_pages(pdf: Path) -> None:
 def test_scores_notice_scrambled_and_leaking_text() -> None:
     reference = ["Eerste alinea over de samenwerking.", "Tweede alinea over de financiering.",
                  "Derde alinea met de conclusies."]
-    assert real_pdfs.score(reference, ["Kop #"], reference) == real_pdfs.Score(3, 1.0, 1.0, 0)
-    shuffled = real_pdfs.score(reference, ["Kop #"], [reference[2], reference[0], "Kop 3", reference[1], "12"])
+    assert real_pdfs.score(reference, ["Kop van de nota #"], reference) == real_pdfs.Score(3, 1.0, 1.0, 0)
+    shuffled = real_pdfs.score(reference, ["Kop van de nota #"], [reference[2], reference[0], "Kop van de nota 3", reference[1], "12"])
     assert shuffled.order == 0.5 and shuffled.leaks == 2
     split = real_pdfs.score(reference, [], ["Eerste alinea over de", "samenwerking.", *reference[1:]])
     assert split.whole == pytest.approx(2 / 3)

@@ -97,15 +97,15 @@ def page_lines(page: Any, number: int) -> tuple[list[Line], float]:
             bottom = statistics.median(b[1] for b in boxes)
             top = statistics.median(b[3] for b in boxes)
             middle = (first + last) // 2
-            size = pdfium_c.FPDFText_GetFontSize(textpage, middle) or (top - bottom)
+            size = _font_size(textpage, middle) or (top - bottom)
             content = " ".join(raw.translate(_LIGATURES).split())
             if content.endswith(" -") and pdfium_c.FPDFText_IsGenerated(textpage, last - 1) == 1:
                 content = content[:-2] + "-"  # PDFium put a space before a justified line's hyphen
             if content:
                 lines.append(Line(number, min(b[0] for b in boxes), max(b[2] for b in boxes), bottom, top,
                                   round(size, 1), content,
-                                  bold=_is_bold(textpage, middle)))
-        lines = _join_same_baseline(lines)
+                                  bold=len(content) < 80 and _is_bold(textpage, middle)))
+        lines = drop_line_numbers(_join_same_baseline(lines))
         if lines:
             tables = _tables(page, textpage, rotation, bounds)
             if tables:
@@ -113,6 +113,18 @@ def page_lines(page: Any, number: int) -> tuple[list[Line], float]:
     finally:
         textpage.close()
     return lines, height
+
+
+def _font_size(textpage: Any, index: int) -> float:
+    """The size a character is shown at: its font size times the vertical scale of its text matrix."""
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+
+    matrix = pdfium_c.FS_MATRIX()
+    pdfium_c.FPDFText_GetMatrix(textpage, index, ctypes.byref(matrix))
+    scale = (matrix.c ** 2 + matrix.d ** 2) ** 0.5 or 1.0
+    return pdfium_c.FPDFText_GetFontSize(textpage, index) * scale
 
 
 _BOLD = re.compile(rb"bold|black|heavy|semibold|demi", re.IGNORECASE)
@@ -125,8 +137,7 @@ def _is_bold(textpage: Any, index: int) -> bool:
     import pypdfium2.raw as pdfium_c
 
     name = ctypes.create_string_buffer(128)
-    flags = ctypes.c_int()
-    pdfium_c.FPDFText_GetFontInfo(textpage, index, name, 128, ctypes.byref(flags))
+    pdfium_c.FPDFText_GetFontInfo(textpage, index, name, 128, None)
     return bool(_BOLD.search(name.value))
 
 
@@ -146,7 +157,7 @@ def _join_same_baseline(lines: list[Line]) -> list[Line]:
 
 # ------------------------------------------------------------------------------------------ ruled tables
 
-MAX_SEGMENTS = 200  # a path with more segments is a drawing, not table rules
+MAX_SEGMENTS = 400  # a path with more segments is a drawing, not table rules
 
 
 def _edge(x0: float, y0: float, x1: float, y1: float, page_top: float) -> dict[str, Any] | None:
@@ -164,38 +175,64 @@ def _edge(x0: float, y0: float, x1: float, y1: float, page_top: float) -> dict[s
 
 
 def _rules(page: Any, page_top: float) -> list[dict[str, Any]]:
-    """Straight horizontal and vertical rules drawn on a page: thin paths, and the sides of rectangles."""
+    """Straight horizontal and vertical rules drawn on a page: thin paths, and the sides of rectangles.
+
+    Raw PDFium calls: this runs on every page, so no Python object per page object.
+    """
     import ctypes
 
     import pypdfium2.raw as pdfium_c
 
     edges: list[dict[str, Any]] = []
-    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH], max_depth=1):
-        left, bottom, right, top = obj.get_bounds()
-        if right - left < 3 or top - bottom < 3:  # a rule: a thin line or a thin filled rectangle
-            edge = _edge(left, bottom, right, top, page_top) if max(right - left, top - bottom) >= 3 else None
+    shapes = []
+    left, bottom, right, top = (ctypes.c_float() for _ in range(4))
+    refs = [ctypes.byref(v) for v in (left, bottom, right, top)]
+    for i in range(pdfium_c.FPDFPage_CountObjects(page.raw)):
+        obj = pdfium_c.FPDFPage_GetObject(page.raw, i)
+        if pdfium_c.FPDFPageObj_GetType(obj) != pdfium_c.FPDF_PAGEOBJ_PATH:
+            continue
+        pdfium_c.FPDFPageObj_GetBounds(obj, *refs)
+        w, h = right.value - left.value, top.value - bottom.value
+        if w < 3 or h < 3:  # a rule: a thin line or a thin filled rectangle
+            edge = _edge(left.value, bottom.value, right.value, top.value, page_top)
             edges += [edge] if edge else []
-            continue
-        count = pdfium_c.FPDFPath_CountSegments(obj.raw)
-        if count > MAX_SEGMENTS:
-            continue
-        m = obj.get_matrix()
-        x, y = ctypes.c_float(), ctypes.c_float()
-        points: list[tuple[float, float]] = []
-        for i in range(count):
-            segment = pdfium_c.FPDFPath_GetPathSegment(obj.raw, i)
-            pdfium_c.FPDFPathSegment_GetPoint(segment, x, y)
-            point = (m.a * x.value + m.c * y.value + m.e, m.b * x.value + m.d * y.value + m.f)
-            kind = pdfium_c.FPDFPathSegment_GetType(segment)
-            if kind == pdfium_c.FPDF_SEGMENT_LINETO and points:
-                edge = _edge(*points[-1], *point, page_top)
-                edges += [edge] if edge else []
-            if kind == pdfium_c.FPDF_SEGMENT_MOVETO:
-                points = []
-            points.append(point)
-            if pdfium_c.FPDFPathSegment_GetClose(segment) and len(points) > 2:
-                edge = _edge(*point, *points[0], page_top)
-                edges += [edge] if edge else []
+        else:
+            shapes.append(obj)
+    for obj in shapes:
+        edges += _path_rules(obj, page_top)
+    return edges
+
+
+def _path_rules(obj: Any, page_top: float) -> list[dict[str, Any]]:
+    """The horizontal and vertical straight segments of a path (rectangles, grids); none for curves."""
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+
+    count = pdfium_c.FPDFPath_CountSegments(obj)
+    if count > MAX_SEGMENTS:
+        return []
+    matrix = pdfium_c.FS_MATRIX()
+    pdfium_c.FPDFPageObj_GetMatrix(obj, ctypes.byref(matrix))
+    x, y = ctypes.c_float(), ctypes.c_float()
+    edges: list[dict[str, Any]] = []
+    points: list[tuple[float, float]] = []
+    for i in range(count):
+        segment = pdfium_c.FPDFPath_GetPathSegment(obj, i)
+        kind = pdfium_c.FPDFPathSegment_GetType(segment)
+        if kind == pdfium_c.FPDF_SEGMENT_BEZIERTO:
+            return []
+        pdfium_c.FPDFPathSegment_GetPoint(segment, ctypes.byref(x), ctypes.byref(y))
+        point = (matrix.a * x.value + matrix.c * y.value + matrix.e, matrix.b * x.value + matrix.d * y.value + matrix.f)
+        if kind == pdfium_c.FPDF_SEGMENT_LINETO and points:
+            edge = _edge(*points[-1], *point, page_top)
+            edges += [edge] if edge else []
+        if kind == pdfium_c.FPDF_SEGMENT_MOVETO:
+            points = []
+        points.append(point)
+        if pdfium_c.FPDFPathSegment_GetClose(segment) and len(points) > 2:
+            edge = _edge(*point, *points[0], page_top)
+            edges += [edge] if edge else []
     return edges
 
 
@@ -261,7 +298,29 @@ def _replace_tables(lines: list[Line], tables: list[tuple[Box, list[str]]],
 # ------------------------------------------------------------------------------------------ running lines
 
 def _band_key(text: str) -> str:
-    return re.sub(r"\d+", "#", " ".join(text.lower().split()))
+    """A running line's identity: numbers (page, date, volume) as ``#``, a page number at either end dropped
+    (left and right pages put it on opposite sides)."""
+    key = re.sub(r"\d+", "#", " ".join(text.lower().split()))
+    return re.sub(r"^(# )+|( #)+$", "", key) or key
+
+
+_NUMBER_LINE = re.compile(r"\d{1,4}")
+
+
+def drop_line_numbers(lines: list[Line]) -> list[Line]:
+    """Remove a column of line numbers (transcripts, legal documents): five or more lines of one number
+    each, at one left edge, counting up."""
+    columns: dict[int, list[int]] = {}
+    for i, line in enumerate(lines):
+        if _NUMBER_LINE.fullmatch(line.text):
+            columns.setdefault(round(line.x1 / 4), []).append(i)
+    drop: set[int] = set()
+    for members in columns.values():
+        values = [int(lines[i].text) for i in members]
+        rising = sum(b == a + 1 for a, b in zip(values, values[1:]))
+        if len(members) >= 5 and rising >= 0.8 * (len(members) - 1):
+            drop.update(members)
+    return [ln for i, ln in enumerate(lines) if i not in drop] if drop else lines
 
 
 def _band_lines(lines: list[Line], height: float) -> set[int]:
@@ -277,13 +336,14 @@ def _band_lines(lines: list[Line], height: float) -> set[int]:
 
 
 def remove_running_lines(pages: list[list[Line]], heights: list[float]) -> list[list[Line]]:
-    """Drop headers, footers and page numbers: band lines that repeat on half the pages, or look like a number."""
+    """Drop headers, footers and page numbers: band lines that repeat on a third of the pages, or look like
+    a page number."""
     bands = [_band_lines(lines, height) for lines, height in zip(pages, heights)]
     seen: dict[str, set[int]] = {}
     for lines, band in zip(pages, bands):
         for i in band:
             seen.setdefault(_band_key(lines[i].text), set()).add(lines[i].page)
-    threshold = max(2, round(0.5 * len(pages)))
+    threshold = max(2, round(0.3 * len(pages)))  # 0.3: left and right pages may differ
     repeated = {key for key, on in seen.items() if len(on) >= threshold}
     return [[ln for i, ln in enumerate(lines) if not (i in band and (
         _band_key(ln.text) in repeated or _PAGE_NUMBER.match(_band_key(ln.text))))]
