@@ -30,6 +30,7 @@ import re
 import subprocess
 import sys
 import time
+import unicodedata
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from pathlib import Path
@@ -40,8 +41,8 @@ MIN_UNIT = 8  # letters/digits: shorter reference lines (a lone number, "Ja") ar
 
 
 def norm(text: str) -> str:
-    """Letters and digits, lower case: what a reader would call the same text."""
-    return re.sub(r"[\W_]+", "", text.lower())
+    """Letters and digits, lower case, ligatures spelled out: what a reader would call the same text."""
+    return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", text).lower())
 
 
 @dataclass

@@ -57,6 +57,8 @@ def _to_display(rotation: int, box: Box, bounds: Box) -> Box:
     """A box in PDF user space -> (x0, bottom, x1, top) as the page is shown (its /Rotate applied)."""
     left, bottom, right, top = box
     pl, pb, pr, pt = bounds
+    if rotation == 0:
+        return left - pl, bottom - pb, right - pl, top - pb
     if rotation == 90:
         return bottom - pb, pr - right, top - pb, pr - left
     if rotation == 180:
@@ -82,29 +84,32 @@ def page_lines(page: Any, number: int) -> tuple[list[Line], float]:
         if rotation in (90, 270):
             width, height = height, width
         lines: list[Line] = []
+        middles: list[int] = []
         offset = 0
+        charbox = _charbox_reader(textpage, rotation, bounds)
         # PDFium ends a line with "\r\n", but joins a line that ends in a hyphen to the next one,
         # marking the hyphen U+FFFE: those are physical lines too (our Dutch rules decide the join).
-        for raw in re.split(r"(?<=\ufffe)|\r\n", text):
+        pieces = re.split(r"(?<=\ufffe)|\r\n", text) if "\ufffe" in text else text.split("\r\n")
+        for raw in pieces:
             start = text.find(raw, offset) if raw else offset
             offset = start + len(raw)
+            content = " ".join(raw.translate(_LIGATURES).split())
+            if not content:
+                continue
             first = start + len(raw) - len(raw.lstrip())
             last = start + len(raw.rstrip().rstrip("\ufffe")) - 1
-            if last < first:
-                continue
-            boxes = [_to_display(rotation, textpage.get_charbox(i), bounds)
-                     for i in (first, (first + last) // 2, last)]
-            bottom = statistics.median(b[1] for b in boxes)
-            top = statistics.median(b[3] for b in boxes)
             middle = (first + last) // 2
-            size = _font_size(textpage, middle) or (top - bottom)
-            content = " ".join(raw.translate(_LIGATURES).split())
+            x0, b0, _, t0 = charbox(first)
+            _, b2, x2, t2 = charbox(last)
+            if abs(b0 - b2) > 0.5:  # a superscript or a drop cap at either end does not move the line
+                _, b1, _, t1 = charbox(middle)
+                b0, t0 = _median3(b0, b1, b2), _median3(t0, t1, t2)
             if content.endswith(" -") and pdfium_c.FPDFText_IsGenerated(textpage, last - 1) == 1:
                 content = content[:-2] + "-"  # PDFium put a space before a justified line's hyphen
-            if content:
-                lines.append(Line(number, min(b[0] for b in boxes), max(b[2] for b in boxes), bottom, top,
-                                  round(size, 1), content,
-                                  bold=len(content) < 80 and _is_bold(textpage, middle)))
+            lines.append(Line(number, min(x0, x2), max(x0, x2) if x2 < x0 else x2, b0, max(t0, t2),
+                              round(_font_size(textpage, middle) or (t0 - b0), 1), content))
+            middles.append(middle)
+        _mark_bold_headings(textpage, lines, middles)
         lines = drop_line_numbers(_join_same_baseline(lines))
         if lines:
             tables = _tables(page, textpage, rotation, bounds)
@@ -115,30 +120,67 @@ def page_lines(page: Any, number: int) -> tuple[list[Line], float]:
     return lines, height
 
 
+def _median3(a: float, b: float, c: float) -> float:
+    return max(min(a, b), min(max(a, b), c))
+
+
+def _charbox_reader(textpage: Any, rotation: int, bounds: Box):  # noqa: ANN202
+    """``charbox(i) -> (x0, bottom, x1, top)`` in display coordinates, with raw PDFium calls (runs per line)."""
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+
+    values = [ctypes.c_double() for _ in range(4)]
+    left, right, bottom, top = (ctypes.byref(v) for v in values)
+    raw, get = textpage.raw, pdfium_c.FPDFText_GetCharBox
+
+    def charbox(index: int) -> Box:
+        get(raw, index, left, right, bottom, top)
+        return values[0].value - pl, values[2].value - pb, values[1].value - pl, values[3].value - pb
+
+    def rotated(index: int) -> Box:
+        get(raw, index, left, right, bottom, top)
+        return _to_display(rotation, (values[0].value, values[2].value, values[1].value, values[3].value), bounds)
+
+    pl, pb = bounds[0], bounds[1]
+    if rotation:
+        return rotated
+
+    return charbox
+
+
 def _font_size(textpage: Any, index: int) -> float:
     """The size a character is shown at: its font size times the vertical scale of its text matrix."""
     import ctypes
 
     import pypdfium2.raw as pdfium_c
 
+    size = pdfium_c.FPDFText_GetFontSize(textpage, index)
+    if size >= 3:  # the usual case: the size is set in the font, not by scaling the text matrix
+        return size
     matrix = pdfium_c.FS_MATRIX()
     pdfium_c.FPDFText_GetMatrix(textpage, index, ctypes.byref(matrix))
-    scale = (matrix.c ** 2 + matrix.d ** 2) ** 0.5 or 1.0
-    return pdfium_c.FPDFText_GetFontSize(textpage, index) * scale
+    return size * ((matrix.c ** 2 + matrix.d ** 2) ** 0.5 or 1.0)
 
 
 _BOLD = re.compile(rb"bold|black|heavy|semibold|demi", re.IGNORECASE)
 
 
-def _is_bold(textpage: Any, index: int) -> bool:
-    """Whether character ``index`` is set in a bold font, by its font's name (weights in PDFs are unreliable)."""
+def _mark_bold_headings(textpage: Any, lines: list[Line], middles: list[int]) -> None:
+    """Mark short lines set in a bold font, by the font's name (weights in PDFs are unreliable); only lines
+    that could be a heading are asked: short, no sentence end, after extra space or at a column's top."""
     import ctypes
 
     import pypdfium2.raw as pdfium_c
 
     name = ctypes.create_string_buffer(128)
-    pdfium_c.FPDFText_GetFontInfo(textpage, index, name, 128, None)
-    return bool(_BOLD.search(name.value))
+    for i, line in enumerate(lines):
+        if len(line.text) >= 60 or _ends_sentence(line.text):
+            continue
+        prev = lines[i - 1] if i else None
+        if prev is None or not 0 <= prev.bottom - line.bottom <= 1.6 * max(line.size, 1):
+            pdfium_c.FPDFText_GetFontInfo(textpage, middles[i], name, 128, None)
+            line.bold = bool(_BOLD.search(name.value))
 
 
 def _join_same_baseline(lines: list[Line]) -> list[Line]:
@@ -251,14 +293,15 @@ def _tables(page: Any, textpage: Any, rotation: int, bounds: Box) -> list[tuple[
     cells = finder.intersections_to_cells(finder.edges_to_intersections(edges, 3, 3))
     found = []
     for table_cells in finder.cells_to_tables(cells):
-        if len(table_cells) < 2:  # a frame around text, not a table
-            continue
+        table = finder.Table(None, table_cells)  # type: ignore[arg-type]
+        if max(sum(cell is not None for cell in row.cells) for row in table.rows) < 2:
+            continue  # one column: a frame around text, or boxes behind lines, not a table
         rows = []
-        for row in finder.Table(None, table_cells).rows:  # type: ignore[arg-type]
+        for row in table.rows:
             texts = [_cell_text(textpage, cell, page_top) for cell in row.cells if cell is not None]
             if any(texts):
                 rows.append(" | ".join(texts))
-        x0, top, x1, bottom = finder.Table(None, table_cells).bbox  # type: ignore[arg-type]
+        x0, top, x1, bottom = table.bbox
         found.append((_to_display(rotation, (x0, page_top - bottom, x1, page_top - top), bounds), rows))
     return found
 
@@ -387,8 +430,7 @@ def _kind(line: Line, body: float, body_bold: bool) -> str:
     """Table row, heading (a larger font, or a short bold line in regular text) or paragraph."""
     if line.kind == "table":
         return "table"
-    if line.size > body * 1.15 or (line.bold and not body_bold and len(line.text) < 80
-                                   and not _ends_sentence(line.text)):
+    if line.size > body * 1.15 or (line.bold and not body_bold):
         return "heading"
     return "paragraph"
 
