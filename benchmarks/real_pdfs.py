@@ -200,12 +200,17 @@ def report(folders: list[Path], timing: bool = True) -> list[dict]:
                 line += f" {pages:>5} {pages / ours:>8.0f} {pages / raw:>8.0f} {raw / ours:>5.2f}"
             rows.append(row)
             print(line, flush=True)
-    if rows and timing:
-        pages = sum(r["pages"] for r in rows)
-        ours = sum(r["pages"] / r["pages_per_s"] for r in rows)
-        raw = sum(r["pages"] / r["raw_pages_per_s"] for r in rows)
-        print(f"{'all':<44} {sum(r['units'] for r in rows):>5} {'':>6} {'':>6} {sum(r['leaks'] for r in rows):>5}"
-              f" {pages:>5} {pages / ours:>8.0f} {pages / raw:>8.0f} {raw / ours:>5.2f}")
+    if rows:  # all files: shares weighted by reference units, speed over all pages
+        units = sum(r["units"] for r in rows)
+        whole = sum(r["whole"] * r["units"] for r in rows) / max(units, 1)
+        order = sum(r["order"] * r["units"] for r in rows) / max(units, 1)
+        line = f"{'all (weighted by units)':<44} {units:>5} {whole:>6.1%} {order:>6.1%} {sum(r['leaks'] for r in rows):>5}"
+        if timing:
+            pages = sum(r["pages"] for r in rows)
+            ours = sum(r["pages"] / r["pages_per_s"] for r in rows)
+            raw = sum(r["pages"] / r["raw_pages_per_s"] for r in rows)
+            line += f" {pages:>5} {pages / ours:>8.0f} {pages / raw:>8.0f} {raw / ours:>5.2f}"
+        print(line)
     return rows
 
 

@@ -13,12 +13,17 @@ Run from the repository root (``make bench``)::
    ``getrusage`` and the whole process tree — stage plus worker pool — sampled every 50 ms, as the sum of
    PSS, which counts the pages forked workers share with their parent once, and as the sum of RSS).
 3. Components, each in its own process, with their naive baselines in the same run: PDF extraction (the
-   library, all workers) against pdfplumber ``extract_text`` page by page; segmentation + lemmatisation
+   library, all workers) against pdfplumber ``extract_text`` page by page, and in one process against raw
+   PDFium text extraction of the same files (pages/s and the ratio, CPU time); segmentation + lemmatisation
    (all workers, from the pseudonymised documents) against one ``nlp(text)`` call per fragment that keeps
    the same token rows (one process); rule coding (all workers, as the stage runs it, and in one process).
 4. Incremental, through DVC as ``kwal run`` does it: ``dvc commit`` records the cold run, then ``dvc repro``
    with nothing changed, after editing one transcript, and after editing the codebook; which stages ran and
    how long it took.
+
+5. The real-engine PDFs of tests/data/pdfs (benchmarks/real_pdfs.py): per file the share of reference
+   paragraphs recovered whole, of transitions in reading order, header/footer leaks, pages/s and the ratio
+   to raw PDFium.
 
 Prints a table and writes everything to benchmarks/results/benchmark.json. Benchmarks are not tests: the
 targets are printed next to the figures, nothing fails on a miss.
@@ -44,7 +49,7 @@ SCALE = BENCH / "scale_corpus"
 RESULTS = BENCH / "results"
 PROJECT = RESULTS / "project"
 STAGES = ["extract", "pseudonymise", "segment", "code", "classify", "aggregate", "conclusions", "report"]
-TARGETS = {"pdf_pages_per_s": 150, "segment_tokens_per_s": 100_000, "code_fragments_per_s": 5_000,
+TARGETS = {"pdf_pages_per_s": 150, "pdf_vs_pdfium": 0.5, "segment_tokens_per_s": 100_000, "code_fragments_per_s": 5_000,
            "pipeline_s": 120, "peak_memory_mb": 2048, "incremental_s": 10}
 FALLBACK = "blank:nl+lookup"
 
@@ -124,6 +129,27 @@ def component(name: str, workers: int, extra: list[str] | None = None) -> dict[s
 
 # --------------------------------------------------------------------------------------------- components
 
+def pdf_against_pdfium(paths: list[Path]) -> dict[str, Any]:
+    """Our PDF extraction and raw PDFium text extraction (``get_text_range`` of every page) of the same
+    files, one process each in turn, CPU time: pages/s and their ratio (target ≥ 0.5)."""
+    sys.path.insert(0, str(BENCH))
+    from real_pdfs import raw_pdfium
+
+    import pdfplumber.table  # noqa: F401  (imported once per process by the first ruled table; not per page)
+
+    from kwalitatief.pdf import extract_pdf
+
+    started = time.process_time()
+    pages = sum(raw_pdfium(p) for p in paths)
+    raw = time.process_time() - started
+    started = time.process_time()
+    for p in paths:
+        extract_pdf(p.stem, p)
+    ours = time.process_time() - started
+    return {"files": len(paths), "pages": pages, "seconds": ours, "pages_per_s": pages / ours,
+            "raw_pages_per_s": pages / raw, "ratio": raw / ours}
+
+
 def _register():
     sys.path.insert(0, str(ROOT / "src"))
     from kwalitatief.config import load_params
@@ -143,6 +169,9 @@ def run_component(name: str, workers: int, sample: int) -> dict[str, Any]:
     from kwalitatief.parallel import tune_gc
 
     tune_gc()   # as every stage does (pipeline/_common.py)
+    if name == "pdf_vs_pdfium":
+        return pdf_against_pdfium([d.source(reg.corpus_dir) for d in reg.documents
+                                   if d.path.lower().endswith(".pdf")])
     if name in ("pdf", "pdf_baseline"):
         pdfs = [d for d in reg.documents if d.path.lower().endswith(".pdf")]
         if name == "pdf":
@@ -348,6 +377,7 @@ def main() -> None:
     comps = report["components"]
     comps["pdf"] = component("pdf", workers)
     comps["pdf_baseline"] = component("pdf_baseline", 1, ["--sample", str(args.baseline_pages)])
+    comps["pdf_vs_pdfium"] = component("pdf_vs_pdfium", 1)
     comps["segment"] = component("segment", workers)
     comps["segment_baseline"] = component("segment_baseline", 1, ["--sample", str(args.baseline_fragments)])
     comps["code"] = component("code", workers)
@@ -386,6 +416,9 @@ def main() -> None:
     line("PDF extraction", comps["pdf"]["pages_per_s"], "pages/s", TARGETS["pdf_pages_per_s"],
          comps["pdf_baseline"]["pages_per_s"])
     print(f"{'':<34} {comps['pdf']['words_per_s']:>10,.0f} words/s")
+    vs = comps["pdf_vs_pdfium"]
+    print(f"{'PDF extraction, one process':<34} {vs['pages_per_s']:>10,.0f} pages/s      raw PDFium "
+          f"{vs['raw_pages_per_s']:,.0f} pages/s: {vs['ratio']:.2f}× (target ≥ {TARGETS['pdf_vs_pdfium']})")
     line("segmentation + lemmatisation", comps["segment"]["tokens_per_s"], "tokens/s",
          TARGETS["segment_tokens_per_s"], comps["segment_baseline"]["tokens_per_s"])
     print(f"{'':<34} {comps['segment']['words_per_s']:>10,.0f} words/s, "
@@ -403,6 +436,11 @@ def main() -> None:
                   f"{', '.join(r['stages_run']) or 'none'}")
             for c in r["cache"]:
                 print(f"{'':<30} {c}")
+    print("\nreal-engine PDFs (tests/data/pdfs; python benchmarks/real_pdfs.py FOLDER scores any folder):")
+    sys.path.insert(0, str(BENCH))
+    from real_pdfs import report as real_pdf_report
+
+    report["real_pdfs"] = real_pdf_report([ROOT / "tests" / "data" / "pdfs"])
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "benchmark.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
     print(f"\nwritten: {RESULTS / 'benchmark.json'}")

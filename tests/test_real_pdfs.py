@@ -10,7 +10,7 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pytest
 
-from kwalitatief.ingest import extract_document
+from kwalitatief.ingest import ExtractionError, extract_document
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "pdfs"
@@ -70,3 +70,31 @@ def test_scores_notice_scrambled_and_leaking_text() -> None:
     assert shuffled.order == 0.5 and shuffled.leaks == 2
     split = real_pdfs.score(reference, [], ["Eerste alinea over de", "samenwerking.", *reference[1:]])
     assert split.whole == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize("rotation", [90, 180, 270])
+def test_rotated_pages_read_as_shown(tmp_path: Path, rotation: int) -> None:
+    """A page stored turned (content drawn rotated, ``/Rotate`` turning it back), as scanners and landscape
+    exports do, reads like the upright original."""
+    source = DATA / "nota_libreoffice.pdf"
+    document = pdfium.PdfDocument(str(source))
+    for page in document:
+        w, h = page.get_size()
+        a, b, c, d, e, f = {90: (0, 1, -1, 0, h, 0), 180: (-1, 0, 0, -1, w, h), 270: (0, -1, 1, 0, 0, w)}[rotation]
+        for obj in list(page.get_objects(max_depth=1)):
+            obj.transform(pdfium.PdfMatrix(a, b, c, d, e, f))
+        page.gen_content()
+        page.set_mediabox(0, 0, *((h, w) if rotation in (90, 270) else (w, h)))
+        page.set_rotation(rotation)
+    rotated = tmp_path / "gedraaid.pdf"
+    document.save(str(rotated))
+    assert extract_document("gedraaid", rotated, "beleid").text == extract_document("nota", source, "beleid").text
+
+
+def test_scanned_pdf_names_the_remedy(tmp_path: Path) -> None:
+    document = pdfium.PdfDocument.new()
+    document.new_page(595, 842)
+    scan = tmp_path / "scan.pdf"
+    document.save(str(scan))
+    with pytest.raises(ExtractionError, match=r"scanned, no text layer; run OCR \(e\.g\. ocrmypdf\) first"):
+        extract_document("scan", scan, "beleid")

@@ -53,8 +53,21 @@ class Line:
 
 # ------------------------------------------------------------------------------------------ reading a page
 
+def _to_user(rotation: int, box: Box, bounds: Box) -> Box:
+    """The inverse of :func:`_to_display`: a display box -> (left, bottom, right, top) in PDF user space."""
+    x0, y0, x1, y1 = box
+    pl, pb, pr, pt = bounds
+    if rotation == 90:
+        return pr - y1, x0 + pb, pr - y0, x1 + pb
+    if rotation == 180:
+        return pr - x1, pt - y1, pr - x0, pt - y0
+    if rotation == 270:
+        return y0 + pl, pt - x1, y1 + pl, pt - x0
+    return x0 + pl, y0 + pb, x1 + pl, y1 + pb
+
+
 def _to_display(rotation: int, box: Box, bounds: Box) -> Box:
-    """A box in PDF user space -> (x0, bottom, x1, top) as the page is shown (its /Rotate applied)."""
+    """A box in PDF user space -> (x0, bottom, x1, top) on the page turned so that its text is upright."""
     left, bottom, right, top = box
     pl, pb, pr, pt = bounds
     if rotation == 0:
@@ -78,7 +91,7 @@ def page_lines(page: Any, number: int) -> tuple[list[Line], float]:
         if len(text) != textpage.count_chars():  # PDFium and its text output disagree: read char by char
             text = "".join(chr(pdfium_c.FPDFText_GetUnicode(textpage, i) or 32)
                            for i in range(textpage.count_chars()))
-        rotation = page.get_rotation() % 360
+        rotation = _text_rotation(textpage, text)
         bounds = page.get_bbox()
         width, height = bounds[2] - bounds[0], bounds[3] - bounds[1]
         if rotation in (90, 270):
@@ -89,7 +102,11 @@ def page_lines(page: Any, number: int) -> tuple[list[Line], float]:
         charbox = _charbox_reader(textpage, rotation, bounds)
         # PDFium ends a line with "\r\n", but joins a line that ends in a hyphen to the next one,
         # marking the hyphen U+FFFE: those are physical lines too (our Dutch rules decide the join).
-        pieces = re.split(r"(?<=\ufffe)|\r\n", text) if "\ufffe" in text else text.split("\r\n")
+        if rotation:  # PDFium's line breaks are unreliable on turned text: cut where the baseline moves
+            pieces = _lines_by_baseline(text, charbox)
+        else:
+            pieces = re.split(r"(?<=\ufffe)|\r\n", text) if "\ufffe" in text else text.split("\r\n")
+            pieces = _split_hyphen_breaks(text, pieces, charbox)
         for raw in pieces:
             start = text.find(raw, offset) if raw else offset
             offset = start + len(raw)
@@ -101,7 +118,7 @@ def page_lines(page: Any, number: int) -> tuple[list[Line], float]:
             middle = (first + last) // 2
             x0, b0, _, t0 = charbox(first)
             _, b2, x2, t2 = charbox(last)
-            if abs(b0 - b2) > 0.5:  # a superscript or a drop cap at either end does not move the line
+            if abs(b0 - b2) > 0.5:  # a superscript, a drop cap or a symbol font at either end
                 _, b1, _, t1 = charbox(middle)
                 b0, t0 = _median3(b0, b1, b2), _median3(t0, t1, t2)
             if content.endswith(" -") and pdfium_c.FPDFText_IsGenerated(textpage, last - 1) == 1:
@@ -112,7 +129,7 @@ def page_lines(page: Any, number: int) -> tuple[list[Line], float]:
         _mark_bold_headings(textpage, lines, middles)
         lines = drop_line_numbers(_join_same_baseline(lines))
         if lines:
-            tables = _tables(page, textpage, rotation, bounds)
+            tables = _tables(page, textpage, rotation, bounds, height)
             if tables:
                 lines = _replace_tables(lines, tables, number)
     finally:
@@ -120,32 +137,92 @@ def page_lines(page: Any, number: int) -> tuple[list[Line], float]:
     return lines, height
 
 
+def _lines_by_baseline(text: str, charbox: Any) -> list[str]:
+    """Cut a page's text into lines where a character starts on another baseline (one call per character:
+    only for turned pages)."""
+    pieces: list[str] = []
+    cut, previous = 0, None
+    for index, char in enumerate(text):
+        if char.isspace() or char == "\ufffe":
+            continue
+        _, bottom, _, top = charbox(index)
+        if previous is not None and abs(bottom - previous[0]) > 0.5 * (previous[1] - previous[0]):
+            pieces.append(text[cut:index])
+            cut = index
+        previous = (bottom, top)
+    pieces.append(text[cut:])
+    return pieces
+
+
+def _split_hyphen_breaks(text: str, pieces: list[str], charbox: Any) -> list[str]:
+    """PDFium sometimes joins a line ending in a hyphen to the next one with a space instead of U+FFFE
+    (turned pages): split where the character after ``- `` lies on another baseline."""
+    if "- " not in text:
+        return pieces
+    out: list[str] = []
+    offset = 0
+    for raw in pieces:
+        start = text.find(raw, offset) if raw else offset
+        offset = start + len(raw)
+        cut = 0
+        for match in re.finditer(r"\w ?-( )(?=\w)", raw):
+            hyphen, after = start + match.start(1) - 1, start + match.end()
+            _, b0, _, t0 = charbox(hyphen)
+            _, b1, _, _ = charbox(after)
+            if abs(b0 - b1) > 0.5 * (t0 - b0):
+                out.append(raw[cut:match.start(1)])
+                cut = match.end()
+        out.append(raw[cut:])
+    return out
+
+
+def _text_rotation(textpage: Any, text: str) -> int:
+    """How far the page's text is turned counter-clockwise (0, 90, 180, 270), from the text matrix of a few
+    characters; reading the page as if turned back makes its text upright (whatever ``/Rotate`` says)."""
+    import ctypes
+    import math
+
+    import pypdfium2.raw as pdfium_c
+
+    votes: dict[int, int] = {}
+    matrix = pdfium_c.FS_MATRIX()
+    for index in (len(text) // 4, len(text) // 2, 3 * len(text) // 4):
+        if text[index:index + 1].strip():
+            pdfium_c.FPDFText_GetMatrix(textpage, index, ctypes.byref(matrix))
+            angle = round(math.degrees(math.atan2(matrix.b, matrix.a)) / 90) * 90 % 360
+            votes[angle] = votes.get(angle, 0) + 1
+    return max(votes, key=votes.get) if votes else 0
+
+
 def _median3(a: float, b: float, c: float) -> float:
     return max(min(a, b), min(max(a, b), c))
 
 
 def _charbox_reader(textpage: Any, rotation: int, bounds: Box):  # noqa: ANN202
-    """``charbox(i) -> (x0, bottom, x1, top)`` in display coordinates, with raw PDFium calls (runs per line)."""
+    """``charbox(i) -> (x0, bottom, x1, top)`` in display coordinates, with raw PDFium calls (runs per line).
+
+    Loose boxes (the font's ascent and descent, not the glyph's ink): every character of a line in one font
+    has the same bottom and top, descenders and accents do not move it.
+    """
     import ctypes
 
     import pypdfium2.raw as pdfium_c
 
-    values = [ctypes.c_double() for _ in range(4)]
-    left, right, bottom, top = (ctypes.byref(v) for v in values)
-    raw, get = textpage.raw, pdfium_c.FPDFText_GetCharBox
+    rect = pdfium_c.FS_RECTF()
+    ref = ctypes.byref(rect)
+    raw, get = textpage.raw, pdfium_c.FPDFText_GetLooseCharBox
+    pl, pb = bounds[0], bounds[1]
 
     def charbox(index: int) -> Box:
-        get(raw, index, left, right, bottom, top)
-        return values[0].value - pl, values[2].value - pb, values[1].value - pl, values[3].value - pb
+        get(raw, index, ref)
+        return rect.left - pl, rect.bottom - pb, rect.right - pl, rect.top - pb
 
     def rotated(index: int) -> Box:
-        get(raw, index, left, right, bottom, top)
-        return _to_display(rotation, (values[0].value, values[2].value, values[1].value, values[3].value), bounds)
+        get(raw, index, ref)
+        return _to_display(rotation, (rect.left, rect.bottom, rect.right, rect.top), bounds)
 
-    pl, pb = bounds[0], bounds[1]
     if rotation:
         return rotated
-
     return charbox
 
 
@@ -202,21 +279,22 @@ def _join_same_baseline(lines: list[Line]) -> list[Line]:
 MAX_SEGMENTS = 400  # a path with more segments is a drawing, not table rules
 
 
-def _edge(x0: float, y0: float, x1: float, y1: float, page_top: float) -> dict[str, Any] | None:
-    """A horizontal or vertical rule as pdfplumber's table finder wants it (``top`` measured downwards)."""
+def _edge(x0: float, y0: float, x1: float, y1: float, height: float) -> dict[str, Any] | None:
+    """A horizontal or vertical rule (display coordinates) as pdfplumber's table finder wants it (``top``
+    measured downwards from the top of a page of ``height``)."""
     left, right, low, high = min(x0, x1), max(x0, x1), min(y0, y1), max(y0, y1)
     if high - low < 1.5 and right - left >= 3:
-        y = (low + high) / 2
-        return {"x0": left, "x1": right, "top": page_top - y, "bottom": page_top - y, "doctop": page_top - y,
+        y = height - (low + high) / 2
+        return {"x0": left, "x1": right, "top": y, "bottom": y, "doctop": y,
                 "width": right - left, "height": 0.0, "orientation": "h"}
     if right - left < 1.5 and high - low >= 3:
         x = (left + right) / 2
-        return {"x0": x, "x1": x, "top": page_top - high, "bottom": page_top - low, "doctop": page_top - high,
+        return {"x0": x, "x1": x, "top": height - high, "bottom": height - low, "doctop": height - high,
                 "width": 0.0, "height": high - low, "orientation": "v"}
     return None
 
 
-def _rules(page: Any, page_top: float) -> list[dict[str, Any]]:
+def _rules(page: Any, rotation: int, bounds: Box, height: float) -> list[dict[str, Any]]:
     """Straight horizontal and vertical rules drawn on a page: thin paths, and the sides of rectangles.
 
     Raw PDFium calls: this runs on every page, so no Python object per page object.
@@ -234,18 +312,18 @@ def _rules(page: Any, page_top: float) -> list[dict[str, Any]]:
         if pdfium_c.FPDFPageObj_GetType(obj) != pdfium_c.FPDF_PAGEOBJ_PATH:
             continue
         pdfium_c.FPDFPageObj_GetBounds(obj, *refs)
-        w, h = right.value - left.value, top.value - bottom.value
-        if w < 3 or h < 3:  # a rule: a thin line or a thin filled rectangle
-            edge = _edge(left.value, bottom.value, right.value, top.value, page_top)
+        if right.value - left.value < 3 or top.value - bottom.value < 3:  # a thin line or filled rectangle
+            x0, y0, x1, y1 = _to_display(rotation, (left.value, bottom.value, right.value, top.value), bounds)
+            edge = _edge(x0, y0, x1, y1, height)
             edges += [edge] if edge else []
         else:
             shapes.append(obj)
     for obj in shapes:
-        edges += _path_rules(obj, page_top)
+        edges += _path_rules(obj, rotation, bounds, height)
     return edges
 
 
-def _path_rules(obj: Any, page_top: float) -> list[dict[str, Any]]:
+def _path_rules(obj: Any, rotation: int, bounds: Box, height: float) -> list[dict[str, Any]]:
     """The horizontal and vertical straight segments of a path (rectangles, grids); none for curves."""
     import ctypes
 
@@ -259,6 +337,13 @@ def _path_rules(obj: Any, page_top: float) -> list[dict[str, Any]]:
     x, y = ctypes.c_float(), ctypes.c_float()
     edges: list[dict[str, Any]] = []
     points: list[tuple[float, float]] = []
+
+    def segment_edge(a: tuple[float, float], b: tuple[float, float]) -> None:
+        x0, y0, x1, y1 = _to_display(rotation, (min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]),
+                                                max(a[1], b[1])), bounds)
+        edge = _edge(x0, y0, x1, y1, height)
+        edges.extend([edge] if edge else [])
+
     for i in range(count):
         segment = pdfium_c.FPDFPath_GetPathSegment(obj, i)
         kind = pdfium_c.FPDFPathSegment_GetType(segment)
@@ -267,26 +352,23 @@ def _path_rules(obj: Any, page_top: float) -> list[dict[str, Any]]:
         pdfium_c.FPDFPathSegment_GetPoint(segment, ctypes.byref(x), ctypes.byref(y))
         point = (matrix.a * x.value + matrix.c * y.value + matrix.e, matrix.b * x.value + matrix.d * y.value + matrix.f)
         if kind == pdfium_c.FPDF_SEGMENT_LINETO and points:
-            edge = _edge(*points[-1], *point, page_top)
-            edges += [edge] if edge else []
+            segment_edge(points[-1], point)
         if kind == pdfium_c.FPDF_SEGMENT_MOVETO:
             points = []
         points.append(point)
         if pdfium_c.FPDFPathSegment_GetClose(segment) and len(points) > 2:
-            edge = _edge(*point, *points[0], page_top)
-            edges += [edge] if edge else []
+            segment_edge(point, points[0])
     return edges
 
 
-def _tables(page: Any, textpage: Any, rotation: int, bounds: Box) -> list[tuple[Box, list[str]]]:
+def _tables(page: Any, textpage: Any, rotation: int, bounds: Box, height: float) -> list[tuple[Box, list[str]]]:
     """Ruled tables: pdfplumber's table finder on PDFium's rules; cell text from PDFium.
 
     Returns each table's box in display coordinates and its rows (cells joined by `` | ``).
     """
     from pdfplumber import table as finder
 
-    page_top = bounds[3]
-    edges = _rules(page, page_top)
+    edges = _rules(page, rotation, bounds, height)
     if sum(e["orientation"] == "h" for e in edges) < 2 or sum(e["orientation"] == "v" for e in edges) < 2:
         return []
     edges = [e for e in finder.merge_edges(edges, 3, 3, 3, 3) if max(e["width"], e["height"]) >= 3]
@@ -298,18 +380,18 @@ def _tables(page: Any, textpage: Any, rotation: int, bounds: Box) -> list[tuple[
             continue  # one column: a frame around text, or boxes behind lines, not a table
         rows = []
         for row in table.rows:
-            texts = [_cell_text(textpage, cell, page_top) for cell in row.cells if cell is not None]
+            texts = [_cell_text(textpage, _to_user(rotation, (c[0], height - c[3], c[2], height - c[1]), bounds))
+                     for c in row.cells if c is not None]
             if any(texts):
                 rows.append(" | ".join(texts))
         x0, top, x1, bottom = table.bbox
-        found.append((_to_display(rotation, (x0, page_top - bottom, x1, page_top - top), bounds), rows))
+        found.append(((x0, height - bottom, x1, height - top), rows))
     return found
 
 
-def _cell_text(textpage: Any, cell: Box, page_top: float) -> str:
-    """A cell's text from PDFium, its lines joined with the hyphenation rules."""
-    x0, top, x1, bottom = cell
-    text = textpage.get_text_bounded(x0, page_top - bottom, x1, page_top - top)
+def _cell_text(textpage: Any, cell: Box) -> str:
+    """A cell's text from PDFium (``cell`` in PDF user space), its lines joined with the hyphenation rules."""
+    text = textpage.get_text_bounded(*cell)
     joined = ""
     for part in re.split(r"\r\n|\n|(?<=\ufffe)", text):
         part = " ".join(part.translate(_LIGATURES).split())
