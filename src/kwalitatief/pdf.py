@@ -189,7 +189,8 @@ def _text_rotation(textpage: Any, text: str) -> int:
     for index in (len(text) // 4, len(text) // 2, 3 * len(text) // 4):
         if text[index:index + 1].strip():
             pdfium_c.FPDFText_GetMatrix(textpage, index, ctypes.byref(matrix))
-            angle = round(math.degrees(math.atan2(matrix.b, matrix.a)) / 90) * 90 % 360
+            mirrored = matrix.a * matrix.d - matrix.b * matrix.c < 0  # no turn makes mirrored text upright
+            angle = 0 if mirrored else round(math.degrees(math.atan2(matrix.b, matrix.a)) / 90) * 90 % 360
             votes[angle] = votes.get(angle, 0) + 1
     return max(votes, key=votes.get) if votes else 0
 
