@@ -104,3 +104,48 @@ def test_ruled_table_rows_become_lines_with_cells(tmp_path: Path) -> None:
     text = extract_document("tabel", path, "profiel").text
     assert text.split("\n\n") == ["Partner | Bijdrage (euro)", "Gemeente Enschede met een lange naam | 120.000",
                                   "Totaal | 440.000"]
+
+
+def _canvas_pdf(path: Path, pages: list[list[tuple[float, float, str]]], font: str = "Helvetica") -> Path:
+    """Pages of (x, y, text) drawn with reportlab: for layouts pdf_factory does not draw."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path), pagesize=A4, invariant=1)
+    for page in pages:
+        for x, y, text in page:
+            c.setFont(font if not text.startswith("**") else "Helvetica-Bold", 10)
+            c.drawString(x, y, text.strip("*"))
+        c.showPage()
+    c.save()
+    return path
+
+
+def test_line_number_column_is_dropped(tmp_path: Path) -> None:
+    lines = ["Het gesprek begint met een korte", "kennismaking en daarna vertelt de", "respondent over het werk in de",
+             "regio en over de samenwerking", "met de gemeenten in de buurt."]
+    page = [(40, 700 - 13 * i, str(i + 1)) for i in range(len(lines))]
+    page += [(72, 700 - 13 * i, text) for i, text in enumerate(lines)]
+    text = extract_document("p", _canvas_pdf(tmp_path / "p.pdf", [page]), "profiel").text
+    assert text == " ".join(lines)
+
+
+def test_running_head_with_page_number_on_either_side_is_removed(tmp_path: Path) -> None:
+    pages = []
+    for n in range(1, 5):
+        head = f"{n} Jaarverslag cultuurregio" if n % 2 == 0 else f"Jaarverslag cultuurregio {n}"
+        pages.append([(72, 800, head), (72, 700, f"Inhoud van bladzijde {n} eindigt hier.")])
+    text = extract_document("p", _canvas_pdf(tmp_path / "p.pdf", pages), "profiel").text
+    assert "Jaarverslag" not in text
+    assert text.count("Inhoud van bladzijde") == 4
+
+
+def test_indent_after_a_sentence_starts_a_paragraph_and_bold_line_is_a_heading(tmp_path: Path) -> None:
+    page = [(72, 720, "**Aanleiding"), (72, 700, "De eerste alinea loopt over twee regels"),
+            (72, 687, "en eindigt hier."), (90, 674, "Een tweede alinea begint ingesprongen"),
+            (72, 661, "zonder witregel ervoor.")]
+    extracted = extract_document("p", _canvas_pdf(tmp_path / "p.pdf", [page]), "profiel")
+    blocks = [(b.kind, extracted.text[b.start:b.end]) for b in extracted.blocks]
+    assert blocks == [("heading", "Aanleiding"),
+                      ("paragraph", "De eerste alinea loopt over twee regels en eindigt hier."),
+                      ("paragraph", "Een tweede alinea begint ingesprongen zonder witregel ervoor.")]
