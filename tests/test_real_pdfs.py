@@ -22,8 +22,8 @@ _spec.loader.exec_module(real_pdfs)
 
 
 def test_the_set_holds_each_engine() -> None:
-    producers = {pdfium.PdfDocument(str(p)).get_metadata_dict().get("Producer", "").split()[0] for p in PDFS}
-    assert {"LibreOffice", "pdfTeX-1.40.24", "GPL"} <= producers
+    producers = " ".join(pdfium.PdfDocument(str(p)).get_metadata_dict().get("Producer", "") for p in PDFS)
+    assert all(engine in producers for engine in ("LibreOffice", "pdfTeX", "Ghostscript"))
 
 
 @pytest.mark.parametrize("pdf", PDFS, ids=[p.stem for p in PDFS])

@@ -1,13 +1,14 @@
 """PDF extraction: PDFium's own text order and line breaks, and our cleaning on top of it.
 
 PDFium (pypdfium2) decides which characters form a line and in which order the lines come
-(``get_text_range``); the same text page gives each line's position (``get_charbox`` of a few of its
-characters). What PDFium does not do is done here: running headers, footers and page numbers are removed
-(lines in the top or bottom band that repeat across pages, whatever their text), hyphenated line breaks
-are joined with the Dutch rules of :func:`join_hyphenated`, lines become paragraphs (extra spacing, a first-
-line indent, a change of font size) and a paragraph that runs over a column or page break is joined,
-ruled tables (pdfplumber's table finder on the rules PDFium reports) become one row per block with cells joined by `` | ``, and every
-character range keeps its page number.
+(``get_text_range``); the same text page gives each line's position (the loose boxes of its first and last
+character). What PDFium does not do is done here: running headers, footers and page numbers are removed
+(band lines that repeat across pages, whatever their text), a column of line numbers is dropped,
+hyphenated line breaks are joined with the Dutch rules of :func:`join_hyphenated`, lines become
+paragraphs (extra spacing, a first-line indent, a larger or bold heading) and a paragraph that runs over a
+column or page break is joined, ruled tables (pdfplumber's table finder on the rules PDFium reports)
+become one block per row with cells joined by `` | ``, turned pages are read upright, and every character
+range keeps its page number.
 """
 
 from __future__ import annotations
@@ -93,9 +94,7 @@ def page_lines(page: Any, number: int) -> tuple[list[Line], float]:
                            for i in range(textpage.count_chars()))
         rotation = _text_rotation(textpage, text)
         bounds = page.get_bbox()
-        width, height = bounds[2] - bounds[0], bounds[3] - bounds[1]
-        if rotation in (90, 270):
-            width, height = height, width
+        height = bounds[2] - bounds[0] if rotation in (90, 270) else bounds[3] - bounds[1]
         lines: list[Line] = []
         middles: list[int] = []
         offset = 0
