@@ -82,8 +82,9 @@ def _to_display(rotation: int, box: Box, bounds: Box) -> Box:
     return left - pl, bottom - pb, right - pl, top - pb
 
 
-def page_lines(page: Any, number: int) -> tuple[list[Line], float]:
-    """The lines of a page in PDFium's reading order with their boxes (ruled tables as rows), and its height."""
+def page_lines(page: Any, number: int) -> tuple[list[Line], tuple[float, float]]:
+    """The lines of a page in PDFium's reading order with their boxes (ruled tables as rows), and its size
+    (width, height) as read."""
     import pypdfium2.raw as pdfium_c
 
     textpage = page.get_textpage()
@@ -94,7 +95,9 @@ def page_lines(page: Any, number: int) -> tuple[list[Line], float]:
                            for i in range(textpage.count_chars()))
         rotation = _text_rotation(textpage, text)
         bounds = page.get_bbox()
-        height = bounds[2] - bounds[0] if rotation in (90, 270) else bounds[3] - bounds[1]
+        width, height = bounds[2] - bounds[0], bounds[3] - bounds[1]
+        if rotation in (90, 270):
+            width, height = height, width
         lines: list[Line] = []
         middles: list[int] = []
         offset = 0
@@ -133,7 +136,7 @@ def page_lines(page: Any, number: int) -> tuple[list[Line], float]:
                 lines = _replace_tables(lines, tables, number)
     finally:
         textpage.close()
-    return lines, height
+    return lines, (width, height)
 
 
 def _lines_by_baseline(text: str, charbox: Any) -> list[str]:
@@ -376,8 +379,8 @@ def _tables(page: Any, textpage: Any, rotation: int, bounds: Box, height: float)
     found = []
     for table_cells in finder.cells_to_tables(cells):
         table = finder.Table(None, table_cells)  # type: ignore[arg-type]
-        if max(sum(cell is not None for cell in row.cells) for row in table.rows) < 2:
-            continue  # one column: a frame around text, or boxes behind lines, not a table
+        if len(table.rows) < 2 or max(sum(cell is not None for cell in row.cells) for row in table.rows) < 2:
+            continue  # one row or one column: a frame around a heading, boxes behind lines, not a table
         rows = []
         for row in table.rows:
             texts = [_cell_text(textpage, _to_user(rotation, (c[0], height - c[3], c[2], height - c[1]), bounds))
@@ -448,27 +451,37 @@ def drop_line_numbers(lines: list[Line]) -> list[Line]:
     return [ln for i, ln in enumerate(lines) if i not in drop] if drop else lines
 
 
-def _band_lines(lines: list[Line], height: float) -> set[int]:
-    """Indexes of a page's lines where running lines may be: in the top or bottom band (8 %), and the
-    topmost and bottommost line if within 15 % (the wide margins of LaTeX and many report templates)."""
-    out = {i for i, ln in enumerate(lines) if ln.bottom > height * (1 - BAND) or ln.top < height * BAND}
-    if lines:
-        top = max(range(len(lines)), key=lambda i: lines[i].top)
-        bottom = min(range(len(lines)), key=lambda i: lines[i].bottom)
-        out |= {top} if lines[top].bottom > height * (1 - WIDE_BAND) else set()
-        out |= {bottom} if lines[bottom].top < height * WIDE_BAND else set()
+def _band_lines(lines: list[Line], size: tuple[float, float]) -> set[int]:
+    """Indexes of a page's lines where running lines may be: in the top or bottom band (8 %); within 15 %
+    (the wide margins of LaTeX, books with printer's marks), the lines above or below the first wide gap
+    from the page's edge (at most three); and a bare number in the outer 12 % at either side (journals put
+    page numbers in the side margin)."""
+    width, height = size
+    out = {i for i, ln in enumerate(lines) if ln.bottom > height * (1 - BAND) or ln.top < height * BAND
+           or (_NUMBER_LINE.fullmatch(ln.text) and (ln.x1 < width * 0.12 or ln.x0 > width * 0.88))}
+    down = sorted(range(len(lines)), key=lambda i: -lines[i].top)
+    for order, inside in ((down, lambda ln: ln.bottom > height * (1 - WIDE_BAND)),
+                          (down[::-1], lambda ln: ln.top < height * WIDE_BAND)):
+        for k in range(min(3, len(order))):
+            line = lines[order[k]]
+            if not inside(line):
+                break
+            following = lines[order[k + 1]] if k + 1 < len(order) else None
+            if following is None or abs(line.bottom - following.bottom) > 2 * max(line.size, following.size):
+                out.update(order[:k + 1])
+                break
     return out
 
 
-def remove_running_lines(pages: list[list[Line]], heights: list[float]) -> list[list[Line]]:
-    """Drop headers, footers and page numbers: band lines that repeat on a third of the pages, or look like
+def remove_running_lines(pages: list[list[Line]], sizes: list[tuple[float, float]]) -> list[list[Line]]:
+    """Drop headers, footers and page numbers: band lines that repeat on a quarter of the pages, or look like
     a page number."""
-    bands = [_band_lines(lines, height) for lines, height in zip(pages, heights)]
+    bands = [_band_lines(lines, size) for lines, size in zip(pages, sizes)]
     seen: dict[str, set[int]] = {}
     for lines, band in zip(pages, bands):
         for i in band:
             seen.setdefault(_band_key(lines[i].text), set()).add(lines[i].page)
-    threshold = max(2, round(0.3 * len(pages)))  # 0.3: left and right pages may differ
+    threshold = max(2, round(0.25 * len(pages)))  # a quarter: left and right pages differ, and some vary
     repeated = {key for key, on in seen.items() if len(on) >= threshold}
     return [[ln for i, ln in enumerate(lines) if not (i in band and (
         _band_key(ln.text) in repeated or _PAGE_NUMBER.match(_band_key(ln.text))))]
@@ -591,19 +604,19 @@ def extract_pdf(doc_id: str, path: Path) -> Extracted:
             raise ExtractionError("the PDF is encrypted; save an unprotected copy and replace the file") from exc
         raise ExtractionError(f"the PDF is corrupt or not a PDF ({reason}); export it again") from exc
     pages: list[list[Line]] = []
-    heights: list[float] = []
+    sizes: list[tuple[float, float]] = []
     try:
         for index in range(len(pdf)):
             page = pdf[index]
-            lines, height = page_lines(page, index + 1)
+            lines, size = page_lines(page, index + 1)
             pages.append(lines)
-            heights.append(height)
+            sizes.append(size)
             page.close()
     finally:
         pdf.close()
     if not any(pages):
         raise ExtractionError(SCANNED)
-    body = [ln for lines in remove_running_lines(pages, heights) for ln in lines]
+    body = [ln for lines in remove_running_lines(pages, sizes) for ln in lines]
     extracted = assemble(doc_id, body)
     extracted.n_pages = len(pages)
     return extracted
