@@ -118,14 +118,14 @@ def page_lines(page: Any, number: int) -> tuple[list[Line], tuple[float, float]]
             first = start + len(raw) - len(raw.lstrip())
             last = start + len(raw.rstrip().rstrip("\ufffe")) - 1
             middle = (first + last) // 2
-            x0, b0, _, t0 = charbox(first)
-            _, b2, x2, t2 = charbox(last)
+            x0, b0, x1, t0 = charbox(first)
+            x2, b2, x3, t2 = charbox(last)
             if abs(b0 - b2) > 0.5:  # a superscript, a drop cap or a symbol font at either end
                 _, b1, _, t1 = charbox(middle)
                 b0, t0 = _median3(b0, b1, b2), _median3(t0, t1, t2)
             if content.endswith(" -") and pdfium_c.FPDFText_IsGenerated(textpage, last - 1) == 1:
                 content = content[:-2] + "-"  # PDFium put a space before a justified line's hyphen
-            lines.append(Line(number, min(x0, x2), max(x0, x2) if x2 < x0 else x2, b0, max(t0, t2),
+            lines.append(Line(number, min(x0, x2), max(x1, x3), b0, max(t0, t2),
                               round(_font_size(textpage, middle) or (t0 - b0), 1), content))
             middles.append(middle)
         _mark_bold_headings(textpage, lines, middles)
