@@ -547,10 +547,11 @@ def _deduce_person(text: str, start: int, end: int, vocab: Vocabulary, common: f
 
 
 def speaker_names(turns: Sequence[dict[str, Any]]) -> list[str]:
-    """Speaker labels that are names (not I, R, Interviewer, Respondent …)."""
+    """Speaker labels that are names (not I, R, Interviewer, Respondent …): the name the transcript
+    found in the label (``name``: None for a role such as ``Moeder`` or ``Spreker 2``)."""
     out: list[str] = []
     for turn in turns:
-        label = " ".join(str(turn.get("speaker", "")).split())
+        label = " ".join(str(turn.get("name") or "" if "name" in turn else turn.get("speaker", "")).split())
         if label and label.casefold().rstrip(".") not in ROLE_LABELS and label not in out:
             out.append(label)
     return out
