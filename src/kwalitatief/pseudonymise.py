@@ -64,6 +64,8 @@ TITLES = {
     "gedeputeerden", "collega's", "beleidsmedewerker", "beleidsadviseur", "adviseur", "programmamanager",
     "projectleider", "coördinator", "coordinator", "kwartiermaker", "zakelijk", "artistiek", "leider",
     "oud-wethouder", "oud-gedeputeerde", "loco-burgemeester", "senator", "kamerlid", "raadslid",
+    # titles of address before a surname ('Dokter Bakker:' as a speaker label: the title stays)
+    "dokter", "huisarts", "zuster", "juf", "meester", "pastoor", "dominee", "notaris", "inspecteur", "professor",
 }
 INTERFIXES = {
     "van", "de", "der", "den", "het", "'t", "ter", "ten", "te", "in", "op", "aan", "bij", "uit", "la",

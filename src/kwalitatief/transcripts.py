@@ -62,7 +62,9 @@ ROLE_WORDS = INTERVIEWER_LABELS | RESPONDENT_LABELS | {
     "psycholoog", "begeleider", "hulpverlener", "maatschappelijk", "werker", "coach", "cliënt", "client",
     "patiënt", "patient", "bewoner", "docent", "leerkracht", "leraar", "lerares", "juf", "meester",
     "mentor", "leerling", "student", "ambtenaar", "medewerker", "manager", "bestuurder", "vrijwilliger",
-    "mevrouw", "meneer", "mijnheer", "dhr", "mevr", "mw",
+    "wethouder", "burgemeester", "gedeputeerde", "directeur", "directrice", "voorzitter", "secretaris",
+    "adviseur", "beleidsmedewerker", "beleidsadviseur", "projectleider", "coördinator", "programmamanager",
+    "mevrouw", "meneer", "mijnheer", "dhr", "mevr", "mw", "dr", "drs", "ir", "mr", "prof", "ing",
 }
 _PARTICLES = {"van", "de", "der", "den", "het", "'t", "ter", "ten", "te", "la", "le", "du", "da", "di", "von",
               "el", "al", "bin", "ben", "op", "in", "'s"}
@@ -111,6 +113,12 @@ def label_name(label: str) -> str | None:
     return " ".join(words)
 
 
+def _titled_name(label: str) -> bool:
+    """A role or title before a name (``Dokter Bakker``, ``Wethouder De Vries``): a label even once."""
+    words = label.split()
+    return len(words) > 1 and _key(words[0]) in ROLE_WORDS and _name_like(label) and label_name(label) is not None
+
+
 def _name_like(label: str) -> bool:
     """A label a person could carry: capitalised words, name particles and numbers (not ``Wat wij wilden``)."""
     return all(w[:1].isupper() or w[:1].isdigit() or w.casefold() in _PARTICLES for w in label.split())
@@ -126,7 +134,7 @@ _TS_ANY = rf"(?:\[{_TS}\]|\({_TS}\)|#{_TS}(?:-\d+)?#|{_TS})"
 _TS_AFTER = rf"(?:\[{_TS}\]|\({_TS}\)|#{_TS}(?:-\d+)?#|\d{{1,2}}:\d{{2}}:\d{{2}}(?:[.,]\d{{1,3}})?)"
 _LABEL = r"[A-ZÀ-Ý][\w’'.\-]*(?:\s+[\w’'.\-()]+){0,4}"
 _INLINE = re.compile(
-    rf"^(?:(?P<ts>{_TS_ANY})\s*(?:[-–]\s*)?)?(?P<label>{_LABEL})\s*(?:(?P<ts2>{_TS_ANY})\s*)?:"
+    rf"^(?:(?P<ts>{_TS_ANY})\s*(?:[-–]\s*)?)?(?P<label>{_LABEL})\s*(?:(?P<ts2>{_TS_ANY})\s*)?:(?!\d)"
     rf"\s*(?:(?P<ts3>{_TS_AFTER})\s*(?:[-–]\s*)?)?(?P<rest>.*)$"
 )
 _HEADER = re.compile(
@@ -231,6 +239,11 @@ def _bold_label(text: str) -> tuple[str, str | None] | None:
     return None
 
 
+def _is_header_row(text_cell: str) -> bool:
+    """A table's first row that names its columns ('Spreker | Tekst'), not a turn."""
+    return len(text_cell.split()) <= 2 and not text_cell.endswith((".", "?", "!"))
+
+
 def _speaker_columns(rows: list[BodyItem]) -> tuple[int, int, int | None] | None:
     """(speaker column, text column, timestamp column) of a table that holds a transcript, else None."""
     if len(rows) < 2:
@@ -245,12 +258,14 @@ def _speaker_columns(rows: list[BodyItem]) -> tuple[int, int, int | None] | None
     if len(rest) != 2:
         return None
     speaker, text = rest
-    labels = [r.cells[speaker] for r in rows[1:] if r.cells[speaker]]
+    body = rows[1:] if _is_header_row(rows[0].cells[text]) else rows
+    labels = [r.cells[speaker].rstrip(":") for r in body if r.cells[speaker]]
     counts = Counter(labels)
-    if not labels or not all(re.fullmatch(_LABEL, label.rstrip(":")) and len(label) <= 60 for label in labels):
+    if not labels or not all(re.fullmatch(_LABEL, label) and len(label) <= 60 for label in labels):
         return None
-    if all(is_role_label(label.rstrip(":")) for label in counts):
-        return speaker, text, stamp
+    if all(is_role_label(label) for label in counts) or (
+            any(label_role(label) for label in counts) and all(map(_name_like, counts))):
+        return speaker, text, stamp  # 'Interviewer | …', 'Respondent 3 | …', 'Interviewer | …', 'Femke Smit | …'
     if max(counts.values()) < 2 or len(counts) > max(2, len(labels) // 2) or not all(map(_name_like, counts)):
         return None  # every row another heading ('Proeftuin | …'): a table of the document, not turns
     return speaker, text, stamp
@@ -273,8 +288,7 @@ def docx_paragraphs(items: Sequence[BodyItem]) -> list[Paragraph]:
             label = item.cells[speaker_col].rstrip(":").strip()
             content = item.cells[text_col]
             stamp = _bare_ts(item.cells[stamp_col]) if stamp_col is not None else None
-            first = item is tables[item.table][0]
-            if first and not content.endswith((".", "?", "!")) and len(content.split()) <= 2:
+            if item is tables[item.table][0] and _is_header_row(content):
                 out.append(Paragraph(item.text, where, structured=True))  # the header row: 'Spreker | Tekst'
             elif label and label != content:
                 out.append(Paragraph(f"{label}: {content}", where, len(label) + 2, label, stamp, True, True))
@@ -286,6 +300,10 @@ def docx_paragraphs(items: Sequence[BodyItem]) -> list[Paragraph]:
             out.append(Paragraph(item.text, where, len(item.text), bold[0], bold[1]))
         else:
             out.append(Paragraph(item.text, where))
+    headers = [p for p in out if p.speaker and not p.structured]
+    if _accepted_labels(headers, [_prefix(p) for p in headers]):
+        for para in out:  # turns are marked by bold names: 'Interviewer: …' inside a turn is its text
+            para.structured = para.structured or not para.speaker
     return out
 
 
@@ -294,6 +312,7 @@ def docx_paragraphs(items: Sequence[BodyItem]) -> list[Paragraph]:
 # --------------------------------------------------------------------------------------------
 
 _CUE_PREFIX = re.compile(rf"^(?:\[(?P<bracketed>[^\]]{{1,60}})\]|(?P<label>{_LABEL}))\s*:\s*(?P<rest>.*)$")
+_TIMING_ATTEMPT = re.compile(r"^\s*[\d:.,]{4,}\s*-+>")  # '00:00:04,500 -> 00:00:07,000'
 _BRACKET_ONLY = re.compile(r"^\[(?P<bracketed>[A-Za-z][\w ]{0,40})\]\s+(?P<rest>.*)$")
 
 
@@ -307,7 +326,7 @@ def _cue_lines(lines: list[str], fmt: str) -> list[tuple[int, str]]:
     example = "00:00:05,000 --> 00:00:08,000" if fmt == "srt" else "00:00:05.000 --> 00:00:08.000"
     out = []
     for number, line in enumerate(lines, 1):
-        if "-->" not in line:
+        if "-->" not in line and not _TIMING_ATTEMPT.match(line):
             continue
         match = pattern.match(line)
         try:
@@ -382,7 +401,7 @@ def _accepted_labels(paragraphs: list[Paragraph], prefixes: list[_Prefix | None]
     counts = Counter(p.label for p in prefixes if p)
     sure = {p.label for p, para in zip(prefixes, paragraphs) if p and para.sure}
     return sure | {label for label, n in counts.items()
-                   if label_role(label) or is_role_label(label) or (n >= 2 and _name_like(label))}
+                   if label_role(label) or is_role_label(label) or _titled_name(label) or (n >= 2 and _name_like(label))}
 
 
 def _check_timestamps(paragraphs: list[Paragraph], prefixes: list[_Prefix | None], labels: set[str]) -> None:
