@@ -783,7 +783,8 @@ def apply_replacements(doc: dict[str, Any], spans: list[Span], tags: dict[int, s
     out["pages"] = [[remap(s), remap(e, "end"), p] for s, e, p in doc.get("pages", [])]
     turns = []
     for turn in doc.get("turns", []):
-        new_turn = {**turn, "start": remap(turn["start"]), "end": remap(turn["end"], "end")}
+        new_turn = {k: v for k, v in turn.items() if k != "name"}  # the original name: never passed on
+        new_turn.update(start=remap(turn["start"]), end=remap(turn["end"], "end"))
         new_turn["speaker"] = _pseudonymised_label(text, new_text, turn, remap, spans, tags)
         turns.append(new_turn)
     out["turns"] = turns

@@ -54,7 +54,7 @@ RESPONDENT_LABELS = {"r", "resp", "respondent", "geïnterviewde", "geinterviewde
 # relation or function. Never pseudonymised; their interviewer/respondent role comes from the questions.
 ROLE_WORDS = INTERVIEWER_LABELS | RESPONDENT_LABELS | {
     "spreker", "speaker", "stem", "deelnemer", "participant", "moderator", "gespreksleider", "notulist",
-    "observator", "tolk", "onbekend", "onbekende", "iedereen", "allen", "groep", "interviewee",
+    "observator", "tolk", "onbekend", "onbekende", "iedereen", "allen", "groep", "interviewee", "unknown",
     "moeder", "vader", "ouder", "ouders", "pleegmoeder", "pleegvader", "stiefmoeder", "stiefvader", "zoon",
     "dochter", "kind", "broer", "zus", "zuster", "opa", "oma", "partner", "echtgenoot", "echtgenote",
     "man", "vrouw", "mantelzorger", "voogd", "buurman", "buurvrouw",
@@ -94,9 +94,14 @@ def label_role(label: str) -> str | None:
     return None
 
 
+_SPEAKER_CODE = re.compile(r"[A-Za-z]{1,3}[\s_\-]?\d{1,3}")  # S01, P3, SPK_2: a service's or researcher's code
+
+
 def is_role_label(label: str) -> bool:
-    """Whether a label names a role (``Moeder``, ``Spreker 2``, ``Geïnterviewde``), not a person."""
+    """Whether a label names a role (``Moeder``, ``Spreker 2``, ``Geïnterviewde``, ``S01``), not a person."""
     key = _role_key(label)
+    if _SPEAKER_CODE.fullmatch(key):
+        return True
     return bool(key) and all(word in ROLE_WORDS for word in key.split())
 
 
@@ -134,7 +139,7 @@ _TS_ANY = rf"(?:\[{_TS}\]|\({_TS}\)|#{_TS}(?:-\d+)?#|{_TS})"
 _TS_AFTER = rf"(?:\[{_TS}\]|\({_TS}\)|#{_TS}(?:-\d+)?#|\d{{1,2}}:\d{{2}}:\d{{2}}(?:[.,]\d{{1,3}})?)"
 _LABEL = r"[A-ZÀ-Ý][\w’'.\-]*(?:\s+[\w’'.\-()]+){0,4}"
 _INLINE = re.compile(
-    rf"^(?:(?P<ts>{_TS_ANY})\s*(?:[-–]\s*)?)?(?P<label>{_LABEL})\s*(?:(?P<ts2>{_TS_ANY})\s*)?:(?!\d)"
+    rf"^(?:(?P<ts>{_TS_ANY})\s*(?:[-–]\s*)?)?(?P<open>\[)?(?P<label>{_LABEL})(?(open)\])\s*(?:(?P<ts2>{_TS_ANY})\s*)?:(?!\d)"
     rf"\s*(?:(?P<ts3>{_TS_AFTER})\s*(?:[-–]\s*)?)?(?P<rest>.*)$"
 )
 _HEADER = re.compile(
@@ -142,6 +147,8 @@ _HEADER = re.compile(
     rf"|(?P<label2>{_LABEL})(?:\s*[-–]\s*|\s+|(?=[\[(#]))(?P<ts2>{_TS_ANY}))\s*:?$"
 )
 _LEADING_TS = re.compile(rf"^{_TS_ANY}")
+# a timestamp inside a turn's text (noScribe every minute, f4 at the end of a paragraph): not speech
+_INNER_TS = re.compile(rf"\s*(?:\[\d{{1,2}}:\d{{2}}:\d{{2}}(?:[.,]\d{{1,3}})?\]|#{_TS}(?:-\d+)?#)(?=\s|$)")
 _LONE_TS = re.compile(rf"^{_TS_ANY}(?:\s*[-–]\s*{_TS_ANY})?$")
 
 
@@ -362,8 +369,9 @@ def subtitle_paragraphs(text: str, fmt: str) -> list[Paragraph]:
             position += 1  # a cue without text is left out by the parser
         line = timings[position][0] if timings else 1
         content = " ".join(caption.text.split())
-        if caption.voice:
-            cues.append((" ".join(caption.voice.split()), True, content, caption.start, f"line {line}"))
+        voice = " ".join((caption.voice or "").split()).strip("/-–: ")  # noScribe writes '<v //S02>' too
+        if voice:
+            cues.append((voice, True, content, caption.start, f"line {line}"))
             continue
         match = _CUE_PREFIX.match(content) or _BRACKET_ONLY.match(content)
         if match:
@@ -445,6 +453,10 @@ def build_transcript(doc_id: str, paragraphs: Sequence[str | Paragraph], source_
         text = para.text
         if _LONE_TS.match(text) and not (prefix and prefix.label in labels):
             continue  # a time marker on a line of its own: not text
+        if prefix and prefix.label in labels:
+            text = text[:prefix.content] + _INNER_TS.sub("", text[prefix.content:])
+        elif turns:
+            text = _INNER_TS.sub("", text)
         if text_parts:
             text_parts.append("\n\n")
             offset += 2
@@ -462,45 +474,41 @@ def build_transcript(doc_id: str, paragraphs: Sequence[str | Paragraph], source_
         text_parts.append(text)
         offset += len(text)
     full_text = "".join(text_parts)
-    _assign_roles(full_text, turns, blocks)
+    _assign_roles(full_text, turns)
     return Extracted(doc_id=doc_id, text=full_text, source_type=source_type,
                      blocks=blocks, turns=turns, encoding=encoding)
 
 
-def _assign_roles(text: str, turns: list[Turn], blocks: list[Block]) -> None:
+def _assign_roles(text: str, turns: list[Turn]) -> None:
     """Roles from the labels; speakers without one: when an interviewer is labelled they are respondents,
     otherwise the one whose turns are most often questions is the interviewer."""
-    first_block: dict[int, Block] = {}
-    for block in blocks:
-        if block.turn is not None:
-            first_block.setdefault(block.turn, block)
     roles = {turn.speaker: label_role(turn.speaker) for turn in turns}
-    question_share = _question_shares(text, turns, first_block, [s for s, r in roles.items() if r is None])
-    _assign_roles_by_questions(roles, question_share)
+    _assign_roles_by_questions(roles, _question_scores(text, turns, [s for s, r in roles.items() if r is None]))
     for turn in turns:
         turn.role = roles[turn.speaker] or "respondent"
 
 
-def _question_shares(text: str, turns: list[Turn], first_block: dict[int, Block],
-                     unknown: list[str]) -> dict[str, float]:
-    """Per speaker, the share of turns whose first paragraph ends with a question mark."""
-    asked: Counter[str] = Counter()
-    total: Counter[str] = Counter()
-    for index, turn in enumerate(turns):
+def _question_scores(text: str, turns: list[Turn], unknown: list[str]) -> dict[str, tuple[float, bool]]:
+    """Per speaker: question marks per word (an interviewer asks in few words, a respondent's long answers
+    hold the odd rhetorical question) and, to break a tie, whether the speaker opens the conversation."""
+    marks: Counter[str] = Counter()
+    words: Counter[str] = Counter()
+    for turn in turns:
         if turn.speaker in unknown:
-            block = first_block.get(index)
-            total[turn.speaker] += 1
-            asked[turn.speaker] += bool(block and text[block.start:block.end].rstrip().endswith("?"))
-    return {label: asked[label] / max(total[label], 1) for label in unknown}
+            content = text[turn.start:turn.end]
+            marks[turn.speaker] += content.count("?")
+            words[turn.speaker] += len(content.split())
+    first = turns[0].speaker if turns else None
+    return {label: (marks[label] / max(words[label], 1), label == first) for label in unknown}
 
 
-def _assign_roles_by_questions(roles: dict[str, str | None], question_share: dict[str, float]) -> None:
+def _assign_roles_by_questions(roles: dict[str, str | None], scores: dict[str, tuple[float, bool]]) -> None:
     """Give speakers without a role one: the one who asks most questions is the interviewer."""
     unknown = [label for label, role in roles.items() if role is None]
     if not unknown:
         return
     has_interviewer = "interviewer" in roles.values()
-    top = max(unknown, key=lambda label: question_share.get(label, 0.0))
+    top = max(unknown, key=lambda label: scores.get(label, (0.0, False)))
     for label in unknown:
         roles[label] = ("interviewer" if not has_interviewer and label == top and len(unknown) > 1
                         else "respondent")
