@@ -14,7 +14,7 @@ from kwalitatief import pseudonymise as ps
 from kwalitatief.corpus import load_register
 from kwalitatief.document import Extracted
 from kwalitatief.ingest import decode_text, extract_corpus, extract_document
-from kwalitatief.transcripts import TranscriptError, build_transcript, label_name, label_role
+from kwalitatief.transcripts import TranscriptError, build_transcript, label_name, label_role, text_paragraphs
 
 
 def test_speaker_turns_and_roles_with_short_prefixes(tmp_path: Path) -> None:
@@ -340,3 +340,30 @@ def test_register_accepts_subtitle_files(tmp_path: Path) -> None:
     _register(tmp_path, [("a", DATA / "teams.vtt"), ("b", DATA / "interview.srt")])
     register = load_register(tmp_path / "corpus")
     assert [d.path.rsplit(".", 1)[1] for d in register.documents] == ["vtt", "srt"]
+
+
+def test_f4_and_noscribe_timestamps_and_bracketed_codes_stay_out_of_the_text() -> None:
+    doc = build_transcript("t", text_paragraphs(
+        "#00:00:05-0# I: Wat is uw rol? #00:00:09-2#\n\n[SPEAKER_01]: [00:00:10] Ik coördineer. [00:01:00] "
+        "En ik adviseer.\n\nI: Dank u.\n"), "txt")
+    assert [(t.speaker, t.role, t.timestamp, t.name) for t in doc.turns] == [
+        ("I", "interviewer", "00:00:05", None), ("SPEAKER_01", "respondent", "00:00:10", None),
+        ("I", "interviewer", None, None)]
+    assert [doc.text[t.start:t.end] for t in doc.turns][:2] == ["Wat is uw rol?", "Ik coördineer. En ik adviseer."]
+
+
+def test_subtitles_of_another_document_type_need_no_speakers(tmp_path: Path) -> None:
+    path = tmp_path / "t.vtt"
+    path.write_text("WEBVTT\n\n00:01.000 --> 00:02.000\nWelkom bij de presentatie.\n\n"
+                    "00:02.000 --> 00:04.000\nVandaag over de regio.\n", encoding="utf-8")
+    doc = extract_document("t", path, "overig")
+    assert doc.text == "Welkom bij de presentatie. Vandaag over de regio." and not doc.turns
+
+
+def test_pseudonymised_turns_keep_no_original_name() -> None:
+    doc = extract_document("t", DATA / "teams.vtt", "transcript").to_dict()
+    vocab = ps.build_vocabulary([], [], ps.PseudonymList(), ps.Settings(use_deduce=False))
+    result = ps.pseudonymise_corpus([doc], {"t": "transcript"}, vocab, ps.Settings(use_deduce=False))
+    (out,) = result.documents
+    assert "Joris Mulder" not in str(out) and all("name" not in t for t in out["turns"])
+    assert {t["speaker"] for t in out["turns"]} == {"[PERSOON-1]", "[PERSOON-2]"}

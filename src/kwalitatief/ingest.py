@@ -366,7 +366,8 @@ def extract_document(doc_id: str, path: str | Path, doc_type: str) -> Extracted:
     elif suffix in (".txt", ".srt", ".vtt"):
         text, encoding = decode_text(path.read_bytes())
         kind = suffix[1:]
-        paragraphs = text_paragraphs(text) if kind == "txt" else subtitle_paragraphs(text, kind)
+        paragraphs = (text_paragraphs(text) if kind == "txt"
+                      else subtitle_paragraphs(text, kind, need_speakers=doc_type == "transcript"))
         if doc_type == "transcript":
             extracted = build_transcript(doc_id, paragraphs, kind, encoding)
         else:

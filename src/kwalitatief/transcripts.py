@@ -139,8 +139,8 @@ _TS_ANY = rf"(?:\[{_TS}\]|\({_TS}\)|#{_TS}(?:-\d+)?#|{_TS})"
 _TS_AFTER = rf"(?:\[{_TS}\]|\({_TS}\)|#{_TS}(?:-\d+)?#|\d{{1,2}}:\d{{2}}:\d{{2}}(?:[.,]\d{{1,3}})?)"
 _LABEL = r"[A-ZÀ-Ý][\w’'.\-]*(?:\s+[\w’'.\-()]+){0,4}"
 _INLINE = re.compile(
-    rf"^(?:(?P<ts>{_TS_ANY})\s*(?:[-–]\s*)?)?(?P<open>\[)?(?P<label>{_LABEL})(?(open)\])\s*(?:(?P<ts2>{_TS_ANY})\s*)?:(?!\d)"
-    rf"\s*(?:(?P<ts3>{_TS_AFTER})\s*(?:[-–]\s*)?)?(?P<rest>.*)$"
+    rf"^(?:(?P<ts>{_TS_ANY})\s*(?:[-–]\s*)?)?(?P<open>\[)?(?P<label>{_LABEL})(?(open)\])"
+    rf"\s*(?:(?P<ts2>{_TS_ANY})\s*)?:(?!\d)\s*(?:(?P<ts3>{_TS_AFTER})\s*(?:[-–]\s*)?)?(?P<rest>.*)$"
 )
 _HEADER = re.compile(
     rf"^(?:(?P<ts>{_TS_ANY})\s*(?:[-–]\s*)?(?P<label>{_LABEL})"
@@ -272,7 +272,7 @@ def _speaker_columns(rows: list[BodyItem]) -> tuple[int, int, int | None] | None
         return None
     if all(is_role_label(label) for label in counts) or (
             any(label_role(label) for label in counts) and all(map(_name_like, counts))):
-        return speaker, text, stamp  # 'Interviewer | …', 'Respondent 3 | …', 'Interviewer | …', 'Femke Smit | …'
+        return speaker, text, stamp  # 'Respondent 3 | …', or 'Interviewer | …' with 'Femke Smit | …'
     if max(counts.values()) < 2 or len(counts) > max(2, len(labels) // 2) or not all(map(_name_like, counts)):
         return None  # every row another heading ('Proeftuin | …'): a table of the document, not turns
     return speaker, text, stamp
@@ -346,9 +346,10 @@ def _cue_lines(lines: list[str], fmt: str) -> list[tuple[int, str]]:
     return out
 
 
-def subtitle_paragraphs(text: str, fmt: str) -> list[Paragraph]:
+def subtitle_paragraphs(text: str, fmt: str, need_speakers: bool = True) -> list[Paragraph]:
     """One paragraph per speaker turn of an SRT or WebVTT file: consecutive cues of one speaker (a
-    ``<v Name>`` voice tag or ``Name:`` before the cue text; a cue without either continues the turn)."""
+    ``<v Name>`` voice tag or ``Name:`` before the cue text; a cue without either continues the turn).
+    Cues naming no speaker at all are an error unless ``need_speakers`` is False (not a transcript)."""
     import webvtt
     from webvtt.errors import MalformedCaptionError, MalformedFileError
 
@@ -394,7 +395,7 @@ def subtitle_paragraphs(text: str, fmt: str) -> list[Paragraph]:
             out[-1].text = f"{out[-1].text} {content}".strip()
         elif content:
             out.append(Paragraph(content, where, structured=True))
-    if current is None:
+    if current is None and need_speakers:
         raise TranscriptError(f"{cues[0][4]}: the cues name no speaker; {ACCEPTED_FORMS}")
     return out
 
@@ -408,8 +409,8 @@ def _accepted_labels(paragraphs: list[Paragraph], prefixes: list[_Prefix | None]
     opens two or more paragraphs (a phrase such as 'Wat wij wilden:' opening one paragraph is no speaker)."""
     counts = Counter(p.label for p in prefixes if p)
     sure = {p.label for p, para in zip(prefixes, paragraphs) if p and para.sure}
-    return sure | {label for label, n in counts.items()
-                   if label_role(label) or is_role_label(label) or _titled_name(label) or (n >= 2 and _name_like(label))}
+    return sure | {label for label, n in counts.items() if label_role(label) or is_role_label(label)
+                   or _titled_name(label) or (n >= 2 and _name_like(label))}
 
 
 def _check_timestamps(paragraphs: list[Paragraph], prefixes: list[_Prefix | None], labels: set[str]) -> None:
