@@ -367,3 +367,28 @@ def test_pseudonymised_turns_keep_no_original_name() -> None:
     (out,) = result.documents
     assert "Joris Mulder" not in str(out) and all("name" not in t for t in out["turns"])
     assert {t["speaker"] for t in out["turns"]} == {"[PERSOON-1]", "[PERSOON-2]"}
+
+
+def test_header_and_text_on_one_line_as_a_pdf_export_has_them() -> None:
+    doc = build_transcript("t", ["Interview (fictief)", "Spreker 1 [00:00:05] Wat is uw rol?",
+                                 "Spreker 2 [00:00:09] Ik ben docent.", "Spreker 1 (00:00:20) Sinds wanneer?",
+                                 "Spreker 2 [00:00:22] - Sinds 2018."], "pdf")
+    assert [(t.speaker, t.role, t.timestamp, doc.text[t.start:t.end]) for t in doc.turns] == [
+        ("Spreker 1", "interviewer", "00:00:05", "Wat is uw rol?"), ("Spreker 2", "respondent", "00:00:09", "Ik ben docent."),
+        ("Spreker 1", "interviewer", "00:00:20", "Sinds wanneer?"), ("Spreker 2", "respondent", "00:00:22", "Sinds 2018.")]
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_transcript_printed_to_pdf_by_libreoffice(tmp_path: Path) -> None:
+    for name in ("header_brackets.txt", "timestamp_first.txt"):
+        shutil.copy(DATA / name, tmp_path / name)
+    subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path),
+                    str(tmp_path / "header_brackets.txt"), str(tmp_path / "timestamp_first.txt")],
+                   check=True, capture_output=True, timeout=120, env={**os.environ, "HOME": str(tmp_path)})
+    for name in ("header_brackets", "timestamp_first"):
+        from_pdf = extract_document("t", tmp_path / f"{name}.pdf", "transcript")
+        from_txt = extract_document("t", DATA / f"{name}.txt", "transcript")
+        assert [(t.speaker, t.role, t.timestamp) for t in from_pdf.turns] == [
+            (t.speaker, t.role, t.timestamp) for t in from_txt.turns]
+        assert from_pdf.text[from_pdf.turns[0].start:from_pdf.turns[0].end] == (
+            from_txt.text[from_txt.turns[0].start:from_txt.turns[0].end])

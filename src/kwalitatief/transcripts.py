@@ -146,6 +146,9 @@ _HEADER = re.compile(
     rf"^(?:(?P<ts>{_TS_ANY})\s*(?:[-–]\s*)?(?P<label>{_LABEL})"
     rf"|(?P<label2>{_LABEL})(?:\s*[-–]\s*|\s+|(?=[\[(#]))(?P<ts2>{_TS_ANY}))\s*:?$"
 )
+# a header and its text on one line, as a PDF export or a pasted transcript has them: the timestamp in
+# brackets makes it unambiguous ('Spreker 1 [00:00:05] Wat is uw rol?')
+_HEADED = re.compile(rf"^(?P<label>{_LABEL})\s*(?P<ts>\[{_TS}\]|\({_TS}\))\s*(?:[-–]\s*)?(?P<rest>\S.*)$")
 _LEADING_TS = re.compile(rf"^{_TS_ANY}")
 # a timestamp inside a turn's text (noScribe every minute, f4 at the end of a paragraph): not speech
 _INNER_TS = re.compile(rf"\s*(?:\[\d{{1,2}}:\d{{2}}:\d{{2}}(?:[.,]\d{{1,3}})?\]|#{_TS}(?:-\d+)?#)(?=\s|$)")
@@ -201,6 +204,9 @@ def _prefix(para: Paragraph) -> _Prefix | None:
     match = _INLINE.match(text)
     if match:
         return _Prefix(match["label"], match.start("rest"), _bare_ts(match["ts"] or match["ts2"] or match["ts3"]))
+    match = _HEADED.match(text)
+    if match:
+        return _Prefix(match["label"], match.start("rest"), _bare_ts(match["ts"]))
     return None
 
 
@@ -222,7 +228,7 @@ def text_paragraphs(text: str) -> list[Paragraph]:
             flush()
             continue
         header = _HEADER.match(stripped) is not None and _INLINE.match(stripped) is None
-        if current and (header or _INLINE.match(stripped)):
+        if current and (header or _INLINE.match(stripped) or _HEADED.match(stripped)):
             flush()
         if not current:
             first_line, head = number, (len(stripped) if header else 0)
