@@ -392,3 +392,16 @@ def test_transcript_printed_to_pdf_by_libreoffice(tmp_path: Path) -> None:
             (t.speaker, t.role, t.timestamp) for t in from_txt.turns]
         assert from_pdf.text[from_pdf.turns[0].start:from_pdf.turns[0].end] == (
             from_txt.text[from_txt.turns[0].start:from_txt.turns[0].end])
+
+
+def test_docx_with_speaker_headers_in_their_own_paragraphs(tmp_path: Path) -> None:
+    document = docx.Document()
+    for header, text in [("Spreker 1 00:00:05", "Wat is uw rol?"), ("Spreker 2 00:00:09", "Ik ben docent."),
+                         ("Spreker 1 00:00:30", "Waar?"), ("Spreker 2 00:00:33", "In Zwolle.")]:
+        document.add_paragraph(header)
+        document.add_paragraph(text)
+    document.save(tmp_path / "t.docx")
+    doc = extract_document("t", tmp_path / "t.docx", "transcript")
+    assert [(t.speaker, t.role, t.timestamp, doc.text[t.start:t.end].strip()) for t in doc.turns] == [
+        ("Spreker 1", "interviewer", "00:00:05", "Wat is uw rol?"), ("Spreker 2", "respondent", "00:00:09", "Ik ben docent."),
+        ("Spreker 1", "interviewer", "00:00:30", "Waar?"), ("Spreker 2", "respondent", "00:00:33", "In Zwolle.")]

@@ -207,7 +207,8 @@ def _prefix(para: Paragraph) -> _Prefix | None:
     match = _HEADED.match(text)
     if match:
         return _Prefix(match["label"], match.start("rest"), _bare_ts(match["ts"]))
-    return None
+    parsed = _parse_header(text)  # a paragraph that is only a header (Word, PDF): the text follows
+    return _Prefix(parsed[0], len(text), parsed[1]) if parsed else None
 
 
 def text_paragraphs(text: str) -> list[Paragraph]:
