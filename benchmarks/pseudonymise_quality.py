@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT / "src"))
 from kwalitatief import pseudonymise as ps  # noqa: E402
 from kwalitatief.config import load_params  # noqa: E402
 from kwalitatief.corpus import MANIFEST_COLUMNS, Document, _read_csv  # noqa: E402
-from kwalitatief.ingest import ExtractionError, build_transcript, extract_document, _text_paragraphs  # noqa: E402
+from kwalitatief.ingest import ExtractionError, extract_document  # noqa: E402
+from kwalitatief.transcripts import build_transcript, text_paragraphs  # noqa: E402
 
 
 def load_truth(folder: Path) -> dict[str, list[tuple[str, str]]]:
@@ -48,7 +49,7 @@ def extract(doc, corpus_dir: Path):
         return extract_document(doc.doc_id, source, doc.doc_type)
     txt = corpus_dir / "build" / "docx_src" / f"{doc.doc_id}.txt"
     if txt.exists():
-        return build_transcript(doc.doc_id, _text_paragraphs(txt.read_text(encoding="utf-8")), "docx")
+        return build_transcript(doc.doc_id, text_paragraphs(txt.read_text(encoding="utf-8")), "docx")
     return None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kwalitatief import pseudonymise as ps
-from kwalitatief.ingest import build_transcript, _text_paragraphs
+from kwalitatief.transcripts import build_transcript, text_paragraphs
 
 REGIONS = [
     {"region": "Zwolle", "provinces": "Overijssel; Gelderland", "municipalities": "Zwolle; Kampen; Meppel"},
@@ -29,7 +29,7 @@ def vocabulary(settings: ps.Settings | None = None, replace=(), keep=(), respond
 
 
 def transcript(doc_id: str, text: str) -> dict:
-    return build_transcript(doc_id, _text_paragraphs(text), "txt").to_dict()
+    return build_transcript(doc_id, text_paragraphs(text), "txt").to_dict()
 
 
 def run(docs: list[dict], settings: ps.Settings | None = None, **vocab_args) -> ps.CorpusResult:

@@ -11,7 +11,7 @@ RESPONDENT_TYPES = (
     "gemeente", "provincie", "culturele_instelling", "fonds", "adviesraad", "rijk", "koepel",
 )
 SPECIAL_REGIONS = ("geen", "landelijk")
-SUPPORTED_SUFFIXES = (".pdf", ".docx", ".txt")
+SUPPORTED_SUFFIXES = (".pdf", ".docx", ".txt", ".srt", ".vtt")
 
 MANIFEST_COLUMNS = ("doc_id", "path", "doc_type", "region", "respondent_id", "date", "title")
 RESPONDENT_COLUMNS = ("respondent_id", "respondent_type", "organisation", "region")
@@ -149,7 +149,7 @@ def load_register(corpus_dir: str | Path, manifest: str | Path | None = None,
         elif not target.is_file():
             problems.append(f"{where}: file '{rel}' not found in {corpus_dir}/.")
         elif target.suffix.lower() not in SUPPORTED_SUFFIXES:
-            problems.append(f"{where}: '{rel}' has an unsupported type; use PDF, DOCX or TXT.")
+            problems.append(f"{where}: '{rel}' has an unsupported type; use PDF, DOCX, TXT, SRT or VTT.")
         if row["doc_type"] not in DOC_TYPES:
             problems.append(f"{where}: unknown doc_type '{row['doc_type']}'; use one of {', '.join(DOC_TYPES)}.")
         if row["region"] not in known_regions:

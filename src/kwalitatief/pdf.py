@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .ingest import Block, Extracted, ExtractionError, _ends_sentence
+from .document import Block, Extracted, ExtractionError, ends_sentence
 
 SCANNED = "scanned, no text layer; run OCR (e.g. ocrmypdf) first and replace the file"
 BAND, WIDE_BAND = 0.08, 0.15  # shares of the page height at the top and bottom (see _band_lines)
@@ -255,7 +255,7 @@ def _mark_bold_headings(textpage: Any, lines: list[Line], middles: list[int]) ->
 
     name = ctypes.create_string_buffer(128)
     for i, line in enumerate(lines):
-        if len(line.text) >= 60 or _ends_sentence(line.text):
+        if len(line.text) >= 60 or ends_sentence(line.text):
             continue
         prev = lines[i - 1] if i else None
         if prev is None or not 0 <= prev.bottom - line.bottom <= 1.6 * max(line.size, 1):
@@ -518,7 +518,7 @@ def _new_paragraph(prev: Line, line: Line, kind: str, current_kind: str, pitch: 
     if step > (pitch + 0.5 * body) * scale or step < 0.5 * min(prev.height, line.height):
         return True
     indented = line.x0 - prev.x0 > 0.8 * body
-    return indented and _ends_sentence(prev.text)
+    return indented and ends_sentence(prev.text)
 
 
 def _kind(line: Line, body: float, body_bold: bool) -> str:
@@ -552,7 +552,7 @@ def assemble(doc_id: str, lines: list[Line]) -> Extracted:
         elif _flow_break(prev, line):
             current = paragraphs[-1]
             new = (kind != "paragraph" or current["kind"] != "paragraph"
-                   or _ends_sentence(current["text"]) or not line.text[:1].islower())
+                   or ends_sentence(current["text"]) or not line.text[:1].islower())
         else:
             new = _new_paragraph(prev, line, kind, paragraphs[-1]["kind"], pitch, body)
         if new:

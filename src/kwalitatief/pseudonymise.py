@@ -64,6 +64,8 @@ TITLES = {
     "gedeputeerden", "collega's", "beleidsmedewerker", "beleidsadviseur", "adviseur", "programmamanager",
     "projectleider", "coördinator", "coordinator", "kwartiermaker", "zakelijk", "artistiek", "leider",
     "oud-wethouder", "oud-gedeputeerde", "loco-burgemeester", "senator", "kamerlid", "raadslid",
+    # titles of address before a surname ('Dokter Bakker:' as a speaker label: the title stays)
+    "dokter", "huisarts", "zuster", "juf", "meester", "pastoor", "dominee", "notaris", "inspecteur", "professor",
 }
 INTERFIXES = {
     "van", "de", "der", "den", "het", "'t", "ter", "ten", "te", "in", "op", "aan", "bij", "uit", "la",
@@ -547,10 +549,11 @@ def _deduce_person(text: str, start: int, end: int, vocab: Vocabulary, common: f
 
 
 def speaker_names(turns: Sequence[dict[str, Any]]) -> list[str]:
-    """Speaker labels that are names (not I, R, Interviewer, Respondent …)."""
+    """Speaker labels that are names (not I, R, Interviewer, Respondent …): the name the transcript
+    found in the label (``name``: None for a role such as ``Moeder`` or ``Spreker 2``)."""
     out: list[str] = []
     for turn in turns:
-        label = " ".join(str(turn.get("speaker", "")).split())
+        label = " ".join(str(turn.get("name") or "" if "name" in turn else turn.get("speaker", "")).split())
         if label and label.casefold().rstrip(".") not in ROLE_LABELS and label not in out:
             out.append(label)
     return out
@@ -780,7 +783,8 @@ def apply_replacements(doc: dict[str, Any], spans: list[Span], tags: dict[int, s
     out["pages"] = [[remap(s), remap(e, "end"), p] for s, e, p in doc.get("pages", [])]
     turns = []
     for turn in doc.get("turns", []):
-        new_turn = {**turn, "start": remap(turn["start"]), "end": remap(turn["end"], "end")}
+        new_turn = {k: v for k, v in turn.items() if k != "name"}  # the original name: never passed on
+        new_turn.update(start=remap(turn["start"]), end=remap(turn["end"], "end"))
         new_turn["speaker"] = _pseudonymised_label(text, new_text, turn, remap, spans, tags)
         turns.append(new_turn)
     out["turns"] = turns
