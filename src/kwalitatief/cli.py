@@ -339,15 +339,19 @@ def import_group() -> None:
 @click.argument("in_path", metavar="IN.qdpx", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--name", default=None, help="Annotation file name: codebook/annotations/imported_NAME.jsonl "
                                            "(default: the file's name).")
+@click.option("--include-machine", is_flag=True, help="Also import codings by 'kwalitatief (machine)' (our own "
+                                                    "unreviewed proposals; skipped by default).")
 @click.option("--params", default="params.yaml", type=click.Path(path_type=Path))
-def import_qdpx_cmd(in_path: Path, name: str | None, params: Path) -> None:
+def import_qdpx_cmd(in_path: Path, name: str | None, include_machine: bool, params: Path) -> None:
     """Codings of another tool's project -> annotations (training data) of matching documents."""
     from .qda import QdaError, import_qdpx
 
     try:
-        result = import_qdpx(in_path, ".", _params_or_empty(params), name)
+        result = import_qdpx(in_path, ".", _params_or_empty(params), name, include_machine)
     except QdaError as exc:
         _fail(str(exc))
+    for line in result.readings:
+        click.echo(line)
     for p in result.problems:
         click.echo(f"warning: {p}", err=True)
     click.echo(f"{len(result.matched_sources)} sources matched corpus documents; {result.n_codings} codings -> "

@@ -1,15 +1,19 @@
 """Exchange with QDA software (ATLAS.ti, MAXQDA, NVivo, QualCoder ...) through the REFI-QDA standard.
 
 * :func:`export_qdpx`: a REFI-QDA project (``.qdpx``: a zip with ``project.qde`` and ``sources/<guid>.txt``):
-  users (the reviewers and the machine), the codebook with colours (categories as non-codable parent
-  codes; each opinie code has the children positief / negatief / gemengd for the valence), every document
-  as a text source with its PSEUDONYMISED text, and the reviewed codings (accepted, added, valence changed)
-  as ``PlainTextSelection`` elements at the fragment's character positions. Unreviewed machine codings only
-  with ``include_unreviewed``.
+  users (every reviewer and the machine), the codebook with colours (categories as non-codable parent
+  codes; each valenced code has the children ``<code> · positief`` / ``· negatief`` / ``· gemengd``: every
+  name is unique), every document as a text source with its PSEUDONYMISED text, and each reviewer's own
+  codings (accepted, added, valence changed) as ``PlainTextSelection`` elements at the fragment's character
+  positions, one selection per fragment and user. Unreviewed machine codings (user ``kwalitatief (machine)``)
+  only with ``include_unreviewed``.
 * :func:`export_qdc`: the codebook alone (``.qdc``, namespace ``urn:QDA-XML:codebook:1.0``).
 * :func:`import_qdpx`: the codings of a project from another tool become annotations (training data) in
   ``codebook/annotations/imported_<name>.jsonl`` when their sources match corpus documents (same text,
-  pseudonymised or original, up to whitespace). An existing file is never overwritten.
+  pseudonymised or original, up to whitespace). How the file counts positions (CRLF as one or two, a byte
+  order mark or not) is decided per source by where its selections land; every selection that lands
+  wrongly or partly is reported. Machine codings are skipped unless asked. An existing file is never
+  overwritten.
 
 Identifiers are UUIDs derived from the content (uuid5), so the same project gives the same file.
 Character positions count Unicode code points, as Python string indices do.
@@ -74,23 +78,46 @@ def _q(ns: str, tag: str) -> str:
     return f"{{{ns}}}{tag}"
 
 
+def valenced_codes(codebook: Any) -> set[str]:
+    """The codes whose codings carry a valence (positief / negatief / gemengd): the opinie category."""
+    return {c.id for c in codebook.codes if c.category == "opinie"}
+
+
+def valence_code_name(code_id: str, valence: str) -> str:
+    """The exported name of a valence child code: unique over the whole codebook (``opinie.x · positief``).
+
+    QualCoder keeps one code per name (its ``code_name`` table is ``unique(name)``); a child called just
+    ``positief`` under every opinie code would merge them all into the first one.
+    """
+    return f"{code_id} · {valence}"
+
+
 def _codes_element(parent: ET.Element, ns: str, codebook: Any) -> dict[tuple[str, str | None], str]:
-    """Append <Codes> to ``parent``; returns (code, valence) -> GUID."""
+    """Append <Codes> to ``parent``; returns (code, valence) -> GUID. Every code name is unique."""
     codes_el = ET.SubElement(parent, _q(ns, "Codes"))
     colours = code_colours(codebook)
+    valenced = valenced_codes(codebook)
     refs: dict[tuple[str, str | None], str] = {}
     categories: dict[str, ET.Element] = {}
+    names: set[str] = set()
+
+    def add(under: ET.Element, attrs: dict[str, str]) -> ET.Element:
+        if attrs["name"] in names:
+            raise QdaError(f"code name '{attrs['name']}' occurs twice in the export; QDA tools merge codes of "
+                           "the same name. Rename a category or code in codebook/codebook.yaml.")
+        names.add(attrs["name"])
+        return ET.SubElement(under, _q(ns, "Code"), attrs)
+
     for code in codebook.codes:
         cat = categories.get(code.category)
         if cat is None:
             label = codebook.categories.get(code.category) or code.category
-            cat = ET.SubElement(codes_el, _q(ns, "Code"), {
-                "guid": guid("category", code.category), "name": code.category, "isCodable": "false",
-                "color": category_colour(code.category)})
+            cat = add(codes_el, {"guid": guid("category", code.category), "name": code.category,
+                                 "isCodable": "false", "color": category_colour(code.category)})
             ET.SubElement(cat, _q(ns, "Description")).text = f"{label} (categorie van het codeboek)"
             categories[code.category] = cat
-        el = ET.SubElement(cat, _q(ns, "Code"), {"guid": guid("code", code.id), "name": code.id,
-                                                 "isCodable": "true", "color": colours[code.id]})
+        el = add(cat, {"guid": guid("code", code.id), "name": code.id, "isCodable": "true",
+                       "color": colours[code.id]})
         description = f"{code.label}. {code.definition}".strip()
         if code.include:
             description += "\nWel: " + "; ".join(code.include)
@@ -98,11 +125,10 @@ def _codes_element(parent: ET.Element, ns: str, codebook: Any) -> dict[tuple[str
             description += "\nNiet: " + "; ".join(code.exclude)
         ET.SubElement(el, _q(ns, "Description")).text = description
         refs[(code.id, None)] = guid("code", code.id)
-        if code.id.startswith("opinie."):
+        if code.id in valenced:
             for valence in VALENCES:
-                child = ET.SubElement(el, _q(ns, "Code"), {
-                    "guid": guid("code", code.id, valence), "name": valence, "isCodable": "true",
-                    "color": VALENCE_COLOURS[valence]})
+                child = add(el, {"guid": guid("code", code.id, valence), "name": valence_code_name(code.id, valence),
+                                 "isCodable": "true", "color": VALENCE_COLOURS[valence]})
                 ET.SubElement(child, _q(ns, "Description")).text = f"{code.id}, waardering {valence}"
                 refs[(code.id, valence)] = guid("code", code.id, valence)
     return refs
@@ -128,25 +154,76 @@ def export_qdc(out_path: str | Path, codebook: Any) -> int:
 
 
 @dataclass
+class ExportCoding:
+    """One coding of the export: a code (and valence) on a fragment, by one user."""
+
+    fragment_id: str
+    code: str
+    valence: str | None
+    user: str                       # a reviewer, or MACHINE_USER for a machine proposal nobody reviewed
+    status: str                     # accepted | added | valence_changed | unreviewed
+    time: str | None = None         # the reviewer's decision time
+    memos: list[str] = field(default_factory=list)
+    note: str = ""                  # the machine's source and score
+
+
+@dataclass
 class ProjectData:
     """What a project export contains (read from the pipeline's artefacts)."""
 
     codebook: Any
     documents: dict[str, str]                       # doc_id -> pseudonymised text
     fragments: list[dict[str, Any]]
-    codings: list[dict[str, Any]]                   # merged codings with the current decisions applied
-    memos: dict[tuple[str, str], list[str]] = field(default_factory=dict)
-    times: dict[tuple[str, str], str] = field(default_factory=dict)
+    codings: list[ExportCoding]                     # each reviewer's codings and the unreviewed machine ones
     problems: list[dict[str, Any]] = field(default_factory=list)
 
 
+_STATUS = {"accept": "accepted", "add": "added", "change_valence": "valence_changed"}
+
+
+def _machine_note(row: dict[str, Any]) -> str:
+    score = row.get("score")
+    return f"bron {row.get('sources')}" + (f", score {score:.2f}" if isinstance(score, (int, float)) else "")
+
+
+def reviewer_codings(machine: list[dict[str, Any]], fragments: list[dict[str, Any]], decisions: list[Any],
+                     codebook: Any) -> tuple[list[ExportCoding], list[dict[str, Any]]]:
+    """Every reviewer's own codings (their latest decision per fragment and code, rejections left out) and
+    the machine codings no reviewer decided on; plus the problems (orphaned decisions, unknown codes)."""
+    from .review import apply_decisions, latest_per_reviewer, split_orphans
+
+    merged, problems = apply_decisions(machine, fragments, decisions, codebook.code_ids)
+    live, _ = split_orphans(decisions, fragments)
+    live = [d for d in live if d.code in set(codebook.code_ids)]
+    valenced = valenced_codes(codebook)
+    proposed = {(r["fragment_id"], r["code"]): r for r in machine}
+    memos: dict[tuple[str, str, str], list[str]] = {}
+    for d in sorted(live, key=lambda d: (d.time, d.line)):
+        if d.memo:
+            memos.setdefault((d.reviewer, d.fragment_id, d.code), []).append(d.memo)
+    out: list[ExportCoding] = []
+    for (reviewer, fid, code), d in latest_per_reviewer(live).items():
+        if d.decision not in _STATUS:
+            continue
+        valence = d.valence or (proposed.get((fid, code)) or {}).get("valence")
+        out.append(ExportCoding(fid, code, valence if code in valenced else None, reviewer, _STATUS[d.decision],
+                                d.time, memos.get((reviewer, fid, code), [])))
+    for row in merged:
+        if row.get("status") == "unreviewed":
+            out.append(ExportCoding(row["fragment_id"], row["code"],
+                                    row.get("valence") if row["code"] in valenced else None, MACHINE_USER,
+                                    "unreviewed", note=_machine_note(row)))
+    out.sort(key=lambda c: (c.fragment_id, c.user, c.code))
+    return out, problems
+
+
 def load_project(root: str | Path = ".", params: dict[str, Any] | None = None) -> ProjectData:
-    """The artefacts an export needs: codebook, pseudonymised texts, fragments and reviewed codings."""
+    """The artefacts an export needs: codebook, pseudonymised texts, fragments and everyone's codings."""
     from . import paths
     from .classify import codebook_path
     from .codebook import CodebookError, load_codebook
     from .jsonio import read_json, read_jsonl
-    from .review import apply_decisions, effective_decisions, read_decisions
+    from .review import read_decisions
 
     root = Path(root)
     try:
@@ -159,23 +236,31 @@ def load_project(root: str | Path = ".", params: dict[str, Any] | None = None) -
     documents = {p.stem: read_json(p)["text"] for p in sorted((root / paths.PSEUDONYMISED_DIR).glob("*.json"))}
     fragments = list(read_jsonl(root / paths.FRAGMENTS))
     decisions, problems = read_decisions(root / paths.REVIEWS)
-    codings, more = apply_decisions(read_jsonl(root / paths.CODINGS), fragments, decisions, codebook.code_ids)
-    data = ProjectData(codebook, documents, fragments, codings, problems=problems + more)
-    for key, d in effective_decisions(decisions).items():
-        data.times[key] = d.time
-    for d in decisions:
-        if d.memo:
-            data.memos.setdefault((d.fragment_id, d.code), []).append(f"{d.reviewer}: {d.memo}")
-    return data
+    codings, more = reviewer_codings(list(read_jsonl(root / paths.CODINGS)), fragments, decisions, codebook)
+    return ProjectData(codebook, documents, fragments, codings, problems=problems + more)
+
+
+def _selection_notes(fid: str, rows: list[ExportCoding]) -> str:
+    notes = [f"fragment {fid}"]
+    for c in rows:
+        who = "machine (niet beoordeeld)" if c.user == MACHINE_USER else c.user
+        notes.append(f"{c.code}" + (f" ({c.valence})" if c.valence else "") + f": {c.status}, {who}"
+                     + (f", {c.note}" if c.note else ""))
+        notes += [f"  memo: {m}" for m in c.memos]
+    return "\n".join(notes)
 
 
 def project_xml(data: ProjectData, include_unreviewed: bool = False, name: str = "kwalitatief"
                 ) -> tuple[bytes, dict[str, str], dict[str, int]]:
-    """project.qde, the source files (zip path -> text) and counts."""
+    """project.qde, the source files (zip path -> text) and counts.
+
+    One ``PlainTextSelection`` per fragment and user, holding that user's codings: QualCoder (and others)
+    take the coder from the selection's ``creatingUser``, so a fragment coded by two reviewers appears
+    twice, once per reviewer. Unreviewed machine proposals belong to the user ``kwalitatief (machine)``.
+    """
     ET.register_namespace("", NS_PROJECT)
-    keep = [c for c in data.codings if c.get("status") in REVIEWED
-            or (include_unreviewed and c.get("status") == "unreviewed")]
-    users = sorted({c["reviewer"] for c in keep if c.get("reviewer")})
+    keep = [c for c in data.codings if c.status != "unreviewed" or include_unreviewed]
+    users = sorted({c.user for c in keep if c.user != MACHINE_USER})
     user_guid = {u: guid("user", u) for u in users}
     user_guid[MACHINE_USER] = guid("user", MACHINE_USER)
     root = ET.Element(_q(NS_PROJECT, "Project"), {
@@ -186,9 +271,9 @@ def project_xml(data: ProjectData, include_unreviewed: bool = False, name: str =
         ET.SubElement(users_el, _q(NS_PROJECT, "User"), {"guid": user_guid[user], "name": user})
     book = ET.SubElement(root, _q(NS_PROJECT, "CodeBook"))
     refs = _codes_element(book, NS_PROJECT, data.codebook)
-    by_fragment: dict[str, list[dict[str, Any]]] = {}
+    by_fragment: dict[str, dict[str, list[ExportCoding]]] = {}
     for c in keep:
-        by_fragment.setdefault(c["fragment_id"], []).append(c)
+        by_fragment.setdefault(c.fragment_id, {}).setdefault(c.user, []).append(c)
     frags_by_doc: dict[str, list[dict[str, Any]]] = {}
     for f in data.fragments:
         if f["fragment_id"] in by_fragment:
@@ -210,33 +295,26 @@ def project_xml(data: ProjectData, include_unreviewed: bool = False, name: str =
                                       "message": f"fragment {fid} does not match its document's text; its "
                                                  "codings are not exported (rerun the pipeline).", "detail": None})
                 continue
-            rows = sorted(by_fragment[fid], key=lambda c: c["code"])
-            sel = ET.SubElement(src, _q(NS_PROJECT, "PlainTextSelection"), {
-                "guid": guid("selection", fid), "name": fid, "startPosition": str(frag["start"]),
-                "endPosition": str(frag["end"]), "creatingUser": user_guid[MACHINE_USER]})
-            notes = [f"fragment {fid}"]
-            for c in rows:
-                status = c.get("status")
-                who = c.get("reviewer") or "machine"
-                notes.append(f"{c['code']}" + (f" ({c['valence']})" if c.get("valence") else "")
-                             + f": {status}, {who}, bron {c.get('sources')}"
-                             + (f", score {c['score']:.2f}" if isinstance(c.get("score"), (int, float)) else ""))
-                notes += [f"  memo {m}" for m in data.memos.get((fid, c["code"]), [])]
-            ET.SubElement(sel, _q(NS_PROJECT, "Description")).text = "\n".join(notes)
-            for c in rows:
-                ref = refs.get((c["code"], c.get("valence") if c["code"].startswith("opinie.") else None)) \
-                    or refs.get((c["code"], None))
-                if ref is None:
+            for user, rows in sorted(by_fragment[fid].items()):
+                rows = [c for c in rows if (c.code, c.valence) in refs or (c.code, None) in refs]
+                if not rows:
                     continue
-                attrs = {"guid": guid("coding", fid, c["code"]),
-                         "creatingUser": user_guid.get(c.get("reviewer") or MACHINE_USER, user_guid[MACHINE_USER])}
-                when = data.times.get((fid, c["code"]))
-                if when and c.get("reviewer"):
-                    attrs["creationDateTime"] = when
-                coding = ET.SubElement(sel, _q(NS_PROJECT, "Coding"), attrs)
-                ET.SubElement(coding, _q(NS_PROJECT, "CodeRef"), {"targetGUID": ref})
-                n_cod += 1
-            n_sel += 1
+                attrs = {"guid": guid("selection", fid, user), "name": fid, "startPosition": str(frag["start"]),
+                         "endPosition": str(frag["end"]), "creatingUser": user_guid[user]}
+                times = sorted(c.time for c in rows if c.time)
+                if times:
+                    attrs["creationDateTime"] = times[0]
+                sel = ET.SubElement(src, _q(NS_PROJECT, "PlainTextSelection"), attrs)
+                ET.SubElement(sel, _q(NS_PROJECT, "Description")).text = _selection_notes(fid, rows)
+                for c in rows:
+                    ref = refs.get((c.code, c.valence)) or refs[(c.code, None)]
+                    cattrs = {"guid": guid("coding", fid, c.code, user), "creatingUser": user_guid[user]}
+                    if c.time:
+                        cattrs["creationDateTime"] = c.time
+                    coding = ET.SubElement(sel, _q(NS_PROJECT, "Coding"), cattrs)
+                    ET.SubElement(coding, _q(NS_PROJECT, "CodeRef"), {"targetGUID": ref})
+                    n_cod += 1
+                n_sel += 1
     counts = {"sources": len(data.documents), "selections": n_sel, "codings": n_cod, "users": len(users) + 1,
               "codes": len(data.codebook.codes)}
     return _xml_bytes(root), files, counts
@@ -286,7 +364,13 @@ def _norm(text: str) -> str:
     return " ".join(text.split())
 
 
-def _read_source_text(zf: zipfile.ZipFile, el: ET.Element, where: str) -> str | None:
+def _short(text: str, limit: int = 60) -> str:
+    text = _norm(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _read_source_text(zf: zipfile.ZipFile, el: ET.Element) -> str | None:
+    """The source's text as stored (line ends and a byte order mark kept: :func:`readings` decides)."""
     content = el.find(_q(NS_PROJECT, "PlainTextContent"))
     if content is not None and content.text is not None:
         return content.text
@@ -297,8 +381,116 @@ def _read_source_text(zf: zipfile.ZipFile, el: ET.Element, where: str) -> str | 
         real = names.get(name.lower())
         if real is None:
             return None
-        return zf.read(real).decode("utf-8-sig").replace("\r\n", "\n")
+        return zf.read(real).decode("utf-8", errors="replace")
     return None
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One way to count a source's positions: over ``text``, position p is ``text[p - shift]``."""
+
+    label: str
+    text: str
+    shift: int = 0
+
+
+def readings(stored: str) -> list[Reading]:
+    """The ways other tools count positions, the spec's literal reading first (it wins ties).
+
+    REFI-QDA 1.5 counts code points of the stored plain text, so a CRLF line end is two positions; some tools
+    count the LF-normalised text instead (QualCoder exports positions over its LF text, also when it writes
+    CRLF files for MAXQDA). A byte order mark is not text; a tool that counts it shifts every position by one.
+    """
+    bom = stored.startswith("\ufeff")
+    body = stored[1:] if bom else stored
+    out = [Reading("code points of the stored text" + (" (CRLF = 2)" if "\r" in body else ""), body)]
+    if "\r" in body:
+        out.append(Reading("code points of the LF-normalised text (CRLF = 1)",
+                           body.replace("\r\n", "\n").replace("\r", "\n")))
+    if bom:
+        out += [Reading(r.label + ", byte order mark counted", r.text, 1) for r in list(out)]
+    return out
+
+
+@dataclass
+class _Selection:
+    name: str
+    start: int
+    end: int
+    element: ET.Element
+
+
+@dataclass
+class _Landing:
+    """Where a selection lands in the corpus document under one reading."""
+
+    start: int
+    end: int
+    text: str                        # the source's text at the selection's positions
+    fragments: list[dict[str, Any]]  # the fragments it codes
+    problem: str | None = None       # why it must not be imported
+    partial: bool = False            # its ends are not fragment boundaries
+
+
+class _Target:
+    """A corpus document a source matched: its text and fragment spans (pseudonymised or original)."""
+
+    def __init__(self, doc_id: str, text: str, spans: list[tuple[dict[str, Any], int, int]]) -> None:
+        self.doc_id, self.text, self.spans = doc_id, text, spans
+        self.bounds = {b for _, fs, fe in spans for b in (fs, fe)}
+        self.ids = {f["fragment_id"]: (fs, fe) for f, fs, fe in spans}
+
+    def land(self, sel: _Selection, reading: Reading, align: _Aligner) -> _Landing:
+        s, e = sel.start - reading.shift, sel.end - reading.shift
+        if not 0 <= s < e <= len(reading.text):
+            return _Landing(s, e, "", [], f"positions {sel.start}-{sel.end} lie outside the text "
+                                           f"({len(reading.text)} characters)")
+        text = reading.text[s:e]
+        a, b = align(s), align(e, end=True)
+        hits = [f for f, fs, fe in self.spans if _overlap(a, b, fs, fe)]
+        landing = _Landing(a, b, text, hits, partial=not (a in self.bounds and b in self.bounds))
+        if sel.name in self.ids and self.ids[sel.name] != (a, b):
+            landing.problem = f"it is named after fragment {sel.name}, but its positions give '{_short(text)}'"
+        elif sel.name and sel.name not in self.ids and _looks_like_text(sel.name) and _norm(sel.name) != _norm(text):
+            landing.problem = f"its name is '{_short(sel.name)}' but its positions give '{_short(text)}'"
+        elif not hits:
+            landing.problem = f"'{_short(text)}' covers no fragment"
+        return landing
+
+
+def _looks_like_text(name: str) -> bool:
+    """QualCoder names a selection by its text; other tools use labels. Text has a space or is long."""
+    return " " in name.strip() or len(name) > 40
+
+
+def _word_cut(text: str, pos: int) -> bool:
+    return 0 < pos < len(text) and text[pos - 1].isalnum() and text[pos].isalnum()
+
+
+def _score(target: _Target, sels: list[_Selection], reading: Reading, corpus_text: str) -> tuple[int, int, int]:
+    """(selections without problem, ends on fragment boundaries, ends that cut no word): higher is better."""
+    align = _Aligner(reading.text, corpus_text)
+    clean = bounds = words = 0
+    for sel in sels:
+        landing = target.land(sel, reading, align)
+        if landing.problem is None:
+            clean += 1
+        bounds += (landing.start in target.bounds) + (landing.end in target.bounds)
+        s, e = sel.start - reading.shift, sel.end - reading.shift
+        words += (not _word_cut(reading.text, s)) + (not _word_cut(reading.text, e))
+    return clean, bounds, words
+
+
+def choose_reading(target: _Target, sels: list[_Selection], stored: str) -> tuple[Reading, str]:
+    """The reading under which the selections land best, and a sentence that reports the choice."""
+    options = readings(stored)
+    scores = [_score(target, sels, r, target.text) for r in options]
+    best = max(range(len(options)), key=lambda i: (scores[i], -i))
+    reading = options[best]
+    n = len(sels)
+    why = f"{scores[best][1]} of {2 * n} selection ends on fragment boundaries"
+    others = "; ".join(f"{r.label}: {sc[1]}" for r, sc in zip(options, scores) if r is not reading)
+    return reading, f"positions read as {reading.label}: {why}" + (f" (other readings: {others})" if others else "")
 
 
 @dataclass
@@ -308,6 +500,8 @@ class ImportResult:
     n_codings: int
     matched_sources: list[str]
     problems: list[str]
+    readings: list[str] = field(default_factory=list)   # per source: how its positions were read, and why
+    n_machine_skipped: int = 0
 
 
 def _safe_name(name: str) -> str:
@@ -315,9 +509,26 @@ def _safe_name(name: str) -> str:
     return cleaned or "project"
 
 
+def _selections(src: ET.Element, label: str, problems: list[str]) -> list[_Selection]:
+    out = []
+    for sel in src.iter(_q(NS_PROJECT, "PlainTextSelection")):
+        try:
+            s, e = int(sel.get("startPosition", "")), int(sel.get("endPosition", ""))
+        except ValueError:
+            problems.append(f"source '{label}': selection '{sel.get('name') or sel.get('guid')}' has no valid "
+                            "startPosition/endPosition; skipped.")
+            continue
+        out.append(_Selection(sel.get("name") or "", s, e, sel))
+    return out
+
+
 def import_qdpx(in_path: str | Path, root: str | Path = ".", params: dict[str, Any] | None = None,
-                name: str | None = None) -> ImportResult:
-    """Turn the codings of a REFI-QDA project into annotations of the matching corpus documents."""
+                name: str | None = None, include_machine: bool = False) -> ImportResult:
+    """Turn the codings of a REFI-QDA project into annotations of the matching corpus documents.
+
+    Codings by the user ``kwalitatief (machine)`` (our own unreviewed proposals) are skipped unless
+    ``include_machine``: the classifier must not learn its own output.
+    """
     from . import paths
     from .classify import codebook_path, original_offset
     from .codebook import CodebookError, load_codebook
@@ -339,10 +550,11 @@ def import_qdpx(in_path: str | Path, root: str | Path = ".", params: dict[str, A
     except (zipfile.BadZipFile, OSError) as exc:
         raise QdaError(f"{in_path}: not a REFI-QDA project file (.qdpx is a zip): {exc}") from exc
     with zf:
-        if "project.qde" not in zf.namelist():
+        qde = [n for n in zf.namelist() if n.lower().endswith(".qde") and "/" not in n]
+        if not qde:
             raise QdaError(f"{in_path}: has no project.qde; is it a REFI-QDA project (.qdpx)?")
         try:
-            proj = ET.fromstring(zf.read("project.qde"))
+            proj = ET.fromstring(zf.read("project.qde" if "project.qde" in qde else qde[0]))
         except ET.ParseError as exc:
             raise QdaError(f"{in_path}: project.qde is not valid XML ({exc}).") from exc
         if proj.tag != _q(NS_PROJECT, "Project"):
@@ -364,53 +576,63 @@ def import_qdpx(in_path: str | Path, root: str | Path = ".", params: dict[str, A
         lines: dict[tuple[str, str, str], dict[str, str | None]] = {}
         frag_text: dict[str, tuple[str, str]] = {}
         matched: list[str] = []
-        n_codings = 0
+        chosen: list[str] = []
+        n_codings = n_machine = 0
         for src in proj.iter(_q(NS_PROJECT, "TextSource")):
             label = src.get("name") or src.get("guid")
-            text = _read_source_text(zf, src, str(in_path))
-            if text is None:
+            stored = _read_source_text(zf, src)
+            if stored is None:
                 problems.append(f"source '{label}': its text is not in the file (only internal sources "
                                 "are read); skipped.")
                 continue
-            key = _norm(text)
+            key = _norm(stored.lstrip("\ufeff"))
             if key in by_norm_pseudo:
                 doc = by_norm_pseudo[key]
-                align = _Aligner(text, pseudo[doc]["text"])
-                spans = [(f, f["start"], f["end"]) for f in frags_by_doc.get(doc, [])]
+                target = _Target(doc, pseudo[doc]["text"], [(f, f["start"], f["end"]) for f in frags_by_doc.get(doc, [])])
             elif key in by_norm_orig:
                 doc = by_norm_orig[key]
-                align = _Aligner(text, originals[doc])
                 reps = sorted(pseudo[doc].get("replacements") or [], key=lambda r: r["start"])
-                spans = [(f, original_offset(reps, f["start"]), original_offset(reps, f["end"]))
-                         for f in frags_by_doc.get(doc, [])]
+                target = _Target(doc, originals[doc], [(f, original_offset(reps, f["start"]),
+                                                        original_offset(reps, f["end"]))
+                                                       for f in frags_by_doc.get(doc, [])])
             else:
                 problems.append(f"source '{label}': its text matches no corpus document; its codings are "
                                 "not imported.")
                 continue
             matched.append(f"{label} -> {doc}")
-            for sel in src.iter(_q(NS_PROJECT, "PlainTextSelection")):
-                try:
-                    s, e = int(sel.get("startPosition", "")), int(sel.get("endPosition", ""))
-                except ValueError:
-                    problems.append(f"source '{label}': a selection without valid positions; skipped.")
+            sels = _selections(src, label, problems)
+            reading, why = choose_reading(target, sels, stored)
+            chosen.append(f"source '{label}': {why}")
+            align = _Aligner(reading.text, target.text)
+            for sel in sels:
+                landing = target.land(sel, reading, align)
+                where = f"source '{label}': selection {sel.start}-{sel.end}"
+                if landing.problem:
+                    problems.append(f"{where}: {landing.problem}; skipped.")
                     continue
-                s, e = align(s), align(e, end=True)
-                hits = [f for f, fs, fe in spans if _overlap(s, e, fs, fe)]
-                if not hits:
-                    problems.append(f"source '{label}': selection {s}-{e} covers no fragment; skipped.")
-                    continue
-                for coding in sel.iter(_q(NS_PROJECT, "Coding")):
+                if landing.partial:
+                    problems.append(f"{where} ('{_short(landing.text)}') does not start and end on fragment "
+                                    "boundaries; imported as a coding of "
+                                    + ", ".join(f["fragment_id"] for f in landing.fragments) + ".")
+                for coding in sel.element.iter(_q(NS_PROJECT, "Coding")):
                     ref = coding.find(_q(NS_PROJECT, "CodeRef"))
-                    target = code_map.get(ref.get("targetGUID")) if ref is not None else None
-                    if target is None:
+                    target_code = code_map.get(ref.get("targetGUID")) if ref is not None else None
+                    if target_code is None:
                         continue
-                    coder = users.get(coding.get("creatingUser")) or users.get(sel.get("creatingUser")) or "import"
-                    for f in hits:
+                    coder = (users.get(coding.get("creatingUser")) or users.get(sel.element.get("creatingUser"))
+                             or "import")
+                    if coder == MACHINE_USER and not include_machine:
+                        n_machine += 1
+                        continue
+                    for f in landing.fragments:
                         codes = lines.setdefault((doc, f["fragment_id"], coder), {})
-                        if target[0] not in codes or target[1]:
-                            codes[target[0]] = target[1]
+                        if target_code[0] not in codes or target_code[1]:
+                            codes[target_code[0]] = target_code[1]
                         frag_text[f["fragment_id"]] = (doc, f["text"])
                     n_codings += 1
+    if n_machine:
+        problems.append(f"{n_machine} codings by '{MACHINE_USER}' (machine proposals nobody reviewed) are not "
+                        "imported, so the classifier does not learn its own output; --include-machine imports them.")
     rows = []
     for (doc, fid, coder), codes in sorted(lines.items()):
         rows.append({"doc_id": doc, "text": frag_text[fid][1], "coder": coder,
@@ -418,7 +640,7 @@ def import_qdpx(in_path: str | Path, root: str | Path = ".", params: dict[str, A
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "x", encoding="utf-8", newline="\n") as handle:   # "x": never overwrite
         handle.write("".join(dumps(r) + "\n" for r in rows))
-    return ImportResult(out, len(rows), n_codings, matched, problems)
+    return ImportResult(out, len(rows), n_codings, matched, problems, chosen, n_machine)
 
 
 def _overlap(s: int, e: int, fs: int, fe: int) -> bool:
@@ -429,21 +651,33 @@ def _overlap(s: int, e: int, fs: int, fe: int) -> bool:
     return inter * 2 >= (fe - fs) or inter == (e - s)
 
 
+_VALENCE_NAME = re.compile(r"^(?P<code>.+?)\s*[·:/-]\s*(?P<valence>" + "|".join(VALENCES) + r")$")
+
+
 def _map_codes(proj: ET.Element, codebook: Any, problems: list[str]) -> dict[str, tuple[str, str | None]]:
-    """GUID of each code of the file -> (codebook code, valence); by id, else by label."""
+    """GUID of each code of the file -> (codebook code, valence); by id, else by label.
+
+    A valence is read from a name ``<code> · <valence>`` (our export) or from a child code named just
+    ``<valence>`` under a valenced code (older exports and hand-made codebooks).
+    """
     known = set(codebook.code_ids)
+    valenced = valenced_codes(codebook)
     by_label = {c.label.lower(): c.id for c in codebook.codes}
     out: dict[str, tuple[str, str | None]] = {}
+
+    def resolve(name: str) -> str | None:
+        return name if name in known else by_label.get(name.lower())
 
     def walk(el: ET.Element, parent: tuple[str, str | None] | None) -> None:
         for code in el.findall(_q(NS_PROJECT, "Code")):
             name = (code.get("name") or "").strip()
             target: tuple[str, str | None] | None = None
-            if name in known:
-                target = (name, None)
-            elif name.lower() in by_label:
-                target = (by_label[name.lower()], None)
-            elif parent and parent[0].startswith("opinie.") and name in VALENCES:
+            m = _VALENCE_NAME.match(name)
+            if resolve(name):
+                target = (resolve(name), None)
+            elif m and resolve(m["code"]) in valenced:
+                target = (resolve(m["code"]), m["valence"])
+            elif parent and parent[0] in valenced and name in VALENCES:
                 target = (parent[0], name)
             if target is not None:
                 out[code.get("guid")] = target
