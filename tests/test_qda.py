@@ -315,3 +315,67 @@ def test_import_reports_every_selection_that_lands_wrongly_or_partly(tmp_path):
     assert len(wrong_msg) == 1 and "its name is" in wrong_msg[0] and "skipped" in wrong_msg[0]
     assert any(f"selection {part[0]}-{part[1]}" in p and "fragment boundaries" in p for p in result.problems)
     assert any(f"selection {outside[0]}-{outside[1]}" in p and "outside the text" in p for p in result.problems)
+
+
+# ------------------------------------------------- QualCoder's import rules (ccbogel/QualCoder @ c3204641)
+
+def _qualcoder_reading(qdpx: Path) -> tuple[dict[str, str], list[tuple[str, str, int, int, str, str]]]:
+    """What QualCoder's RefiImport keeps of a project, by the rules of its code that bit us:
+
+    * src/qualcoder/__main__.py:1824 ``code_name ... unique(name)`` and refi.py:252-270 (``sub_codes``): a
+      second code of the same name raises IntegrityError, the first code's id is reused and the second GUID
+      is never registered, so its codings get no code.
+    * refi.py:1685-1689 (``load_codings_for_text``): the coder is the PlainTextSelection's creatingUser, and
+      __main__.py:1821 ``code_text ... unique(cid,fid,pos0,pos1, owner)`` keeps one coding per code,
+      selection and coder.
+    * refi.py:1517-1545 (``load_text_source``): the source is read with encoding='utf-8' (a BOM stays a
+      character) and a CRLF file gets every '\\n' replaced by '\\n '; refi.py:1692: the coded text is
+      ``fulltext[pos0:pos1]``, code points.
+    """
+    with zipfile.ZipFile(qdpx) as zf:
+        root = read_project(qdpx)
+        raw = {s.get("name"): zf.read("sources/" + s.get("plainTextPath")[len("internal://"):])
+               for s in root.iter(Q + "TextSource")}
+    registered: dict[str, str] = {}
+    taken: set[str] = set()
+    for code in root.iter(Q + "Code"):      # document order, as the recursion of sub_codes
+        if code.get("isCodable") != "false" and code.get("name") not in taken:
+            taken.add(code.get("name"))
+            registered[code.get("guid")] = code.get("name")
+    users = {u.get("guid"): u.get("name") for u in root.iter(Q + "User")}
+    kept: dict[tuple, tuple] = {}
+    texts = {}
+    for src in root.iter(Q + "TextSource"):
+        full = raw[src.get("name")].decode("utf-8", errors="replace")
+        full = full.replace("\r\n", "\n").replace("\r", "\n")
+        if b"\r\n" in raw[src.get("name")]:
+            full = full.replace("\n", "\n ")
+        texts[src.get("name")] = full
+        for sel in src.iter(Q + "PlainTextSelection"):
+            s, e = int(sel.get("startPosition")), int(sel.get("endPosition"))
+            for c in sel.findall(Q + "Coding"):
+                name = registered.get(c.find(Q + "CodeRef").get("targetGUID"))
+                key = (name, src.get("name"), s, e, users[sel.get("creatingUser")])
+                kept.setdefault(key, (src.get("name"), name, s, e, users[sel.get("creatingUser")], full[s:e]))
+    return texts, list(kept.values())
+
+
+def test_export_loses_nothing_under_qualcoders_import_rules(tmp_path):
+    project = make_review_project(tmp_path, build_db=False)
+    path = tmp_path / "codebook/reviews.jsonl"
+    for reviewer, valence in (("anna", "negatief"), ("bram", "gemengd")):   # same fragment, same code
+        append_decision(path, make_decision(reviewer, _frag(project, 1), "opinie.proeftuin", "change_valence", valence))
+    counts = export_qdpx(tmp_path / "q.qdpx", tmp_path, include_unreviewed=True)
+    _, kept = _qualcoder_reading(tmp_path / "q.qdpx")
+    assert len(kept) == counts["codings"] == 6                   # nothing merged away by a unique constraint
+    assert all(name is not None for _, name, *_ in kept)         # every coding under a registered code
+    by_id = {f["fragment_id"]: f for f in project["fragments"]}
+    frag_at = {(f["doc_id"], f["start"], f["end"]): f for f in by_id.values()}
+    for doc, _, s, e, _, text in kept:
+        assert text == frag_at[(doc, s, e)]["text"]              # QualCoder's selected text is the fragment's
+    valences = sorted((user, name) for _, name, *_, user, _ in kept if name.startswith("opinie.proeftuin"))
+    assert valences == [("anna", "opinie.proeftuin · negatief"), ("bram", "opinie.proeftuin · gemengd"),
+                        ("kwalitatief (machine)", "opinie.proeftuin · positief")]
+    with zipfile.ZipFile(tmp_path / "q.qdpx") as zf:   # QualCoder would count a BOM or CR as text
+        assert not any(zf.read(n).startswith(b"\xef\xbb\xbf") or b"\r" in zf.read(n)
+                       for n in zf.namelist() if n.startswith("sources/"))
