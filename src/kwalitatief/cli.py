@@ -46,29 +46,50 @@ def main(verbose: bool) -> None:
 
 @main.command()
 @click.option("--force", is_flag=True, help="Rerun every stage even if nothing changed.")
-def run(force: bool) -> None:
-    """Run the pipeline (dvc repro) and say where the outputs are."""
+@click.pass_context
+def run(ctx: click.Context, force: bool) -> None:
+    """Run the pipeline (dvc repro): one line per stage, then where the outputs are."""
+    import codecs
+    import os
+
+    from .progress import enabled as progress_enabled
+    from .provenance import now, write_run_log
+    from .run_output import RunOutput
+
     if not Path("dvc.yaml").exists():
         _fail("no dvc.yaml here; run kwal from the project root.")
     cmd = [sys.executable, "-m", "dvc", "repro"] + (["--force"] if force else [])
-    import os
+    # the stages' `python` must be this environment's, also when the venv is not activated; their output
+    # reaches us through a pipe, so whether to draw progress bars is decided by our own terminal
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+           "KWAL_PROGRESS": "1" if progress_enabled() else "0"}
+    verbose = bool(ctx.find_root().params.get("verbose"))
 
-    # the stages' `python` must be this environment's, also when the venv is not activated
-    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
-    ran_a_stage = False
-    with subprocess.Popen(cmd, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1,
-                          env=env) as proc:
+    def show_progress(text: str) -> None:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+
+    out = RunOutput(emit=click.echo, progress=show_progress, verbose=verbose)
+    started = now()
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env) as proc:
         assert proc.stdout is not None
-        for line in proc.stdout:  # stream DVC's and the stages' output as it comes
-            click.echo(line, nl=False)
-            ran_a_stage = ran_a_stage or line.startswith("Running stage")
+        while chunk := os.read(proc.stdout.fileno(), 65536):   # stream DVC's and the stages' output
+            out.feed(decoder.decode(chunk))
+        out.feed(decoder.decode(b"", final=True))
+    out.close()
     if proc.returncode != 0:
         _fail("the pipeline stopped; the messages above name the stage and the problem.", proc.returncode)
-    if not ran_a_stage:
+    if not out.stages_run:
         click.echo("Nothing changed since the last run: no stage was rerun.")
+    elif out.unchanged:
+        click.echo(f"  unchanged, not rerun: {', '.join(out.unchanged)}")
     from .summary import summarise_outputs
 
     click.echo(summarise_outputs())
+    entry = write_run_log(started, out.stages_run, _params_or_empty(Path("params.yaml")))
+    click.echo(f"  run {entry['started']} – {entry['finished']}, code {entry['code_revision']}, "
+               f"inputs {entry['fingerprint']}: outputs/run.json")
 
 
 @main.command("extract-text")
