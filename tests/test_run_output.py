@@ -13,6 +13,7 @@ INFO kwalitatief.extract: extracted 59 of 59 documents (57 PDF pages); cache: 0 
 Updating lock file 'dvc.lock'
 
 Stage 'pseudonymise' didn't change, skipping
+Stage 'segment' is cached - skipping run, checking out outputs
 Running stage 'classify':
 > python pipeline/classify.py
 INFO kwalitatief.classify: training data: 677 annotation lines
@@ -45,8 +46,9 @@ def _run(text: str, chunk: int, verbose: bool = False) -> tuple[list[str], list[
 def test_one_line_per_stage_warnings_kept_and_dvc_hints_gone():
     for chunk in (1, 7, 10_000):
         shown, bars, out = _run(DVC_OUTPUT, chunk)
-        assert len(shown) == 3
+        assert len(shown) == 4
         assert shown[0].startswith("  extract       extracted 59 of 59 documents") and shown[0].endswith(" s)")
+        assert shown.pop(1) == "  segment       same inputs as an earlier run: outputs restored from the DVC cache"
         assert shown[1] == "WARNING kwalitatief.classify: code knelpunt.x is coded by the rules only: 3 examples"
         assert shown[2].startswith("  classify      1094 codings (merge policy union) (")   # the summary line
         assert not any("dvc.lock" in s or "git add" in s or "is empty" in s for s in shown)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 STAGE = re.compile(r"^Running stage '([^']+)':")
 UNCHANGED = re.compile(r"^Stage '([^']+)' didn't change, skipping")
+CACHED = re.compile(r"^Stage '([^']+)' is cached - skipping run, checking out outputs")
 INFO = re.compile(r"^INFO ([\w.]+): (.*)$")
 NOISE = (
     re.compile(r"^> "),                                     # the stage's command
@@ -78,6 +79,10 @@ class RunOutput:
             return
         if m := UNCHANGED.match(text):
             self.unchanged.append(m[1])
+            return
+        if m := CACHED.match(text):
+            self._finish_stage()
+            self.emit(f"  {m[1]:<13} same inputs as an earlier run: outputs restored from the DVC cache")
             return
         if any(p.match(text) for p in NOISE):
             return
