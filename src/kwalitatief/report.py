@@ -328,7 +328,7 @@ def render_markdown(context: dict[str, Any]) -> str:
                          f"{r['n']} | {r['n_fragments']} | {_fmt(r['kappa'])} | {_fmt(r['alpha'])} | "
                          f"{_md(r['interpretation'])} |")
         lines.append("")
-    lines += ["## Herkomst", ""] + [f"- {_md(k)}: {_md(v)}" for k, v in p.items()] + [""]
+    lines += ["## Herkomst", ""] + [f"- {_md(k)}: {_md(v)}" for k, v in p.items()] + [f"- run: {_md(RUN_LOG_NOTE)}", ""]
     return "\n".join(lines)
 
 
