@@ -371,12 +371,19 @@ def import_qdpx_cmd(in_path: Path, name: str | None, include_machine: bool, para
         result = import_qdpx(in_path, ".", _params_or_empty(params), name, include_machine)
     except QdaError as exc:
         _fail(str(exc))
-    for line in result.readings:
+    from collections import Counter
+
+    verbose = bool(click.get_current_context().find_root().params.get("verbose"))
+    for line in result.readings if verbose else []:
         click.echo(line)
+    for label, n in sorted(Counter(result.reading_of.values()).items()):
+        click.echo(f"positions read as {label}: {n} of {len(result.reading_of)} sources"
+                   + ("" if verbose else " (kwal -v import: per source, and why)"))
     for p in result.problems:
         click.echo(f"warning: {p}", err=True)
     click.echo(f"{len(result.matched_sources)} sources matched corpus documents; {result.n_codings} codings -> "
-               f"{result.n_lines} annotation lines in {result.path}")
+               + (f"{result.n_lines} annotation lines in {result.path}" if result.n_lines else "nothing to import, "
+                  "no file written"))
 
 
 if __name__ == "__main__":

@@ -440,7 +440,7 @@ class _Target:
         self.bounds = {b for _, fs, fe in spans for b in (fs, fe)}
         self.ids = {f["fragment_id"]: (fs, fe) for f, fs, fe in spans}
 
-    def land(self, sel: _Selection, reading: Reading, align: _Aligner) -> _Landing:
+    def land(self, sel: _Selection, reading: Reading, align: _Aligner, names_are_text: bool = False) -> _Landing:
         s, e = sel.start - reading.shift, sel.end - reading.shift
         if not 0 <= s < e <= len(reading.text):
             return _Landing(s, e, "", [], f"positions {sel.start}-{sel.end} lie outside the text "
@@ -451,28 +451,33 @@ class _Target:
         landing = _Landing(a, b, text, hits, partial=not (a in self.bounds and b in self.bounds))
         if sel.name in self.ids and self.ids[sel.name] != (a, b):
             landing.problem = f"it is named after fragment {sel.name}, but its positions give '{_short(text)}'"
-        elif sel.name and sel.name not in self.ids and _looks_like_text(sel.name) and _norm(sel.name) != _norm(text):
+        elif names_are_text and sel.name and sel.name not in self.ids and _norm(sel.name) != _norm(text):
             landing.problem = f"its name is '{_short(sel.name)}' but its positions give '{_short(text)}'"
         elif not hits:
             landing.problem = f"'{_short(text)}' covers no fragment"
         return landing
 
 
-def _looks_like_text(name: str) -> bool:
-    """QualCoder names a selection by its text; other tools use labels. Text has a space or is long."""
-    return " " in name.strip() or len(name) > 40
+def names_are_text(sels: list[_Selection], options: list[Reading]) -> bool:
+    """Does this tool name a selection by its text (QualCoder does; others use labels)? Yes when for most
+    named selections the name is the text at its positions under some reading."""
+    named = [sel for sel in sels if sel.name.strip()]
+    hits = sum(any(_norm(sel.name) == _norm(r.text[sel.start - r.shift:sel.end - r.shift]) for r in options)
+               for sel in named)
+    return bool(named) and hits * 2 > len(named)
 
 
 def _word_cut(text: str, pos: int) -> bool:
     return 0 < pos < len(text) and text[pos - 1].isalnum() and text[pos].isalnum()
 
 
-def _score(target: _Target, sels: list[_Selection], reading: Reading, corpus_text: str) -> tuple[int, int, int]:
+def _score(target: _Target, sels: list[_Selection], reading: Reading, corpus_text: str, by_text: bool
+           ) -> tuple[int, int, int]:
     """(selections without problem, ends on fragment boundaries, ends that cut no word): higher is better."""
     align = _Aligner(reading.text, corpus_text)
     clean = bounds = words = 0
     for sel in sels:
-        landing = target.land(sel, reading, align)
+        landing = target.land(sel, reading, align, by_text)
         if landing.problem is None:
             clean += 1
         bounds += (landing.start in target.bounds) + (landing.end in target.bounds)
@@ -481,16 +486,18 @@ def _score(target: _Target, sels: list[_Selection], reading: Reading, corpus_tex
     return clean, bounds, words
 
 
-def choose_reading(target: _Target, sels: list[_Selection], stored: str) -> tuple[Reading, str]:
-    """The reading under which the selections land best, and a sentence that reports the choice."""
+def choose_reading(target: _Target, sels: list[_Selection], stored: str) -> tuple[Reading, str, bool]:
+    """The reading under which the selections land best, a sentence that reports the choice, and whether
+    the selections are named by their text (then a name that differs from the text is a wrong landing)."""
     options = readings(stored)
-    scores = [_score(target, sels, r, target.text) for r in options]
+    by_text = names_are_text(sels, options)
+    scores = [_score(target, sels, r, target.text, by_text) for r in options]
     best = max(range(len(options)), key=lambda i: (scores[i], -i))
     reading = options[best]
     n = len(sels)
     why = f"{scores[best][1]} of {2 * n} selection ends on fragment boundaries"
     others = "; ".join(f"{r.label}: {sc[1]}" for r, sc in zip(options, scores) if r is not reading)
-    return reading, f"positions read as {reading.label}: {why}" + (f" (other readings: {others})" if others else "")
+    return reading, f"positions read as {reading.label}: {why}" + (f" (other readings: {others})" if others else ""), by_text
 
 
 @dataclass
@@ -502,6 +509,7 @@ class ImportResult:
     problems: list[str]
     readings: list[str] = field(default_factory=list)   # per source: how its positions were read, and why
     n_machine_skipped: int = 0
+    reading_of: dict[str, str] = field(default_factory=dict)   # source -> the reading chosen (its label)
 
 
 def _safe_name(name: str) -> str:
@@ -577,6 +585,7 @@ def import_qdpx(in_path: str | Path, root: str | Path = ".", params: dict[str, A
         frag_text: dict[str, tuple[str, str]] = {}
         matched: list[str] = []
         chosen: list[str] = []
+        reading_of: dict[str, str] = {}
         n_codings = n_machine = 0
         for src in proj.iter(_q(NS_PROJECT, "TextSource")):
             label = src.get("name") or src.get("guid")
@@ -601,11 +610,12 @@ def import_qdpx(in_path: str | Path, root: str | Path = ".", params: dict[str, A
                 continue
             matched.append(f"{label} -> {doc}")
             sels = _selections(src, label, problems)
-            reading, why = choose_reading(target, sels, stored)
+            reading, why, by_text = choose_reading(target, sels, stored)
             chosen.append(f"source '{label}': {why}")
+            reading_of[label] = reading.label
             align = _Aligner(reading.text, target.text)
             for sel in sels:
-                landing = target.land(sel, reading, align)
+                landing = target.land(sel, reading, align, by_text)
                 where = f"source '{label}': selection {sel.start}-{sel.end}"
                 if landing.problem:
                     problems.append(f"{where}: {landing.problem}; skipped.")
@@ -637,10 +647,11 @@ def import_qdpx(in_path: str | Path, root: str | Path = ".", params: dict[str, A
     for (doc, fid, coder), codes in sorted(lines.items()):
         rows.append({"doc_id": doc, "text": frag_text[fid][1], "coder": coder,
                      "codes": [{"code": c, **({"valence": v} if v else {})} for c, v in sorted(codes.items())]})
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "x", encoding="utf-8", newline="\n") as handle:   # "x": never overwrite
-        handle.write("".join(dumps(r) + "\n" for r in rows))
-    return ImportResult(out, len(rows), n_codings, matched, problems, chosen, n_machine)
+    if rows:   # nothing to import: no empty annotation file
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(out, "x", encoding="utf-8", newline="\n") as handle:   # "x": never overwrite
+            handle.write("".join(dumps(r) + "\n" for r in rows))
+    return ImportResult(out, len(rows), n_codings, matched, problems, chosen, n_machine, reading_of)
 
 
 def _overlap(s: int, e: int, fs: int, fe: int) -> bool:
