@@ -11,7 +11,8 @@ import pytest
 from review_factory import make_review_project
 
 from kwalitatief.codebook import load_codebook
-from kwalitatief.qda import NS_CODEBOOK, NS_PROJECT, QdaError, codebook_xml, export_qdpx, import_qdpx, read_project
+from kwalitatief.qda import NS_CODEBOOK, NS_PROJECT, QdaError, codebook_xml, export_qdpx, read_project
+from kwalitatief.qda_import import import_qdpx
 from kwalitatief.review import append_decision, make_decision
 
 XSD = Path(__file__).parent / "data" / "refi_qda_project_subset.xsd"

@@ -193,7 +193,7 @@ def export_from_qualcoder(refi, qt, app: _App, out: Path, work: Path, crlf: bool
 
 def import_back(qdpx: Path, project_root: Path, scratch: Path) -> dict:
     """Our importer on QualCoder's export, in a scratch copy of the project (codebook copied, outputs linked)."""
-    from kwalitatief.qda import import_qdpx
+    from kwalitatief.qda_import import import_qdpx
 
     root = scratch / "project"
     shutil.copytree(project_root / "codebook", root / "codebook", ignore=shutil.ignore_patterns("annotations"))

@@ -365,7 +365,8 @@ def import_group() -> None:
 @click.option("--params", default="params.yaml", type=click.Path(path_type=Path))
 def import_qdpx_cmd(in_path: Path, name: str | None, include_machine: bool, params: Path) -> None:
     """Codings of another tool's project -> annotations (training data) of matching documents."""
-    from .qda import QdaError, import_qdpx
+    from .qda import QdaError
+    from .qda_import import import_qdpx
 
     try:
         result = import_qdpx(in_path, ".", _params_or_empty(params), name, include_machine)
