@@ -52,6 +52,11 @@ def register(params: dict[str, Any]) -> Register:
         sys.exit(f"error: {exc}")
 
 
+def summary(message: str, *args: object) -> None:
+    """The stage's one line in ``kwal run``: what it did (other INFO lines show with ``kwal -v run``)."""
+    logging.getLogger("kwalitatief.summary").info(message, *args)
+
+
 def run_stage(main: Callable[[], None]) -> None:
     """Run a stage's ``main`` and, once it has written everything, leave without tearing down its data.
 

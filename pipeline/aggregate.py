@@ -12,7 +12,7 @@ from _common import register, run_stage, setup
 from kwalitatief import paths
 from kwalitatief.aggregate import aggregate_tables, frame_from_register, write_exports
 from kwalitatief.codebook import CodebookError, load_codebook
-from kwalitatief.jsonio import read_jsonl, write_jsonl
+from kwalitatief.jsonio import read_jsonl, write_problems
 from kwalitatief.provenance import build_date
 
 log = logging.getLogger("kwalitatief.aggregate")
@@ -39,7 +39,7 @@ def main() -> None:
     frame = frame_from_register(reg, read_jsonl(paths.CODINGS), read_jsonl(paths.FRAGMENTS, drop=("tokens", "sents")), codes)
     tables = aggregate_tables(frame)
     write_exports(tables, paths.AGGREGATES_DIR, paths.AGGREGATES_XLSX, date=_date())
-    write_jsonl(paths.problems_file("aggregate"), frame.problems)
+    write_problems(paths.problems_file("aggregate"), frame.problems)
     totals = tables["agg_code_totals"]
     log.info("%d codings of %d codes by %d respondents in %d regions -> %s, %s (%d problems)",
              len(frame.coded), int((totals["n_fragments"] > 0).sum()), frame.coded["respondent_id"].nunique(),

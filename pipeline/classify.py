@@ -8,10 +8,10 @@ import io
 import logging
 import sys
 
-from _common import run_stage, setup
+from _common import run_stage, setup, summary
 
 from kwalitatief import paths
-from kwalitatief.jsonio import atomic_write_text, read_jsonl, write_json, write_jsonl
+from kwalitatief.jsonio import atomic_write_text, read_jsonl, write_json, write_jsonl, write_problems
 
 log = logging.getLogger("kwalitatief.classify")
 
@@ -45,7 +45,7 @@ def main() -> None:
     from kwalitatief.review import apply_project
 
     merged_rows, review_problems = apply_project(result.merged_rows, codes=result.codes, fragments=result.fragments)
-    write_jsonl(paths.problems_file("review"), review_problems)
+    write_problems(paths.problems_file("review"), review_problems)
     write_jsonl(paths.CODINGS, merged_rows)
     for p in review_problems:
         log.warning("%s", p["message"])
@@ -66,7 +66,7 @@ def main() -> None:
                                if k not in ("per_code", "merge_policies", "learning_curve")})
     atomic_write_text(paths.PLOT_F1_PER_CODE, _csv(f1_rows))
     atomic_write_text(paths.PLOT_LEARNING_CURVE, _csv(curve_rows))
-    write_jsonl(paths.problems_file("classify"), problems)
+    write_problems(paths.problems_file("classify"), problems)
     for p in problems:
         if p["severity"] == "error":
             log.error("%s", p["message"])
@@ -76,6 +76,8 @@ def main() -> None:
             log.info("cross-validated %-10s micro F1 %.3f  macro F1 %.3f  mean kappa %.3f", system,
                      m["micro_f1"], m["macro_f1"], m["mean_kappa"])
     log.info("problems: %d (see %s); metrics: %s", len(problems), paths.problems_file("classify"), paths.METRICS)
+    summary("%d codings (merge policy %s)%s", len(merged_rows), cfg["merge_policy"],
+            f"; cross-validated micro F1 merged {metrics['merged']['micro_f1']:.3f}" if metrics.get("n_annotations") else "")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import sys
 from _common import run_stage, setup
 
 from kwalitatief.codebook import CodebookError, load_codebook
-from kwalitatief.jsonio import read_jsonl, write_jsonl
+from kwalitatief.jsonio import read_jsonl, write_jsonl, write_problems
 from kwalitatief.paths import CACHE, CODINGS_RULE, FRAGMENTS, problems_file
 from kwalitatief.rules import PatternError
 from kwalitatief.coding import code_corpus
@@ -43,7 +43,7 @@ def main() -> None:
                          "codebook_version": codebook.version, "model_version": None})
     rows.sort(key=lambda r: (r["fragment_id"], r["code"]))
     write_jsonl(CODINGS_RULE, rows)
-    write_jsonl(problems_file("code"), problems)
+    write_problems(problems_file("code"), problems)
     log.info("%d rule codings for %d of %d codable fragments (codebook %s); cache: %d reused, %d new", len(rows),
              len({r["fragment_id"] for r in rows}), len(codable), codebook.version, stats["cache_hits"],
              stats["cache_misses"])

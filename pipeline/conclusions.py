@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from _common import register, run_stage, setup
+from _common import register, run_stage, setup, summary
 
 from kwalitatief import paths
 from kwalitatief.aggregate import frame_from_register
@@ -49,6 +49,9 @@ def main() -> None:
         log.info("%-8s %-18s %s %s: %d/%d%s (data: %s)", r["id"], r["verdict"], r["quantifier"], r["unit"],
                  r["n_matching"], r["n_population"], f" = {r['share']:.0%}" if r["share"] is not None else "",
                  r["supported_quantifier"])
+    verdicts = [r["verdict"] for r in results]
+    summary("%d conclusions: %s", len(results),
+            ", ".join(f"{verdicts.count(v)} {v}" for v in dict.fromkeys(sorted(verdicts))) or "none in conclusions.yaml")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from _common import register, run_stage, setup
 
 from kwalitatief import pseudonymise as ps
 from kwalitatief.cache import DocumentCache, source_fingerprint
-from kwalitatief.jsonio import atomic_write_text, read_json, write_json, write_json_dir, write_jsonl
+from kwalitatief.jsonio import atomic_write_text, read_json, write_json, write_json_dir, write_problems
 from kwalitatief.paths import (EXTRACTED_DIR, PRIVATE, PSEUDONYM_KEY, PSEUDONYMISED_DIR, PSEUDONYMISED_REGISTER,
                               problems_file)
 
@@ -65,7 +65,7 @@ def main() -> None:
     atomic_write_text(PSEUDONYM_KEY, ps.key_csv(result.key))
     labels = ps.register_labels(reg.respondents, [asdict(d) for d in reg.documents], result.key, settings)
     write_json(PSEUDONYMISED_REGISTER, labels)
-    write_jsonl(problems_file("pseudonymise"), result.problems)
+    write_problems(problems_file("pseudonymise"), result.problems)
     counts = ", ".join(f"{n} {kind}" for kind, n in sorted(result.counts.items())) or "nothing"
     log.info("pseudonymised %d of %d documents (%s replaced; %d tags); detection cache: %d reused, %d new; %.1f s",
              sum(1 for d in result.documents if d["replacements"] or doc_types.get(d["doc_id"]) in settings.doc_types),

@@ -11,7 +11,7 @@ from kwalitatief import store
 from kwalitatief.config import file_sha256
 from kwalitatief.jsonio import read_json, read_jsonl
 from kwalitatief.paths import DATABASE, EXTRACTED_DIR, FRAGMENTS, WORK
-from kwalitatief.provenance import corpus_hash, provenance
+from kwalitatief.provenance import corpus_hash, run_provenance
 from kwalitatief import paths
 from kwalitatief import report as report_lib
 from kwalitatief.aggregate import read_exports
@@ -58,7 +58,7 @@ def main() -> None:
                    for r in reg.respondents]
     documents = [{**d, "title": labels.get("titles", {}).get(d["doc_id"], d["title"])}
                  for d in store.document_rows(reg, extracted, problems, fragments, hashes)]
-    run_facts = provenance(**facts, n_codings=len(codings), n_conclusions=len(concl["conclusions"]))
+    run_facts = run_provenance(params, ".", **facts, n_codings=len(codings), n_conclusions=len(concl["conclusions"]))
     db = store.build_database(
         DATABASE,
         regions=reg.regions, respondents=respondents, documents=documents,

@@ -25,7 +25,7 @@ conclusions:
 PROVENANCE = {"codebook_version": "cb123", "model_version": "m456", "corpus_hash": "abc", "date": "2022-06-01"}
 
 
-def _context(tmp_path, plots=True):
+def _context(tmp_path, plots=True, provenance=None):
     codings, fragments, documents, respondents, regions, codes = study({"t1-1": MARKUP})
     frame = build_frame(codings, fragments, documents, respondents, regions, codes)
     quantifiers = parse_quantifiers(load_params(PARAMS)["conclusions"]["quantifiers"])
@@ -36,7 +36,7 @@ def _context(tmp_path, plots=True):
     metrics = {"n_annotations": 100, "cv_folds": 5, "merge_policy": "union",
                "rules": {"micro_f1": 0.61, "macro_f1": 0.5}, "merged": {"micro_f1": 0.72, "macro_f1": 0.6},
                "per_code": {"knelpunt.financiering": {"support": 12, "rules": {"f1": 0.7}, "merged": {"f1": 0.8}}}}
-    return build_context(results, aggregate_tables(frame), REGIONS, PROVENANCE, metrics, plots=plots)
+    return build_context(results, aggregate_tables(frame), REGIONS, provenance or PROVENANCE, metrics, plots=plots)
 
 
 def test_fragment_markup_is_escaped(tmp_path):
@@ -68,3 +68,21 @@ def test_report_shows_verdicts_evidence_metrics_and_provenance(tmp_path):
     for value in ("cb123", "m456", "abc", "2022-06-01", "0.72"):
         assert value in html
     assert "knelpunt.financiering" in html
+
+
+def test_report_header_names_every_input_hash_and_where_the_run_time_is(tmp_path):
+    from kwalitatief.provenance import fingerprint
+
+    hashes = {"hash_params": "p1", "hash_register": "r2", "hash_codebook": "c3", "hash_lexicon": "l4",
+              "hash_conclusions": "k5", "hash_annotations": "a6", "hash_reviews": "v7", "version_scikit-learn": "9.9"}
+    record = {"codebook_version": "cb123", "corpus_hash": "abc", **hashes}
+    record["fingerprint"] = fingerprint(record)
+    html = render_html(_context(tmp_path, plots=False, provenance=record))
+    md = render_markdown(_context(tmp_path, plots=False, provenance=record))
+    header = html[html.index('<p class="meta">'):html.index("</p>", html.index('<p class="meta">'))]
+    assert record["fingerprint"] in header and 'href="#herkomst"' in header
+    for label, value in (("hash params.yaml", "p1"), ("hash register", "r2"), ("hash lexicon", "l4"),
+                         ("hash conclusies", "k5"), ("hash annotaties", "a6"), ("hash beoordelingen", "v7"),
+                         ("versie scikit-learn", "9.9")):
+        assert re.search(f"<th>{re.escape(label)}[^<]*</th><td>{value}</td>", html), label
+    assert "outputs/run.json" in html and "outputs/run.json" in md and record["fingerprint"] in md

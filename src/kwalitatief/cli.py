@@ -46,29 +46,50 @@ def main(verbose: bool) -> None:
 
 @main.command()
 @click.option("--force", is_flag=True, help="Rerun every stage even if nothing changed.")
-def run(force: bool) -> None:
-    """Run the pipeline (dvc repro) and say where the outputs are."""
+@click.pass_context
+def run(ctx: click.Context, force: bool) -> None:
+    """Run the pipeline (dvc repro): one line per stage, then where the outputs are."""
+    import codecs
+    import os
+
+    from .progress import enabled as progress_enabled
+    from .provenance import now, write_run_log
+    from .run_output import RunOutput
+
     if not Path("dvc.yaml").exists():
         _fail("no dvc.yaml here; run kwal from the project root.")
     cmd = [sys.executable, "-m", "dvc", "repro"] + (["--force"] if force else [])
-    import os
+    # the stages' `python` must be this environment's, also when the venv is not activated; their output
+    # reaches us through a pipe, so whether to draw progress bars is decided by our own terminal
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+           "KWAL_PROGRESS": "1" if progress_enabled() else "0"}
+    verbose = bool(ctx.find_root().params.get("verbose"))
 
-    # the stages' `python` must be this environment's, also when the venv is not activated
-    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
-    ran_a_stage = False
-    with subprocess.Popen(cmd, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1,
-                          env=env) as proc:
+    def show_progress(text: str) -> None:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+
+    out = RunOutput(emit=click.echo, progress=show_progress, verbose=verbose)
+    started = now()
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env) as proc:
         assert proc.stdout is not None
-        for line in proc.stdout:  # stream DVC's and the stages' output as it comes
-            click.echo(line, nl=False)
-            ran_a_stage = ran_a_stage or line.startswith("Running stage")
+        while chunk := os.read(proc.stdout.fileno(), 65536):   # stream DVC's and the stages' output
+            out.feed(decoder.decode(chunk))
+        out.feed(decoder.decode(b"", final=True))
+    out.close()
     if proc.returncode != 0:
         _fail("the pipeline stopped; the messages above name the stage and the problem.", proc.returncode)
-    if not ran_a_stage:
+    if not out.stages_run:
         click.echo("Nothing changed since the last run: no stage was rerun.")
+    elif out.unchanged:
+        click.echo(f"  unchanged, not rerun: {', '.join(out.unchanged)}")
     from .summary import summarise_outputs
 
     click.echo(summarise_outputs())
+    entry = write_run_log(started, out.stages_run, _params_or_empty(Path("params.yaml")))
+    click.echo(f"  run {entry['started']} – {entry['finished']}, code {entry['code_revision']}, "
+               f"inputs {entry['fingerprint']}: outputs/run.json")
 
 
 @main.command("extract-text")
@@ -339,19 +360,31 @@ def import_group() -> None:
 @click.argument("in_path", metavar="IN.qdpx", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--name", default=None, help="Annotation file name: codebook/annotations/imported_NAME.jsonl "
                                            "(default: the file's name).")
+@click.option("--include-machine", is_flag=True, help="Also import codings by 'kwalitatief (machine)' (our own "
+                                                    "unreviewed proposals; skipped by default).")
 @click.option("--params", default="params.yaml", type=click.Path(path_type=Path))
-def import_qdpx_cmd(in_path: Path, name: str | None, params: Path) -> None:
+def import_qdpx_cmd(in_path: Path, name: str | None, include_machine: bool, params: Path) -> None:
     """Codings of another tool's project -> annotations (training data) of matching documents."""
-    from .qda import QdaError, import_qdpx
+    from .qda import QdaError
+    from .qda_import import import_qdpx
 
     try:
-        result = import_qdpx(in_path, ".", _params_or_empty(params), name)
+        result = import_qdpx(in_path, ".", _params_or_empty(params), name, include_machine)
     except QdaError as exc:
         _fail(str(exc))
+    from collections import Counter
+
+    verbose = bool(click.get_current_context().find_root().params.get("verbose"))
+    for line in result.readings if verbose else []:
+        click.echo(line)
+    for label, n in sorted(Counter(result.reading_of.values()).items()):
+        click.echo(f"positions read as {label}: {n} of {len(result.reading_of)} sources"
+                   + ("" if verbose else " (kwal -v import: per source, and why)"))
     for p in result.problems:
         click.echo(f"warning: {p}", err=True)
     click.echo(f"{len(result.matched_sources)} sources matched corpus documents; {result.n_codings} codings -> "
-               f"{result.n_lines} annotation lines in {result.path}")
+               + (f"{result.n_lines} annotation lines in {result.path}" if result.n_lines else "nothing to import, "
+                  "no file written"))
 
 
 if __name__ == "__main__":

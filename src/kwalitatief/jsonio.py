@@ -101,6 +101,17 @@ def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:
     return len(lines)
 
 
+def write_problems(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:
+    """Write a stage's problems as JSON lines; with none, one empty line (readers skip it).
+
+    A 0-byte output makes DVC print "WARNING: '<file>' is empty." on every run that touches it; a run with
+    nothing wrong should print no warning.
+    """
+    lines = [dumps(row) for row in rows]
+    atomic_write_text(path, "".join(line + "\n" for line in lines) or "\n")
+    return len(lines)
+
+
 def read_jsonl(path: str | Path, drop: Iterable[str] = ()) -> Iterator[dict[str, Any]]:
     """Yield the rows of a JSONL file written by :func:`write_jsonl`, without the keys in ``drop``.
 

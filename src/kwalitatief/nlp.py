@@ -35,15 +35,21 @@ def load_nlp(model: str = "nl_core_news_sm") -> Language:
             nlp.add_pipe("sentencizer")
         nlp.meta["kwal_model"] = f"{model}-{nlp.meta.get('version', '?')}"
         return nlp
-    if model and model != FALLBACK_NAME:
-        log.warning(
+    if model and model != FALLBACK_NAME:   # the documented offline default, not a fault: no warning
+        log.info(
             "spaCy model '%s' is not installed; using spacy.blank('nl') with the lookup lemmatizer "
             "and a sentencizer (see README: 'Using the full Dutch model').", model,
         )
     nlp = spacy.blank("nl")
     nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
     nlp.add_pipe("sentencizer")
-    nlp.initialize()
+    spacy_log = logging.getLogger("spacy")   # "[INFO] Created vocabulary" and the like on every stage
+    level = spacy_log.level
+    spacy_log.setLevel(logging.WARNING)
+    try:
+        nlp.initialize()
+    finally:
+        spacy_log.setLevel(level)
     nlp.meta["kwal_model"] = FALLBACK_NAME
     return nlp
 

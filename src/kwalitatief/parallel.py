@@ -39,36 +39,49 @@ def limit_threads() -> None:
     threadpool_limits(1)
 
 
+def _label(fn: Callable[..., Any]) -> str:
+    """A progress bar's label from the job function's name (``_segment_job`` -> ``segment``)."""
+    name = getattr(fn, "__name__", "").strip("_")
+    for suffix in ("_job", "_group"):
+        name = name.removesuffix(suffix)
+    return name
+
+
 def map_documents(fn: Callable[[T], R], items: Sequence[T], workers: int | None = 1,
-                  executor: str = "process", sizes: Sequence[int] | None = None) -> list[R]:
+                  executor: str = "process", sizes: Sequence[int] | None = None, label: str | None = None
+                  ) -> list[R]:
     """Apply ``fn`` to every item, keeping input order; results do not depend on the executor.
 
     ``fn`` must be a picklable top-level function that is pure in (item, settings).
     ``executor`` is ``process`` (a local pool; ``workers=1`` runs in this process) or ``dask``
     (the optional extra: a ``dask.distributed`` client must be reachable, see README).
     """
+    from .progress import progress
+
     items = list(items)
+    label = label or _label(fn)
     if executor == "dask":
         from .dask_executor import dask_map
 
         return dask_map(fn, items)
     n = min(resolve_workers(workers), max(len(items), 1))
     if n <= 1 or len(items) <= 1:
-        return [fn(item) for item in items]
+        return [fn(item) for item in progress(items, len(items), label)]
     if sizes is not None:   # a few large documents must not all land in one worker's batch
-        return map_groups(_apply_all, fn, items, sizes, n)
+        return map_groups(_apply_all, fn, items, sizes, n, label=label)
     chunksize = max(1, len(items) // (n * 4))
     with ProcessPoolExecutor(max_workers=n, initializer=limit_threads) as pool:
-        return list(pool.map(fn, items, chunksize=chunksize))
+        return list(progress(pool.map(fn, items, chunksize=chunksize), len(items), label))
 
 
 def map_groups(fn: Callable[[tuple[Any, list[T]]], list[R]], shared: Any, items: Sequence[T], sizes: Sequence[int],
-               workers: int | None = 1, executor: str = "process") -> list[R]:
+               workers: int | None = 1, executor: str = "process", label: str | None = None) -> list[R]:
     """``fn((shared, group))`` over groups of items balanced by ``sizes`` (a few per worker, so that setup
     shared by a group is paid once per group); ``fn`` returns one result per item. Results in item order."""
     n = resolve_workers(workers)
     groups = balanced_groups(sizes, n * 4 if n > 1 else 1)
-    outputs = map_documents(fn, [(shared, [items[i] for i in g]) for g in groups], n, executor)
+    outputs = map_documents(fn, [(shared, [items[i] for i in g]) for g in groups], n, executor,
+                            label=label or (_label(shared) if fn is _apply_all else _label(fn)))
     return ungroup(groups, outputs, len(items))
 
 

@@ -1,15 +1,15 @@
 """Exchange with QDA software (ATLAS.ti, MAXQDA, NVivo, QualCoder ...) through the REFI-QDA standard.
 
 * :func:`export_qdpx`: a REFI-QDA project (``.qdpx``: a zip with ``project.qde`` and ``sources/<guid>.txt``):
-  users (the reviewers and the machine), the codebook with colours (categories as non-codable parent
-  codes; each opinie code has the children positief / negatief / gemengd for the valence), every document
-  as a text source with its PSEUDONYMISED text, and the reviewed codings (accepted, added, valence changed)
-  as ``PlainTextSelection`` elements at the fragment's character positions. Unreviewed machine codings only
-  with ``include_unreviewed``.
+  users (every reviewer and the machine), the codebook with colours (categories as non-codable parent
+  codes; each valenced code has the children ``<code> · positief`` / ``· negatief`` / ``· gemengd``: every
+  name is unique), every document as a text source with its PSEUDONYMISED text, and each reviewer's own
+  codings (accepted, added, valence changed) as ``PlainTextSelection`` elements at the fragment's character
+  positions, one selection per fragment and user. Unreviewed machine codings (user ``kwalitatief (machine)``)
+  only with ``include_unreviewed``.
 * :func:`export_qdc`: the codebook alone (``.qdc``, namespace ``urn:QDA-XML:codebook:1.0``).
-* :func:`import_qdpx`: the codings of a project from another tool become annotations (training data) in
-  ``codebook/annotations/imported_<name>.jsonl`` when their sources match corpus documents (same text,
-  pseudonymised or original, up to whitespace). An existing file is never overwritten.
+* import: :mod:`kwalitatief.qda_import` (``kwal import qdpx``), positions read by
+  :mod:`kwalitatief.qda_positions`.
 
 Identifiers are UUIDs derived from the content (uuid5), so the same project gives the same file.
 Character positions count Unicode code points, as Python string indices do.
@@ -17,7 +17,6 @@ Character positions count Unicode code points, as Python string indices do.
 
 from __future__ import annotations
 
-import re
 import uuid
 import zipfile
 from dataclasses import dataclass, field
@@ -70,40 +69,62 @@ def category_colour(category: str) -> str:
     return PALETTES.get(category, GREY)[0]
 
 
-def _q(ns: str, tag: str) -> str:
+def qname(ns: str, tag: str) -> str:
     return f"{{{ns}}}{tag}"
 
 
+def valenced_codes(codebook: Any) -> set[str]:
+    """The codes whose codings carry a valence (positief / negatief / gemengd): the opinie category."""
+    return {c.id for c in codebook.codes if c.category == "opinie"}
+
+
+def valence_code_name(code_id: str, valence: str) -> str:
+    """The exported name of a valence child code: unique over the whole codebook (``opinie.x · positief``).
+
+    QualCoder keeps one code per name (its ``code_name`` table is ``unique(name)``); a child called just
+    ``positief`` under every opinie code would merge them all into the first one.
+    """
+    return f"{code_id} · {valence}"
+
+
 def _codes_element(parent: ET.Element, ns: str, codebook: Any) -> dict[tuple[str, str | None], str]:
-    """Append <Codes> to ``parent``; returns (code, valence) -> GUID."""
-    codes_el = ET.SubElement(parent, _q(ns, "Codes"))
+    """Append <Codes> to ``parent``; returns (code, valence) -> GUID. Every code name is unique."""
+    codes_el = ET.SubElement(parent, qname(ns, "Codes"))
     colours = code_colours(codebook)
+    valenced = valenced_codes(codebook)
     refs: dict[tuple[str, str | None], str] = {}
     categories: dict[str, ET.Element] = {}
+    names: set[str] = set()
+
+    def add(under: ET.Element, attrs: dict[str, str]) -> ET.Element:
+        if attrs["name"] in names:
+            raise QdaError(f"code name '{attrs['name']}' occurs twice in the export; QDA tools merge codes of "
+                           "the same name. Rename a category or code in codebook/codebook.yaml.")
+        names.add(attrs["name"])
+        return ET.SubElement(under, qname(ns, "Code"), attrs)
+
     for code in codebook.codes:
         cat = categories.get(code.category)
         if cat is None:
             label = codebook.categories.get(code.category) or code.category
-            cat = ET.SubElement(codes_el, _q(ns, "Code"), {
-                "guid": guid("category", code.category), "name": code.category, "isCodable": "false",
-                "color": category_colour(code.category)})
-            ET.SubElement(cat, _q(ns, "Description")).text = f"{label} (categorie van het codeboek)"
+            cat = add(codes_el, {"guid": guid("category", code.category), "name": code.category,
+                                 "isCodable": "false", "color": category_colour(code.category)})
+            ET.SubElement(cat, qname(ns, "Description")).text = f"{label} (categorie van het codeboek)"
             categories[code.category] = cat
-        el = ET.SubElement(cat, _q(ns, "Code"), {"guid": guid("code", code.id), "name": code.id,
-                                                 "isCodable": "true", "color": colours[code.id]})
+        el = add(cat, {"guid": guid("code", code.id), "name": code.id, "isCodable": "true",
+                       "color": colours[code.id]})
         description = f"{code.label}. {code.definition}".strip()
         if code.include:
             description += "\nWel: " + "; ".join(code.include)
         if code.exclude:
             description += "\nNiet: " + "; ".join(code.exclude)
-        ET.SubElement(el, _q(ns, "Description")).text = description
+        ET.SubElement(el, qname(ns, "Description")).text = description
         refs[(code.id, None)] = guid("code", code.id)
-        if code.id.startswith("opinie."):
+        if code.id in valenced:
             for valence in VALENCES:
-                child = ET.SubElement(el, _q(ns, "Code"), {
-                    "guid": guid("code", code.id, valence), "name": valence, "isCodable": "true",
-                    "color": VALENCE_COLOURS[valence]})
-                ET.SubElement(child, _q(ns, "Description")).text = f"{code.id}, waardering {valence}"
+                child = add(el, {"guid": guid("code", code.id, valence), "name": valence_code_name(code.id, valence),
+                                 "isCodable": "true", "color": VALENCE_COLOURS[valence]})
+                ET.SubElement(child, qname(ns, "Description")).text = f"{code.id}, waardering {valence}"
                 refs[(code.id, valence)] = guid("code", code.id, valence)
     return refs
 
@@ -116,7 +137,7 @@ def _xml_bytes(root: ET.Element) -> bytes:
 def codebook_xml(codebook: Any) -> bytes:
     """The ``.qdc`` document: <CodeBook xmlns="urn:QDA-XML:codebook:1.0"><Codes>..."""
     ET.register_namespace("", NS_CODEBOOK)
-    root = ET.Element(_q(NS_CODEBOOK, "CodeBook"), {"origin": f"{ORIGIN} codebook {codebook.version}"})
+    root = ET.Element(qname(NS_CODEBOOK, "CodeBook"), {"origin": f"{ORIGIN} codebook {codebook.version}"})
     _codes_element(root, NS_CODEBOOK, codebook)
     return _xml_bytes(root)
 
@@ -128,25 +149,76 @@ def export_qdc(out_path: str | Path, codebook: Any) -> int:
 
 
 @dataclass
+class ExportCoding:
+    """One coding of the export: a code (and valence) on a fragment, by one user."""
+
+    fragment_id: str
+    code: str
+    valence: str | None
+    user: str                       # a reviewer, or MACHINE_USER for a machine proposal nobody reviewed
+    status: str                     # accepted | added | valence_changed | unreviewed
+    time: str | None = None         # the reviewer's decision time
+    memos: list[str] = field(default_factory=list)
+    note: str = ""                  # the machine's source and score
+
+
+@dataclass
 class ProjectData:
     """What a project export contains (read from the pipeline's artefacts)."""
 
     codebook: Any
     documents: dict[str, str]                       # doc_id -> pseudonymised text
     fragments: list[dict[str, Any]]
-    codings: list[dict[str, Any]]                   # merged codings with the current decisions applied
-    memos: dict[tuple[str, str], list[str]] = field(default_factory=dict)
-    times: dict[tuple[str, str], str] = field(default_factory=dict)
+    codings: list[ExportCoding]                     # each reviewer's codings and the unreviewed machine ones
     problems: list[dict[str, Any]] = field(default_factory=list)
 
 
+_STATUS = {"accept": "accepted", "add": "added", "change_valence": "valence_changed"}
+
+
+def _machine_note(row: dict[str, Any]) -> str:
+    score = row.get("score")
+    return f"bron {row.get('sources')}" + (f", score {score:.2f}" if isinstance(score, (int, float)) else "")
+
+
+def reviewer_codings(machine: list[dict[str, Any]], fragments: list[dict[str, Any]], decisions: list[Any],
+                     codebook: Any) -> tuple[list[ExportCoding], list[dict[str, Any]]]:
+    """Every reviewer's own codings (their latest decision per fragment and code, rejections left out) and
+    the machine codings no reviewer decided on; plus the problems (orphaned decisions, unknown codes)."""
+    from .review import apply_decisions, latest_per_reviewer, split_orphans
+
+    merged, problems = apply_decisions(machine, fragments, decisions, codebook.code_ids)
+    live, _ = split_orphans(decisions, fragments)
+    live = [d for d in live if d.code in set(codebook.code_ids)]
+    valenced = valenced_codes(codebook)
+    proposed = {(r["fragment_id"], r["code"]): r for r in machine}
+    memos: dict[tuple[str, str, str], list[str]] = {}
+    for d in sorted(live, key=lambda d: (d.time, d.line)):
+        if d.memo:
+            memos.setdefault((d.reviewer, d.fragment_id, d.code), []).append(d.memo)
+    out: list[ExportCoding] = []
+    for (reviewer, fid, code), d in latest_per_reviewer(live).items():
+        if d.decision not in _STATUS:
+            continue
+        valence = d.valence or (proposed.get((fid, code)) or {}).get("valence")
+        out.append(ExportCoding(fid, code, valence if code in valenced else None, reviewer, _STATUS[d.decision],
+                                d.time, memos.get((reviewer, fid, code), [])))
+    for row in merged:
+        if row.get("status") == "unreviewed":
+            out.append(ExportCoding(row["fragment_id"], row["code"],
+                                    row.get("valence") if row["code"] in valenced else None, MACHINE_USER,
+                                    "unreviewed", note=_machine_note(row)))
+    out.sort(key=lambda c: (c.fragment_id, c.user, c.code))
+    return out, problems
+
+
 def load_project(root: str | Path = ".", params: dict[str, Any] | None = None) -> ProjectData:
-    """The artefacts an export needs: codebook, pseudonymised texts, fragments and reviewed codings."""
+    """The artefacts an export needs: codebook, pseudonymised texts, fragments and everyone's codings."""
     from . import paths
     from .classify import codebook_path
     from .codebook import CodebookError, load_codebook
     from .jsonio import read_json, read_jsonl
-    from .review import apply_decisions, effective_decisions, read_decisions
+    from .review import read_decisions
 
     root = Path(root)
     try:
@@ -159,50 +231,58 @@ def load_project(root: str | Path = ".", params: dict[str, Any] | None = None) -
     documents = {p.stem: read_json(p)["text"] for p in sorted((root / paths.PSEUDONYMISED_DIR).glob("*.json"))}
     fragments = list(read_jsonl(root / paths.FRAGMENTS))
     decisions, problems = read_decisions(root / paths.REVIEWS)
-    codings, more = apply_decisions(read_jsonl(root / paths.CODINGS), fragments, decisions, codebook.code_ids)
-    data = ProjectData(codebook, documents, fragments, codings, problems=problems + more)
-    for key, d in effective_decisions(decisions).items():
-        data.times[key] = d.time
-    for d in decisions:
-        if d.memo:
-            data.memos.setdefault((d.fragment_id, d.code), []).append(f"{d.reviewer}: {d.memo}")
-    return data
+    codings, more = reviewer_codings(list(read_jsonl(root / paths.CODINGS)), fragments, decisions, codebook)
+    return ProjectData(codebook, documents, fragments, codings, problems=problems + more)
+
+
+def _selection_notes(fid: str, rows: list[ExportCoding]) -> str:
+    notes = [f"fragment {fid}"]
+    for c in rows:
+        who = "machine (niet beoordeeld)" if c.user == MACHINE_USER else c.user
+        notes.append(f"{c.code}" + (f" ({c.valence})" if c.valence else "") + f": {c.status}, {who}"
+                     + (f", {c.note}" if c.note else ""))
+        notes += [f"  memo: {m}" for m in c.memos]
+    return "\n".join(notes)
 
 
 def project_xml(data: ProjectData, include_unreviewed: bool = False, name: str = "kwalitatief"
                 ) -> tuple[bytes, dict[str, str], dict[str, int]]:
-    """project.qde, the source files (zip path -> text) and counts."""
+    """project.qde, the source files (zip path -> text) and counts.
+
+    One ``PlainTextSelection`` per fragment and user, holding that user's codings: QualCoder (and others)
+    take the coder from the selection's ``creatingUser``, so a fragment coded by two reviewers appears
+    twice, once per reviewer. Unreviewed machine proposals belong to the user ``kwalitatief (machine)``.
+    """
     ET.register_namespace("", NS_PROJECT)
-    keep = [c for c in data.codings if c.get("status") in REVIEWED
-            or (include_unreviewed and c.get("status") == "unreviewed")]
-    users = sorted({c["reviewer"] for c in keep if c.get("reviewer")})
+    keep = [c for c in data.codings if c.status != "unreviewed" or include_unreviewed]
+    users = sorted({c.user for c in keep if c.user != MACHINE_USER})
     user_guid = {u: guid("user", u) for u in users}
     user_guid[MACHINE_USER] = guid("user", MACHINE_USER)
-    root = ET.Element(_q(NS_PROJECT, "Project"), {
+    root = ET.Element(qname(NS_PROJECT, "Project"), {
         "name": name, "origin": f"{ORIGIN} (codebook {data.codebook.version})",
         "creatingUserGUID": user_guid[MACHINE_USER]})
-    users_el = ET.SubElement(root, _q(NS_PROJECT, "Users"))
+    users_el = ET.SubElement(root, qname(NS_PROJECT, "Users"))
     for user in [MACHINE_USER] + users:
-        ET.SubElement(users_el, _q(NS_PROJECT, "User"), {"guid": user_guid[user], "name": user})
-    book = ET.SubElement(root, _q(NS_PROJECT, "CodeBook"))
+        ET.SubElement(users_el, qname(NS_PROJECT, "User"), {"guid": user_guid[user], "name": user})
+    book = ET.SubElement(root, qname(NS_PROJECT, "CodeBook"))
     refs = _codes_element(book, NS_PROJECT, data.codebook)
-    by_fragment: dict[str, list[dict[str, Any]]] = {}
+    by_fragment: dict[str, dict[str, list[ExportCoding]]] = {}
     for c in keep:
-        by_fragment.setdefault(c["fragment_id"], []).append(c)
+        by_fragment.setdefault(c.fragment_id, {}).setdefault(c.user, []).append(c)
     frags_by_doc: dict[str, list[dict[str, Any]]] = {}
     for f in data.fragments:
         if f["fragment_id"] in by_fragment:
             frags_by_doc.setdefault(f["doc_id"], []).append(f)
-    sources_el = ET.SubElement(root, _q(NS_PROJECT, "Sources"))
+    sources_el = ET.SubElement(root, qname(NS_PROJECT, "Sources"))
     files: dict[str, str] = {}
     n_sel = n_cod = 0
     for doc_id, text in sorted(data.documents.items()):
         sguid = guid("source", doc_id)
         files[f"sources/{sguid}.txt"] = text
-        src = ET.SubElement(sources_el, _q(NS_PROJECT, "TextSource"), {
+        src = ET.SubElement(sources_el, qname(NS_PROJECT, "TextSource"), {
             "guid": sguid, "name": doc_id, "plainTextPath": f"internal://{sguid}.txt",
             "creatingUser": user_guid[MACHINE_USER]})
-        ET.SubElement(src, _q(NS_PROJECT, "Description")).text = f"{doc_id} (gepseudonimiseerd)"
+        ET.SubElement(src, qname(NS_PROJECT, "Description")).text = f"{doc_id} (gepseudonimiseerd)"
         for frag in sorted(frags_by_doc.get(doc_id, []), key=lambda f: (f["start"], f["end"])):
             fid = frag["fragment_id"]
             if text[frag["start"]:frag["end"]] != frag["text"]:
@@ -210,33 +290,26 @@ def project_xml(data: ProjectData, include_unreviewed: bool = False, name: str =
                                       "message": f"fragment {fid} does not match its document's text; its "
                                                  "codings are not exported (rerun the pipeline).", "detail": None})
                 continue
-            rows = sorted(by_fragment[fid], key=lambda c: c["code"])
-            sel = ET.SubElement(src, _q(NS_PROJECT, "PlainTextSelection"), {
-                "guid": guid("selection", fid), "name": fid, "startPosition": str(frag["start"]),
-                "endPosition": str(frag["end"]), "creatingUser": user_guid[MACHINE_USER]})
-            notes = [f"fragment {fid}"]
-            for c in rows:
-                status = c.get("status")
-                who = c.get("reviewer") or "machine"
-                notes.append(f"{c['code']}" + (f" ({c['valence']})" if c.get("valence") else "")
-                             + f": {status}, {who}, bron {c.get('sources')}"
-                             + (f", score {c['score']:.2f}" if isinstance(c.get("score"), (int, float)) else ""))
-                notes += [f"  memo {m}" for m in data.memos.get((fid, c["code"]), [])]
-            ET.SubElement(sel, _q(NS_PROJECT, "Description")).text = "\n".join(notes)
-            for c in rows:
-                ref = refs.get((c["code"], c.get("valence") if c["code"].startswith("opinie.") else None)) \
-                    or refs.get((c["code"], None))
-                if ref is None:
+            for user, rows in sorted(by_fragment[fid].items()):
+                rows = [c for c in rows if (c.code, c.valence) in refs or (c.code, None) in refs]
+                if not rows:
                     continue
-                attrs = {"guid": guid("coding", fid, c["code"]),
-                         "creatingUser": user_guid.get(c.get("reviewer") or MACHINE_USER, user_guid[MACHINE_USER])}
-                when = data.times.get((fid, c["code"]))
-                if when and c.get("reviewer"):
-                    attrs["creationDateTime"] = when
-                coding = ET.SubElement(sel, _q(NS_PROJECT, "Coding"), attrs)
-                ET.SubElement(coding, _q(NS_PROJECT, "CodeRef"), {"targetGUID": ref})
-                n_cod += 1
-            n_sel += 1
+                attrs = {"guid": guid("selection", fid, user), "name": fid, "startPosition": str(frag["start"]),
+                         "endPosition": str(frag["end"]), "creatingUser": user_guid[user]}
+                times = sorted(c.time for c in rows if c.time)
+                if times:
+                    attrs["creationDateTime"] = times[0]
+                sel = ET.SubElement(src, qname(NS_PROJECT, "PlainTextSelection"), attrs)
+                ET.SubElement(sel, qname(NS_PROJECT, "Description")).text = _selection_notes(fid, rows)
+                for c in rows:
+                    ref = refs.get((c.code, c.valence)) or refs[(c.code, None)]
+                    cattrs = {"guid": guid("coding", fid, c.code, user), "creatingUser": user_guid[user]}
+                    if c.time:
+                        cattrs["creationDateTime"] = c.time
+                    coding = ET.SubElement(sel, qname(NS_PROJECT, "Coding"), cattrs)
+                    ET.SubElement(coding, qname(NS_PROJECT, "CodeRef"), {"targetGUID": ref})
+                    n_cod += 1
+                n_sel += 1
     counts = {"sources": len(data.documents), "selections": n_sel, "codings": n_cod, "users": len(users) + 1,
               "codes": len(data.codebook.codes)}
     return _xml_bytes(root), files, counts
@@ -257,207 +330,6 @@ def export_qdpx(out_path: str | Path, root: str | Path = ".", params: dict[str, 
     tmp.replace(out_path)
     counts["problems"] = len(data.problems)
     return counts
-
-
-# --------------------------------------------------------------------------------------------- import
-
-def _nonspace_index(text: str) -> list[int]:
-    return [i for i, ch in enumerate(text) if not ch.isspace()]
-
-
-class _Aligner:
-    """Maps positions in a source text to positions in a corpus text with the same non-space characters."""
-
-    def __init__(self, source: str, target: str) -> None:
-        self.src = _nonspace_index(source)
-        self.tgt = _nonspace_index(target)
-        self.src_len, self.tgt_len = len(source), len(target)
-
-    def __call__(self, pos: int, end: bool = False) -> int:
-        import bisect
-
-        k = bisect.bisect_left(self.src, pos)     # non-space characters before pos
-        if end:
-            return self.tgt[k - 1] + 1 if k > 0 else 0
-        return self.tgt[k] if k < len(self.tgt) else self.tgt_len
-
-
-def _norm(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _read_source_text(zf: zipfile.ZipFile, el: ET.Element, where: str) -> str | None:
-    content = el.find(_q(NS_PROJECT, "PlainTextContent"))
-    if content is not None and content.text is not None:
-        return content.text
-    path = el.get("plainTextPath") or ""
-    if path.startswith("internal://"):
-        name = "sources/" + path[len("internal://"):]
-        names = {n.lower(): n for n in zf.namelist()}
-        real = names.get(name.lower())
-        if real is None:
-            return None
-        return zf.read(real).decode("utf-8-sig").replace("\r\n", "\n")
-    return None
-
-
-@dataclass
-class ImportResult:
-    path: Path
-    n_lines: int
-    n_codings: int
-    matched_sources: list[str]
-    problems: list[str]
-
-
-def _safe_name(name: str) -> str:
-    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._")
-    return cleaned or "project"
-
-
-def import_qdpx(in_path: str | Path, root: str | Path = ".", params: dict[str, Any] | None = None,
-                name: str | None = None) -> ImportResult:
-    """Turn the codings of a REFI-QDA project into annotations of the matching corpus documents."""
-    from . import paths
-    from .classify import codebook_path, original_offset
-    from .codebook import CodebookError, load_codebook
-    from .jsonio import dumps, read_json, read_jsonl
-
-    root, in_path = Path(root), Path(in_path)
-    out = root / paths.ANNOTATIONS_DIR / f"imported_{_safe_name(name or in_path.stem)}.jsonl"
-    if out.exists():
-        raise QdaError(f"{out}: exists and is never overwritten; remove it yourself or choose another "
-                       "name (--name).")
-    try:
-        codebook = load_codebook(root / codebook_path(params))
-    except CodebookError as exc:
-        raise QdaError(f"the codebook has errors (run 'kwal check'):\n{exc}") from exc
-    if not (root / paths.FRAGMENTS).exists():
-        raise QdaError(f"{paths.FRAGMENTS}: not found; run the pipeline first (make run).")
-    try:
-        zf = zipfile.ZipFile(in_path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise QdaError(f"{in_path}: not a REFI-QDA project file (.qdpx is a zip): {exc}") from exc
-    with zf:
-        if "project.qde" not in zf.namelist():
-            raise QdaError(f"{in_path}: has no project.qde; is it a REFI-QDA project (.qdpx)?")
-        try:
-            proj = ET.fromstring(zf.read("project.qde"))
-        except ET.ParseError as exc:
-            raise QdaError(f"{in_path}: project.qde is not valid XML ({exc}).") from exc
-        if proj.tag != _q(NS_PROJECT, "Project"):
-            raise QdaError(f"{in_path}: project.qde has root {proj.tag}, expected Project in {NS_PROJECT}.")
-        problems: list[str] = []
-        users = {u.get("guid"): u.get("name") or u.get("id") or "onbekend"
-                 for u in proj.iter(_q(NS_PROJECT, "User"))}
-        code_map = _map_codes(proj, codebook, problems)
-        # corpus documents: pseudonymised texts and (when available) the originals
-        pseudo: dict[str, dict[str, Any]] = {p.stem: read_json(p) for p in
-                                             sorted((root / paths.PSEUDONYMISED_DIR).glob("*.json"))}
-        originals = {doc: read_json(root / paths.EXTRACTED_DIR / f"{doc}.json")["text"] for doc in pseudo
-                     if (root / paths.EXTRACTED_DIR / f"{doc}.json").exists()}
-        by_norm_pseudo = {_norm(d["text"]): doc for doc, d in pseudo.items()}
-        by_norm_orig = {_norm(t): doc for doc, t in originals.items()}
-        frags_by_doc: dict[str, list[dict[str, Any]]] = {}
-        for f in read_jsonl(root / paths.FRAGMENTS):
-            frags_by_doc.setdefault(f["doc_id"], []).append(f)
-        lines: dict[tuple[str, str, str], dict[str, str | None]] = {}
-        frag_text: dict[str, tuple[str, str]] = {}
-        matched: list[str] = []
-        n_codings = 0
-        for src in proj.iter(_q(NS_PROJECT, "TextSource")):
-            label = src.get("name") or src.get("guid")
-            text = _read_source_text(zf, src, str(in_path))
-            if text is None:
-                problems.append(f"source '{label}': its text is not in the file (only internal sources "
-                                "are read); skipped.")
-                continue
-            key = _norm(text)
-            if key in by_norm_pseudo:
-                doc = by_norm_pseudo[key]
-                align = _Aligner(text, pseudo[doc]["text"])
-                spans = [(f, f["start"], f["end"]) for f in frags_by_doc.get(doc, [])]
-            elif key in by_norm_orig:
-                doc = by_norm_orig[key]
-                align = _Aligner(text, originals[doc])
-                reps = sorted(pseudo[doc].get("replacements") or [], key=lambda r: r["start"])
-                spans = [(f, original_offset(reps, f["start"]), original_offset(reps, f["end"]))
-                         for f in frags_by_doc.get(doc, [])]
-            else:
-                problems.append(f"source '{label}': its text matches no corpus document; its codings are "
-                                "not imported.")
-                continue
-            matched.append(f"{label} -> {doc}")
-            for sel in src.iter(_q(NS_PROJECT, "PlainTextSelection")):
-                try:
-                    s, e = int(sel.get("startPosition", "")), int(sel.get("endPosition", ""))
-                except ValueError:
-                    problems.append(f"source '{label}': a selection without valid positions; skipped.")
-                    continue
-                s, e = align(s), align(e, end=True)
-                hits = [f for f, fs, fe in spans if _overlap(s, e, fs, fe)]
-                if not hits:
-                    problems.append(f"source '{label}': selection {s}-{e} covers no fragment; skipped.")
-                    continue
-                for coding in sel.iter(_q(NS_PROJECT, "Coding")):
-                    ref = coding.find(_q(NS_PROJECT, "CodeRef"))
-                    target = code_map.get(ref.get("targetGUID")) if ref is not None else None
-                    if target is None:
-                        continue
-                    coder = users.get(coding.get("creatingUser")) or users.get(sel.get("creatingUser")) or "import"
-                    for f in hits:
-                        codes = lines.setdefault((doc, f["fragment_id"], coder), {})
-                        if target[0] not in codes or target[1]:
-                            codes[target[0]] = target[1]
-                        frag_text[f["fragment_id"]] = (doc, f["text"])
-                    n_codings += 1
-    rows = []
-    for (doc, fid, coder), codes in sorted(lines.items()):
-        rows.append({"doc_id": doc, "text": frag_text[fid][1], "coder": coder,
-                     "codes": [{"code": c, **({"valence": v} if v else {})} for c, v in sorted(codes.items())]})
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "x", encoding="utf-8", newline="\n") as handle:   # "x": never overwrite
-        handle.write("".join(dumps(r) + "\n" for r in rows))
-    return ImportResult(out, len(rows), n_codings, matched, problems)
-
-
-def _overlap(s: int, e: int, fs: int, fe: int) -> bool:
-    """A selection codes a fragment when it covers at least half of it or lies within it."""
-    inter = min(e, fe) - max(s, fs)
-    if inter <= 0:
-        return False
-    return inter * 2 >= (fe - fs) or inter == (e - s)
-
-
-def _map_codes(proj: ET.Element, codebook: Any, problems: list[str]) -> dict[str, tuple[str, str | None]]:
-    """GUID of each code of the file -> (codebook code, valence); by id, else by label."""
-    known = set(codebook.code_ids)
-    by_label = {c.label.lower(): c.id for c in codebook.codes}
-    out: dict[str, tuple[str, str | None]] = {}
-
-    def walk(el: ET.Element, parent: tuple[str, str | None] | None) -> None:
-        for code in el.findall(_q(NS_PROJECT, "Code")):
-            name = (code.get("name") or "").strip()
-            target: tuple[str, str | None] | None = None
-            if name in known:
-                target = (name, None)
-            elif name.lower() in by_label:
-                target = (by_label[name.lower()], None)
-            elif parent and parent[0].startswith("opinie.") and name in VALENCES:
-                target = (parent[0], name)
-            if target is not None:
-                out[code.get("guid")] = target
-            walk(code, target)
-
-    codes_el = proj.find(f"{_q(NS_PROJECT, 'CodeBook')}/{_q(NS_PROJECT, 'Codes')}")
-    if codes_el is not None:
-        walk(codes_el, None)
-    used = {ref.get("targetGUID") for ref in proj.iter(_q(NS_PROJECT, "CodeRef"))}
-    names = {c.get("guid"): c.get("name") for c in proj.iter(_q(NS_PROJECT, "Code"))}
-    for g in sorted(used - set(out), key=lambda g: names.get(g) or ""):
-        problems.append(f"code '{names.get(g, g)}' is not in the codebook (by id or label); its codings are "
-                        "not imported. Rename it to a code id of codebook/codebook.yaml to import it.")
-    return out
 
 
 def read_project(path: str | Path) -> ET.Element:

@@ -26,9 +26,16 @@ SOURCE_LABELS = {"rule": "regel", "classifier": "classifier", "rule+classifier":
 STATUS_LABELS = {"unreviewed": "niet beoordeeld", "accepted": "geaccepteerd door onderzoeker",
                  "added": "toegevoegd door onderzoeker", "valence_changed": "waardering aangepast door onderzoeker"}
 PROVENANCE_LABELS = {"codebook_version": "versie codeboek", "model_version": "versie classifier",
-                     "corpus_hash": "corpus (hash van manifest en documenten)", "date": "datum",
-                     "code_revision": "versie van de code (git)", "kwalitatief_version": "versie kwalitatief",
+                     "corpus_hash": "corpus (hash van manifest en documenten)", "date": "datum (SOURCE_DATE_EPOCH)",
+                     "kwalitatief_version": "versie kwalitatief", "fingerprint": "vingerafdruk van invoer en versies",
+                     "hash_params": "hash params.yaml", "hash_register": "hash register (manifest, respondenten, "
+                     "regio's, studie)", "hash_codebook": "hash codeboek", "hash_lexicon": "hash lexicon",
+                     "hash_conclusions": "hash conclusies", "hash_annotations": "hash annotaties",
+                     "hash_reviews": "hash beoordelingen", "hash_pseudonyms": "hash pseudoniemenlijst",
+                     "hash_code": "hash van de code (src/, pipeline/)",
                      "n_codings": "coderingen", "n_conclusions": "conclusies", "n_documents": "documenten"}
+RUN_LOG_NOTE = "datum, tijd en git-versie van elke run: outputs/run.json en outputs/runs.jsonl (kwal run)"
+
 CATEGORY_LABELS = {"doel": "Doelen", "knelpunt": "Knelpunten", "opinie": "Opinies"}
 
 
@@ -219,7 +226,8 @@ def build_context(results: Sequence[dict[str, Any]], tables: dict[str, pd.DataFr
     return {
         "conclusions": conclusions, "verdict_counts": counts, "quantifiers": list(quantifiers),
         "provenance": dict(sorted(provenance.items())),
-        "provenance_rows": [(PROVENANCE_LABELS.get(k, k), v) for k, v in sorted(provenance.items())],
+        "provenance_rows": [(PROVENANCE_LABELS.get(k, k.replace("version_", "versie ")), v)
+                            for k, v in sorted(provenance.items())] + [("run", RUN_LOG_NOTE)],
         "metrics": metrics_view(metrics),
         "categories": [{"name": CATEGORY_LABELS[c], "rows": top_regions_table(by_region, totals, c, limit=24)}
                        for c in CATEGORY_LABELS],
@@ -270,7 +278,8 @@ def render_markdown(context: dict[str, Any]) -> str:
     lines = ["# Rapport: conclusies nagerekend op de gecodeerde gegevens", ""]
     p = context["provenance"]
     lines += [f"Codeboek {_md(p.get('codebook_version', '–'))} · model {_md(p.get('model_version', '–'))} · "
-              f"corpus {_md(p.get('corpus_hash', '–'))} · {_md(p.get('date', '–'))}", ""]
+              f"corpus {_md(p.get('corpus_hash', '–'))} · herkomst {_md(p.get('fingerprint', '–'))}"
+              + (f" · {_md(p['date'])}" if p.get("date") else ""), ""]
     counts = context["verdict_counts"]
     lines += [f"{len(context['conclusions'])} conclusies: {counts['ondersteund']} ondersteund, "
               f"{counts['niet ondersteund']} niet ondersteund, {counts['te weinig gegevens']} te weinig gegevens.", ""]
@@ -319,7 +328,7 @@ def render_markdown(context: dict[str, Any]) -> str:
                          f"{r['n']} | {r['n_fragments']} | {_fmt(r['kappa'])} | {_fmt(r['alpha'])} | "
                          f"{_md(r['interpretation'])} |")
         lines.append("")
-    lines += ["## Herkomst", ""] + [f"- {_md(k)}: {_md(v)}" for k, v in p.items()] + [""]
+    lines += ["## Herkomst", ""] + [f"- {_md(k)}: {_md(v)}" for k, v in p.items()] + [f"- run: {_md(RUN_LOG_NOTE)}", ""]
     return "\n".join(lines)
 
 

@@ -31,9 +31,9 @@ def summarise_outputs(outputs: Path = OUTPUTS) -> str:
                 "select stage, severity, count(*), group_concat(distinct doc_id) from problems "
                 "group by stage, severity order by stage, severity").fetchall()
             for stage, severity, n, docs in grouped:
-                names = (docs or "").split(",")
+                names = [d for d in (docs or "").split(",") if d]
                 shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-                lines.append(f"  {n} {severity}(s) in stage {stage} ({shown}): "
+                lines.append(f"  {n} {severity}(s) in stage {stage}" + (f" ({shown})" if shown else "") + ": "
                              f"select * from problems where stage = '{stage}'")
             failed = db.execute("select doc_id, error from documents where status = 'error'").fetchall()
             for doc_id, message in failed:
