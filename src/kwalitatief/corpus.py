@@ -6,6 +6,8 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .identifiers import id_problem, name_problem
+
 DOC_TYPES = ("profiel", "advies", "kamerbrief", "proeftuin", "reflectie", "transcript", "overig")
 RESPONDENT_TYPES = (
     "gemeente", "provincie", "culturele_instelling", "fonds", "adviesraad", "rijk", "koepel",
@@ -89,6 +91,17 @@ def _read_csv(path: Path, required: tuple[str, ...], problems: list[str]) -> lis
         return []
 
 
+def identifier_problems(where: str, values: dict[str, str]) -> list[str]:
+    """Problems of the ids (``doc_id``, ``respondent_id``) and names (``region``) of one row; they become
+    file names and database keys, so only the safe characters of :mod:`identifiers` are accepted."""
+    problems = []
+    for column, value in values.items():
+        problem = name_problem(value) if column == "region" else id_problem(value)
+        if value and problem:
+            problems.append(f"{where}: {column} {problem}.")
+    return problems
+
+
 def load_register(corpus_dir: str | Path, manifest: str | Path | None = None,
                   respondents: str | Path | None = None, regions: str | Path | None = None) -> Register:
     """Read and validate regions, respondents and manifest; raise :class:`RegisterError` listing all problems."""
@@ -104,6 +117,7 @@ def load_register(corpus_dir: str | Path, manifest: str | Path | None = None,
         name = row["region"]
         if name in region_names:
             problems.append(f"{regions_path} line {line}: region '{name}' appears twice; keep one row.")
+        problems.extend(identifier_problems(f"{regions_path} line {line}", {"region": name}))
         region_names.add(name)
     for special in SPECIAL_REGIONS:
         if region_rows and special not in region_names:
@@ -120,6 +134,7 @@ def load_register(corpus_dir: str | Path, manifest: str | Path | None = None,
             continue
         if rid in respondent_ids:
             problems.append(f"{where}: duplicate respondent_id '{rid}'.")
+        problems.extend(identifier_problems(where, {"respondent_id": rid}))
         if row["respondent_type"] not in RESPONDENT_TYPES:
             problems.append(
                 f"{where}: unknown respondent_type '{row['respondent_type']}'; "
@@ -131,6 +146,7 @@ def load_register(corpus_dir: str | Path, manifest: str | Path | None = None,
 
     documents: list[Document] = []
     seen_ids: dict[str, int] = {}
+    folded_ids: dict[str, tuple[str, int]] = {}
     root = corpus_dir.resolve()
     for line, row in _read_csv(manifest_path, MANIFEST_COLUMNS, problems):
         where = f"{manifest_path} line {line}"
@@ -141,6 +157,11 @@ def load_register(corpus_dir: str | Path, manifest: str | Path | None = None,
             problems.append(f"{where}: duplicate doc_id '{doc_id}' (first on line {seen_ids[doc_id]}).")
         else:
             seen_ids[doc_id] = line
+            problems.extend(identifier_problems(where, {"doc_id": doc_id}))
+            first = folded_ids.setdefault(doc_id.casefold(), (doc_id, line))
+            if first[0] != doc_id:
+                problems.append(f"{where}: doc_id '{doc_id}' differs from '{first[0]}' (line {first[1]}) only "
+                                "in case; on Windows and macOS both would be the same file. Rename one.")
         target = (corpus_dir / rel).resolve()
         if not rel:
             problems.append(f"{where}: empty path.")
