@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import subprocess
 import sys
 from pathlib import Path
 
@@ -55,16 +54,19 @@ def run(force: bool) -> None:
 
     # the stages' `python` must be this environment's, also when the venv is not activated
     env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
-    ran_a_stage = False
-    with subprocess.Popen(cmd, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1,
-                          env=env) as proc:
-        assert proc.stdout is not None
-        for line in proc.stdout:  # stream DVC's and the stages' output as it comes
-            click.echo(line, nl=False)
-            ran_a_stage = ran_a_stage or line.startswith("Running stage")
-    if proc.returncode != 0:
-        _fail("the pipeline stopped; the messages above name the stage and the problem.", proc.returncode)
-    if not ran_a_stage:
+    from .runner import stream_command
+
+    stages_run: list[str] = []
+
+    def show(line: str) -> None:  # stream DVC's and the stages' output as it comes
+        click.echo(line, nl=False)
+        if line.startswith("Running stage"):
+            stages_run.append(line)
+
+    returncode = stream_command(cmd, show, env)
+    if returncode != 0:
+        _fail("the pipeline stopped; the messages above name the stage and the problem.", returncode)
+    if not stages_run:
         click.echo("Nothing changed since the last run: no stage was rerun.")
     from .summary import summarise_outputs
 
