@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 
 import pytest
-from corpus_factory import MANIFEST_FIELDS, make_corpus
+from corpus_factory import MANIFEST_FIELDS, REGIONS, make_corpus
 
 from kwalitatief import ingest
 from kwalitatief.corpus import RegisterError, load_register
@@ -48,7 +48,7 @@ def test_respondent_ids_and_region_names_are_validated(tmp_path):
     corpus = make_corpus(tmp_path)
     _append(corpus / "respondents.csv", ["respondent_id", "respondent_type", "organisation", "region"],
             {"respondent_id": "../R3", "respondent_type": "gemeente", "organisation": "x", "region": "Twente"})
-    _append(corpus / "regions.csv", ["region"], {"region": "Noord/Zuid"})
+    _append(corpus / "regions.csv", list(REGIONS[0]), {**REGIONS[0], "region": "Noord/Zuid"})
     with pytest.raises(RegisterError) as info:
         load_register(corpus)
     text = "\n".join(info.value.problems)

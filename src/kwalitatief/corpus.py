@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .csvfiles import read_rows
 from .identifiers import id_problem, name_problem
 
 DOC_TYPES = ("profiel", "advies", "kamerbrief", "proeftuin", "reflectie", "transcript", "overig")
@@ -66,29 +66,9 @@ class Register:
 
 
 def _read_csv(path: Path, required: tuple[str, ...], problems: list[str]) -> list[tuple[int, dict[str, str]]]:
-    """Rows of a CSV with their line numbers; missing file or columns become problems."""
-    if not path.exists():
-        problems.append(f"{path}: file not found; create it (see corpus/README.md).")
-        return []
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            reader = csv.DictReader(handle)
-            missing = [c for c in required if c not in (reader.fieldnames or [])]
-            if missing:
-                problems.append(
-                    f"{path} line 1: missing column(s) {', '.join(missing)}; "
-                    f"the header must contain {', '.join(required)}."
-                )
-                return []
-            rows = []
-            for row in reader:
-                clean = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
-                if any(clean.values()):
-                    rows.append((reader.line_num, clean))
-            return rows
-    except UnicodeDecodeError as exc:
-        problems.append(f"{path}: not UTF-8 ({exc}); save the file as UTF-8.")
-        return []
+    """Rows of a register CSV with their line numbers; file, encoding, column and field-count problems
+    (see :mod:`csvfiles`) become problems."""
+    return read_rows(path, required, problems)
 
 
 def identifier_problems(where: str, values: dict[str, str]) -> list[str]:
