@@ -93,18 +93,22 @@ def extract_text(path: Path, doc_type: str | None, corpus_dir: Path) -> None:
 @click.option("--params", default="params.yaml", type=click.Path(path_type=Path))
 @click.option("--codebook", "codebook_path", default=None, type=click.Path(path_type=Path),
               help="Codebook to validate (default: codebook/codebook.yaml).")
+@click.option("--conclusions", "conclusions_path", default="codebook/conclusions.yaml",
+              type=click.Path(path_type=Path), help="The report's claims to validate.")
 @click.option("--all-warnings", is_flag=True, help="List every warning (default: the first five and a count).")
-def check(params: Path, codebook_path: Path | None, all_warnings: bool) -> None:
-    """Validate the corpus register and the codebook; exit non-zero on any error."""
+def check(params: Path, codebook_path: Path | None, conclusions_path: Path, all_warnings: bool) -> None:
+    """Validate the corpus register, the codebook and the conclusions; exit non-zero on any error."""
     errors: list[str] = []
     try:
         settings = load_params(params)
     except ConfigError as exc:
         _fail(str(exc))
     corpus = settings.get("corpus", {})
+    regions: list[str] | None = None
     try:
         register = load_register(corpus.get("dir", "corpus"), corpus.get("manifest"),
                                  corpus.get("respondents"), corpus.get("regions"))
+        regions = register.region_names
         click.echo(f"corpus register: {len(register.documents)} documents, "
                    f"{len(register.respondents)} respondents, {len(register.regions)} regions: ok")
     except RegisterError as exc:
@@ -122,12 +126,30 @@ def check(params: Path, codebook_path: Path | None, all_warnings: bool) -> None:
         if len(warnings) > len(shown):
             click.echo(f"warning: ... and {len(warnings) - len(shown)} more warnings "
                        "(kwal check --all-warnings lists them)", err=True)
+        if not codebook_errors:   # the claims refer to the codebook's codes
+            errors.extend(_conclusions_errors(codebook_path or Path("codebook/codebook.yaml"), conclusions_path,
+                                              settings, regions))
     for error in errors:
         click.echo(f"error: {error}", err=True)
     if errors:
         sys.exit(1)
     click.echo("all checks passed")
 
+
+
+def _conclusions_errors(codebook_path: Path, conclusions_path: Path, settings: dict,
+                        regions: list[str] | None) -> list[str]:
+    from .codebook import CodebookError, load_codebook
+    from .conclusions import conclusions_problems
+
+    try:
+        codes = load_codebook(codebook_path).code_ids
+    except CodebookError:
+        return []
+    problems = conclusions_problems(conclusions_path, settings, codes, regions)
+    if not problems:
+        click.echo(f"conclusions: {conclusions_path}: ok")
+    return problems
 
 
 @main.command("code-file")
