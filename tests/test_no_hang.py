@@ -158,3 +158,25 @@ def test_kwal_run_kills_what_a_failed_stage_left_behind(tmp_path):
         assert _wait_for(lambda: not _alive(child), 5)
     finally:
         _kill_leftovers(pids)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_stopping_kwal_run_stops_the_whole_pipeline(tmp_path, sig):
+    """Ctrl+C (or SIGTERM) reaches DVC, the stage and its workers although DVC runs in its own group."""
+    project = _project(tmp_path)
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    run = subprocess.Popen([sys.executable, "-m", "kwalitatief.cli", "run"], cwd=project, env=_env(pids),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert _wait_for(lambda: len(_pids(pids, "worker")) == 2, 60), "the stage's workers did not start"
+        run.send_signal(sig)
+        stopped = time.monotonic()
+        run.communicate(timeout=60)
+        assert time.monotonic() - stopped < 15 and run.returncode != 0
+        everyone = _pids(pids, "worker") + _pids(pids, "stage")
+        assert _wait_for(lambda: not any(_alive(p) for p in everyone), 5), "a stage or worker is still alive"
+    finally:
+        run.kill()
+        _kill_leftovers(pids)

@@ -21,14 +21,13 @@ def _doc_type_for(path: Path, corpus_dir: Path, given: str | None) -> tuple[str,
     """(doc_id, doc_type) of a path: from the manifest when the file is registered there."""
     if given:
         return path.stem, given
+    from .csvfiles import read_rows
+
     manifest = corpus_dir / "manifest.csv"
     if manifest.exists():
-        import csv
-
-        with open(manifest, encoding="utf-8-sig", newline="") as handle:
-            for row in csv.DictReader(handle):
-                if (corpus_dir / row.get("path", "")).resolve() == path.resolve():
-                    return row["doc_id"], row["doc_type"]
+        for _, row in read_rows(manifest, ("doc_id", "path", "doc_type"), []):   # read like the register
+            if (corpus_dir / row["path"]).resolve() == path.resolve():
+                return row["doc_id"], row["doc_type"]
     return path.stem, "overig"
 
 

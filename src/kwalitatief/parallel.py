@@ -88,8 +88,23 @@ def map_documents(fn: Callable[[T], R], items: Sequence[T], workers: int | None 
     if sizes is not None:   # a few large documents must not all land in one worker's batch
         return map_groups(_apply_all, fn, items, sizes, n)
     chunksize = max(1, len(items) // (n * 4))
-    with ProcessPoolExecutor(max_workers=n, initializer=_init_worker, initargs=(os.getpid(),)) as pool:
-        return list(pool.map(fn, items, chunksize=chunksize))
+    pool = ProcessPoolExecutor(max_workers=n, initializer=_init_worker, initargs=(os.getpid(),))
+    try:
+        results = list(pool.map(fn, items, chunksize=chunksize))
+    except BaseException:   # Ctrl+C or a failed item: stop now, do not wait for the other items
+        _stop_pool(pool)
+        raise
+    pool.shutdown()
+    return results
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel what has not started and kill the workers (the executor has no public way to stop running
+    items; ``_processes`` has been its table of worker processes since Python 3.2)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())   # shutdown() forgets them
+    for process in processes:
+        process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def map_groups(fn: Callable[[tuple[Any, list[T]]], list[R]], shared: Any, items: Sequence[T], sizes: Sequence[int],

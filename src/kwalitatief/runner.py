@@ -26,12 +26,17 @@ def _kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:
         pass
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def stream_command(cmd: Sequence[str], on_line: Callable[[str], None], env: dict[str, str] | None = None) -> int:
     """Run ``cmd`` in a new process group, pass each output line (stdout and stderr) to ``on_line`` and
     return its exit code; no process of its group outlives the call by more than ``GRACE_SECONDS``.
 
-    Ctrl+C (SIGINT) is passed on to the whole group (it no longer gets the terminal's signal itself);
-    a group that has not stopped ``STOP_SECONDS`` later is killed, and the exit code is 130.
+    Ctrl+C (SIGINT) or SIGTERM is passed on to the whole group as SIGINT (the group no longer gets the
+    terminal's signal itself); a group that has not stopped ``STOP_SECONDS`` later is killed, and the exit
+    code is 130.
     """
     proc = subprocess.Popen(list(cmd), text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1,
                             env=env, process_group=0)
@@ -47,6 +52,9 @@ def stream_command(cmd: Sequence[str], on_line: Callable[[str], None], env: dict
 
     reader = threading.Thread(target=pump, name="kwal-run-output", daemon=True)
     reader.start()
+    previous = None
+    if threading.current_thread() is threading.main_thread():   # `kill kwal-run` stops the tree too
+        previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         code = proc.wait()
     except KeyboardInterrupt:
@@ -57,6 +65,9 @@ def stream_command(cmd: Sequence[str], on_line: Callable[[str], None], env: dict
             _kill_group(proc.pid)
             proc.wait()
         code = 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     reader.join(GRACE_SECONDS)
     _kill_group(proc.pid)             # leftovers of the tree (orphaned stage workers) hold the pipe
     reader.join(GRACE_SECONDS)
