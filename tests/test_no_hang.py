@@ -24,6 +24,13 @@ def slow(item):
     Path(os.environ["PIDS"], f"worker-{os.getpid()}").write_text("")
     time.sleep(60)
     return item
+
+
+def fails_first(item):
+    if item == 0:
+        time.sleep(0.5)
+        raise ValueError("document 0 is broken")
+    return slow(item)
 '''
 
 STAGE = '''
@@ -179,4 +186,27 @@ def test_stopping_kwal_run_stops_the_whole_pipeline(tmp_path, sig):
         assert _wait_for(lambda: not any(_alive(p) for p in everyone), 5), "a stage or worker is still alive"
     finally:
         run.kill()
+        _kill_leftovers(pids)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_failing_document_stops_the_pool_at_once(tmp_path, monkeypatch):
+    """One item fails while the others are slow: the stage fails now, not after the others finish."""
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    (tmp_path / "slow_jobs.py").write_text(SLOW_JOBS)
+    monkeypatch.setenv("PIDS", str(pids))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from slow_jobs import fails_first
+
+    from kwalitatief.parallel import map_documents
+
+    started = time.monotonic()
+    try:
+        with pytest.raises(ValueError, match="document 0 is broken"):
+            map_documents(fails_first, list(range(4)), workers=2)
+        assert time.monotonic() - started < 10
+        workers = _pids(pids, "worker")
+        assert _wait_for(lambda: not any(_alive(p) for p in workers), 5)
+    finally:
         _kill_leftovers(pids)
