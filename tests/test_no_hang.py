@@ -93,6 +93,18 @@ def _project(tmp_path: Path) -> Path:
     return project
 
 
+def _run_until_workers(tmp_path: Path, pids: Path) -> subprocess.Popen:
+    """`kwal run` on the slow project, returned once the stage's two pool workers are busy."""
+    project = _project(tmp_path)
+    pids.mkdir()
+    run = subprocess.Popen([sys.executable, "-m", "kwalitatief.cli", "run"], cwd=project, env=_env(pids),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if not _wait_for(lambda: len(_pids(pids, "worker")) == 2, 60):
+        run.kill()
+        pytest.fail("the stage's workers did not start")
+    return run
+
+
 def _kill_leftovers(pids: Path) -> None:
     for pid in _pids(pids, "worker") + _pids(pids, "stage"):
         if _alive(pid):
@@ -120,13 +132,9 @@ def test_pool_workers_die_with_their_stage(tmp_path):
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_kwal_run_returns_within_seconds_when_a_stage_is_killed(tmp_path):
     """The red-team step: `kill -9` of a stage while its pool works; `kwal run` waited > 90 s before."""
-    project = _project(tmp_path)
     pids = tmp_path / "pids"
-    pids.mkdir()
-    run = subprocess.Popen([sys.executable, "-m", "kwalitatief.cli", "run"], cwd=project, env=_env(pids),
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    run = _run_until_workers(tmp_path, pids)
     try:
-        assert _wait_for(lambda: len(_pids(pids, "worker")) == 2, 60), "the stage's workers did not start"
         [stage] = _pids(pids, "stage")
         os.kill(stage, signal.SIGKILL)
         killed = time.monotonic()
@@ -171,13 +179,9 @@ def test_kwal_run_kills_what_a_failed_stage_left_behind(tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_stopping_kwal_run_stops_the_whole_pipeline(tmp_path, sig):
     """Ctrl+C (or SIGTERM) reaches DVC, the stage and its workers although DVC runs in its own group."""
-    project = _project(tmp_path)
     pids = tmp_path / "pids"
-    pids.mkdir()
-    run = subprocess.Popen([sys.executable, "-m", "kwalitatief.cli", "run"], cwd=project, env=_env(pids),
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    run = _run_until_workers(tmp_path, pids)
     try:
-        assert _wait_for(lambda: len(_pids(pids, "worker")) == 2, 60), "the stage's workers did not start"
         run.send_signal(sig)
         stopped = time.monotonic()
         run.communicate(timeout=60)
