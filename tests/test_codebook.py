@@ -3,11 +3,12 @@
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
 from kwalitatief.cli import main
-from kwalitatief.codebook import check_codebook, codebook_findings, load_codebook
+from kwalitatief.codebook import CodebookError, check_codebook, codebook_findings, load_codebook
 
 ROOT = Path(__file__).resolve().parents[1]
 CODEBOOK = ROOT / "codebook" / "codebook.yaml"
@@ -182,7 +183,60 @@ def test_kwal_check_prints_warnings_but_passes(tmp_path, monkeypatch):
                                                                    "manifest": "corpus/manifest.csv"},
                                                         **PARAMS}), encoding="utf-8")
     path, line = small_codebook(project, "provincie|provincies")
+    (project / "claims.yaml").write_text("conclusions: []\n", encoding="utf-8")
+    params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
+    params["conclusions"] = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))["conclusions"]
+    (project / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
     monkeypatch.chdir(project)
-    result = CliRunner().invoke(main, ["check", "--codebook", str(path)])
+    result = CliRunner().invoke(main, ["check", "--codebook", str(path), "--conclusions", "claims.yaml"])
     assert result.exit_code == 0, result.output
     assert f"warning: {path}:{line}:" in result.output
+
+
+def test_regex_like_patterns_are_refused_with_the_accepted_syntax(tmp_path):
+    """Red-team step: `samenwerk.*` and `^samenwerk\\w+$` passed `kwal check` and never matched."""
+    for match, suggestion in [("samenwerk.*", "samenwerk*"), (r"^samenwerk\\w+$", "samenwerk*"),
+                              ("(tekort|gebrek) _2 aan", None), ("geld[en]?", None), ("tekort.+", "tekort*")]:
+        path, line = small_codebook(tmp_path, match)
+        shown = match.replace("\\\\", "\\")
+        errors, _ = codebook_findings(path, PARAMS)
+        assert any(e.startswith(f"{path}:{line}: rule 'knelpunt.geld.tekort'") and "regular expression" in e
+                   and "'samenwerk*' is a lemma starting with" in e for e in errors), (match, errors)
+        if suggestion:
+            assert any(f"Hint: write '{suggestion}'" in e for e in errors), errors
+        assert any(shown.split()[0] in e for e in errors)
+    # the code stage loads the codebook the same way, so `kwal run` stops too
+    with pytest.raises(CodebookError, match="regular expression"):
+        load_codebook(path)
+
+
+def test_the_accepted_pattern_syntax_is_not_taken_for_a_regex(tmp_path):
+    for match in ("samenwerk*", "*beleid", "de|het? geld", "=wel _3 geld", "regio's", "BIS-aanvraag"):
+        path, _ = small_codebook(tmp_path, match)
+        errors, _ = codebook_findings(path, PARAMS)
+        assert not any("regular expression" in e for e in errors), (match, errors)
+
+
+def test_kwal_check_validates_the_conclusions(tmp_path, monkeypatch):
+    """Red-team step: errors in conclusions.yaml were only found by `kwal run`."""
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "corpus", project / "corpus", ignore=shutil.ignore_patterns("build", "pii_truth"))
+    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    (project / "params.yaml").write_text(yaml.safe_dump({**params, **PARAMS}, allow_unicode=True), encoding="utf-8")
+    path = copy_codebook(project)
+    monkeypatch.chdir(project)
+    ok = CliRunner().invoke(main, ["check", "--codebook", str(path), "--all-warnings"])
+    assert "conclusions: codebook/conclusions.yaml: ok" in ok.output, ok.output
+    claims = path.parent / "conclusions.yaml"
+    text = claims.read_text(encoding="utf-8")
+    text = text.replace("code: knelpunt.onduidelijke_doelen", "code: knelpunt.onduidelijk", 1)
+    text = text.replace("quantifier: vrijwel alle", "quantifier: bijna alle", 1)
+    text = text.replace("population: alle", "population: {respondent_soort: [gemeente]}", 1)
+    claims.write_text(text, encoding="utf-8")
+    bad = CliRunner().invoke(main, ["check", "--codebook", str(path)])
+    assert bad.exit_code == 1
+    errors = [line for line in bad.output.splitlines() if line.startswith("error: codebook/conclusions.yaml:")]
+    assert len(errors) == 3, bad.output
+    assert "conclusion 'c7-01', field 'code': unknown code 'knelpunt.onduidelijk'" in errors[0]
+    assert "field 'quantifier': unknown quantifier 'bijna alle'" in bad.output
+    assert "field 'population': 'respondent_soort' does not apply" in bad.output

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import subprocess
 import sys
 from pathlib import Path
 
@@ -22,14 +21,13 @@ def _doc_type_for(path: Path, corpus_dir: Path, given: str | None) -> tuple[str,
     """(doc_id, doc_type) of a path: from the manifest when the file is registered there."""
     if given:
         return path.stem, given
+    from .csvfiles import read_rows
+
     manifest = corpus_dir / "manifest.csv"
     if manifest.exists():
-        import csv
-
-        with open(manifest, encoding="utf-8-sig", newline="") as handle:
-            for row in csv.DictReader(handle):
-                if (corpus_dir / row.get("path", "")).resolve() == path.resolve():
-                    return row["doc_id"], row["doc_type"]
+        for _, row in read_rows(manifest, ("doc_id", "path", "doc_type"), []):   # read like the register
+            if (corpus_dir / row["path"]).resolve() == path.resolve():
+                return row["doc_id"], row["doc_type"]
     return path.stem, "overig"
 
 
@@ -49,7 +47,6 @@ def main(verbose: bool) -> None:
 @click.pass_context
 def run(ctx: click.Context, force: bool) -> None:
     """Run the pipeline (dvc repro): one line per stage, then where the outputs are."""
-    import codecs
     import os
 
     from .progress import enabled as progress_enabled
@@ -69,17 +66,14 @@ def run(ctx: click.Context, force: bool) -> None:
         sys.stderr.write(text)
         sys.stderr.flush()
 
+    from .runner import stream_command
+
     out = RunOutput(emit=click.echo, progress=show_progress, verbose=verbose)
     started = now()
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env) as proc:
-        assert proc.stdout is not None
-        while chunk := os.read(proc.stdout.fileno(), 65536):   # stream DVC's and the stages' output
-            out.feed(decoder.decode(chunk))
-        out.feed(decoder.decode(b"", final=True))
+    returncode = stream_command(cmd, out.feed, env)   # DVC's and the stages' output as it comes
     out.close()
-    if proc.returncode != 0:
-        _fail("the pipeline stopped; the messages above name the stage and the problem.", proc.returncode)
+    if returncode != 0:
+        _fail("the pipeline stopped; the messages above name the stage and the problem.", returncode)
     if not out.stages_run:
         click.echo("Nothing changed since the last run: no stage was rerun.")
     elif out.unchanged:
@@ -112,18 +106,22 @@ def extract_text(path: Path, doc_type: str | None, corpus_dir: Path) -> None:
 @click.option("--params", default="params.yaml", type=click.Path(path_type=Path))
 @click.option("--codebook", "codebook_path", default=None, type=click.Path(path_type=Path),
               help="Codebook to validate (default: codebook/codebook.yaml).")
+@click.option("--conclusions", "conclusions_path", default="codebook/conclusions.yaml",
+              type=click.Path(path_type=Path), help="The report's claims to validate.")
 @click.option("--all-warnings", is_flag=True, help="List every warning (default: the first five and a count).")
-def check(params: Path, codebook_path: Path | None, all_warnings: bool) -> None:
-    """Validate the corpus register and the codebook; exit non-zero on any error."""
+def check(params: Path, codebook_path: Path | None, conclusions_path: Path, all_warnings: bool) -> None:
+    """Validate the corpus register, the codebook and the conclusions; exit non-zero on any error."""
     errors: list[str] = []
     try:
         settings = load_params(params)
     except ConfigError as exc:
         _fail(str(exc))
     corpus = settings.get("corpus", {})
+    regions: list[str] | None = None
     try:
         register = load_register(corpus.get("dir", "corpus"), corpus.get("manifest"),
                                  corpus.get("respondents"), corpus.get("regions"))
+        regions = register.region_names
         click.echo(f"corpus register: {len(register.documents)} documents, "
                    f"{len(register.respondents)} respondents, {len(register.regions)} regions: ok")
     except RegisterError as exc:
@@ -141,12 +139,30 @@ def check(params: Path, codebook_path: Path | None, all_warnings: bool) -> None:
         if len(warnings) > len(shown):
             click.echo(f"warning: ... and {len(warnings) - len(shown)} more warnings "
                        "(kwal check --all-warnings lists them)", err=True)
+        if not codebook_errors:   # the claims refer to the codebook's codes
+            errors.extend(_conclusions_errors(codebook_path or Path("codebook/codebook.yaml"), conclusions_path,
+                                              settings, regions))
     for error in errors:
         click.echo(f"error: {error}", err=True)
     if errors:
         sys.exit(1)
     click.echo("all checks passed")
 
+
+
+def _conclusions_errors(codebook_path: Path, conclusions_path: Path, settings: dict,
+                        regions: list[str] | None) -> list[str]:
+    from .codebook import CodebookError, load_codebook
+    from .conclusions import conclusions_problems
+
+    try:
+        codes = load_codebook(codebook_path).code_ids
+    except CodebookError:
+        return []
+    problems = conclusions_problems(conclusions_path, settings, codes, regions)
+    if not problems:
+        click.echo(f"conclusions: {conclusions_path}: ok")
+    return problems
 
 
 @main.command("code-file")

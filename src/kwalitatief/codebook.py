@@ -341,6 +341,31 @@ def _parse_code(path: Path, category: str, node: Any, problems: list[str]) -> Co
                 list(examples or []), rules, getattr(node, "line", 0))
 
 
+_REGEX_SIGNS = re.compile(r"\\.|\.[*+?]|[\^$()\[\]{}+]")   # \w, .*, .+, ^, $, (a|b), [ae], {2}, +
+_PATTERN_SYNTAX = ("patterns are lemmas, not regular expressions: 'samenwerk*' is a lemma starting with "
+                   "samenwerk, '*beleid' one ending in beleid, 'a|b' either, 'de?' optional, '_3' up to three "
+                   "words (the rule syntax is at the top of the codebook)")
+
+
+def regex_like_problems(where: str, patterns: list[Any]) -> list[str]:
+    """Tokens written as regular expressions (``samenwerk.*``, ``^samenwerk\\w+$``): they are taken
+    literally and never match, so they are refused with the pattern syntax we do accept."""
+    problems = []
+    for pattern in patterns:
+        if not isinstance(pattern, str):
+            continue
+        for token in pattern.split():
+            body = token[:-1] if len(token) > 1 and token.endswith("?") else token   # 'de?' is optional
+            signs = list(dict.fromkeys(m.group(0) for m in _REGEX_SIGNS.finditer(body)))
+            if not signs:
+                continue
+            suggestion = re.sub(r"\\w[+*]|\.[*+]|\\S[+*]", "*", token).strip("^$")
+            hint = f"write '{suggestion}'; " if not _REGEX_SIGNS.search(suggestion) else ""
+            problems.append(f"{where}: pattern {pattern!r}: token '{token}' looks like a regular expression "
+                            f"({' '.join(signs)}) and would never match. Hint: {hint}{_PATTERN_SYNTAX}.")
+    return problems
+
+
 def _collect_refs(patterns: list[Any]) -> list[str]:
     return [p for p in patterns if isinstance(p, str) and p.strip().startswith("@")]
 
@@ -462,6 +487,8 @@ def parse_codebook(path: str | Path) -> tuple[Codebook | None, list[str]]:
                                     f"Hint: define it under 'cues:' or use {' / '.join(POLARITY_REFS)}.")
             if code.category == "opinie" and not lexicon:
                 problems.append(f"{path}:{rule.line}: opinie rule '{rule.id}' needs the valence lexicon.")
+    for owner, line, pattern in _patterns_with_lines(data):
+        problems.extend(regex_like_problems(f"{path}:{line}: {owner}", [pattern]))
     if problems:
         return None, problems
     version = codebook_version(path, lexicon_paths)
@@ -516,7 +543,11 @@ _GAP = re.compile(r"_\d*")
 def _located_patterns(codebook: Codebook) -> list[tuple[str, int, str]]:
     """Every string pattern of the cue sets and rules as (owner, line, pattern), owner naming the cue set
     or rule. Lines come from the YAML (the line of the pattern itself)."""
-    data, _ = load_yaml_with_lines(codebook.path)
+    return _patterns_with_lines(load_yaml_with_lines(codebook.path)[0])
+
+
+def _patterns_with_lines(data: Any) -> list[tuple[str, int, str]]:
+    """:func:`_located_patterns` of the codebook's YAML as loaded by :func:`load_yaml_with_lines`."""
     found: list[tuple[str, int, str]] = []
 
     def add(owner: str, items: Any, fallback: int) -> None:
@@ -530,9 +561,11 @@ def _located_patterns(codebook: Codebook) -> list[tuple[str, int, str]]:
             elif isinstance(item, list):                  # a 'with' group
                 add(owner, item, line)
 
-    for name, patterns in (data.get("cues") or {}).items():
-        add(f"cue set '{name}'", patterns, getattr(data.get("cues"), "line", 0))
-    for cat in data.get("categories") or []:
+    cues = data.get("cues")
+    for name, patterns in (cues.items() if isinstance(cues, dict) else []):
+        add(f"cue set '{name}'", patterns, getattr(cues, "line", 0))
+    cats = data.get("categories")
+    for cat in cats if isinstance(cats, list) else []:
         for code in (cat.get("codes") or []) if isinstance(cat, dict) else []:
             for rule in (code.get("rules") or []) if isinstance(code, dict) else []:
                 if not isinstance(rule, dict):

@@ -287,6 +287,18 @@ def load_conclusions(path: str | Path, codes: Sequence[str], quantifiers: Sequen
     return out
 
 
+def conclusions_problems(path: str | Path, params: dict[str, Any], codes: Sequence[str],
+                         regions: Sequence[str] | None = None) -> list[str]:
+    """Every problem ``kwal run``'s conclusions stage would stop on (the quantifier table of params and each
+    claim of ``path``: unknown code, quantifier, population field ...), for ``kwal check``."""
+    try:
+        quantifiers = parse_quantifiers((params.get("conclusions") or {}).get("quantifiers"))
+        load_conclusions(path, codes, quantifiers, regions)
+    except ConclusionsError as exc:
+        return list(exc.problems)
+    return []
+
+
 # --------------------------------------------------------------------------- evaluation
 
 def population_label(c: Conclusion, n_regions: int) -> str:

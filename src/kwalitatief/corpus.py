@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .csvfiles import read_rows
+from .identifiers import id_problem, name_problem
 
 DOC_TYPES = ("profiel", "advies", "kamerbrief", "proeftuin", "reflectie", "transcript", "overig")
 RESPONDENT_TYPES = (
@@ -64,29 +66,20 @@ class Register:
 
 
 def _read_csv(path: Path, required: tuple[str, ...], problems: list[str]) -> list[tuple[int, dict[str, str]]]:
-    """Rows of a CSV with their line numbers; missing file or columns become problems."""
-    if not path.exists():
-        problems.append(f"{path}: file not found; create it (see corpus/README.md).")
-        return []
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            reader = csv.DictReader(handle)
-            missing = [c for c in required if c not in (reader.fieldnames or [])]
-            if missing:
-                problems.append(
-                    f"{path} line 1: missing column(s) {', '.join(missing)}; "
-                    f"the header must contain {', '.join(required)}."
-                )
-                return []
-            rows = []
-            for row in reader:
-                clean = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
-                if any(clean.values()):
-                    rows.append((reader.line_num, clean))
-            return rows
-    except UnicodeDecodeError as exc:
-        problems.append(f"{path}: not UTF-8 ({exc}); save the file as UTF-8.")
-        return []
+    """Rows of a register CSV with their line numbers; file, encoding, column and field-count problems
+    (see :mod:`csvfiles`) become problems."""
+    return read_rows(path, required, problems)
+
+
+def identifier_problems(where: str, values: dict[str, str]) -> list[str]:
+    """Problems of the ids (``doc_id``, ``respondent_id``) and names (``region``) of one row; they become
+    file names and database keys, so only the safe characters of :mod:`identifiers` are accepted."""
+    problems = []
+    for column, value in values.items():
+        problem = name_problem(value) if column == "region" else id_problem(value)
+        if value and problem:
+            problems.append(f"{where}: {column} {problem}.")
+    return problems
 
 
 def load_register(corpus_dir: str | Path, manifest: str | Path | None = None,
@@ -104,6 +97,7 @@ def load_register(corpus_dir: str | Path, manifest: str | Path | None = None,
         name = row["region"]
         if name in region_names:
             problems.append(f"{regions_path} line {line}: region '{name}' appears twice; keep one row.")
+        problems.extend(identifier_problems(f"{regions_path} line {line}", {"region": name}))
         region_names.add(name)
     for special in SPECIAL_REGIONS:
         if region_rows and special not in region_names:
@@ -120,6 +114,7 @@ def load_register(corpus_dir: str | Path, manifest: str | Path | None = None,
             continue
         if rid in respondent_ids:
             problems.append(f"{where}: duplicate respondent_id '{rid}'.")
+        problems.extend(identifier_problems(where, {"respondent_id": rid}))
         if row["respondent_type"] not in RESPONDENT_TYPES:
             problems.append(
                 f"{where}: unknown respondent_type '{row['respondent_type']}'; "
@@ -131,6 +126,7 @@ def load_register(corpus_dir: str | Path, manifest: str | Path | None = None,
 
     documents: list[Document] = []
     seen_ids: dict[str, int] = {}
+    folded_ids: dict[str, tuple[str, int]] = {}
     root = corpus_dir.resolve()
     for line, row in _read_csv(manifest_path, MANIFEST_COLUMNS, problems):
         where = f"{manifest_path} line {line}"
@@ -141,6 +137,11 @@ def load_register(corpus_dir: str | Path, manifest: str | Path | None = None,
             problems.append(f"{where}: duplicate doc_id '{doc_id}' (first on line {seen_ids[doc_id]}).")
         else:
             seen_ids[doc_id] = line
+            problems.extend(identifier_problems(where, {"doc_id": doc_id}))
+            first = folded_ids.setdefault(doc_id.casefold(), (doc_id, line))
+            if first[0] != doc_id:
+                problems.append(f"{where}: doc_id '{doc_id}' differs from '{first[0]}' (line {first[1]}) only "
+                                "in case; on Windows and macOS both would be the same file. Rename one.")
         target = (corpus_dir / rel).resolve()
         if not rel:
             problems.append(f"{where}: empty path.")

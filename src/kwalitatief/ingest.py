@@ -23,21 +23,15 @@ from .transcripts import build_transcript, docx_paragraphs, subtitle_paragraphs,
 # --------------------------------------------------------------------------------------------
 
 def decode_text(raw: bytes) -> tuple[str, str]:
-    """Decode transcript bytes: UTF-8 (with or without BOM), else cp1252, else the best guess."""
-    if not raw.strip():
-        raise ExtractionError("the file is empty")
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            text = raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        return text, ("utf-8" if encoding == "utf-8-sig" else encoding)
-    from charset_normalizer import from_bytes
+    """Decode plain-text bytes (UTF-8, UTF-16/32 by byte-order mark or NUL pattern, cp1252, a guess);
+    empty or binary content (a PDF renamed .txt, NUL-filled data) is refused (see :mod:`decoding`)."""
+    from .decoding import UnreadableText
+    from .decoding import decode_text as decode
 
-    best = from_bytes(raw).best()
-    if best is None:
-        raise ExtractionError("the encoding could not be detected; save the file as UTF-8")
-    return str(best), best.encoding
+    try:
+        return decode(raw)
+    except UnreadableText as exc:
+        raise ExtractionError(str(exc)) from exc
 
 
 # --------------------------------------------------------------------------------------------

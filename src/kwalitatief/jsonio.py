@@ -55,14 +55,19 @@ def write_json(path: str | Path, obj: Any, indent: int | None = 2) -> None:
 def write_json_dir(folder: str | Path, documents: dict[str, Any]) -> int:
     """Make ``folder`` hold exactly ``<name>.json`` for each item of ``documents`` (compact JSON).
 
-    Files whose content is unchanged are not rewritten (their modification time stays, so DVC need not
+    Every name must be a safe identifier whose file stays inside ``folder``
+    (:func:`identifiers.contained_file`; :class:`identifiers.UnsafePathError` otherwise, before anything
+    is written). Files whose content is unchanged are not rewritten (their modification time stays, so DVC need not
     hash them again); files of names no longer present are removed. Returns the number of files written.
     """
+    from .identifiers import contained_file
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    targets = {name: contained_file(folder, name) for name in documents}
     written = 0
     for name, obj in documents.items():
-        path = folder / f"{name}.json"
+        path = targets[name]
         text = json.dumps(obj, sort_keys=True, ensure_ascii=False) + "\n"
         try:
             if path.read_bytes() == text.encode("utf-8"):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
@@ -47,6 +49,34 @@ def _label(fn: Callable[..., Any]) -> str:
     return name
 
 
+PR_SET_PDEATHSIG = 1   # prctl(2): the signal a process gets when the thread that forked it exits
+
+
+def die_with_parent(parent: int) -> None:
+    """Make this process die with ``parent``, the stage that started it.
+
+    A worker killed with its stage (``kill -9``, the out-of-memory killer) would otherwise live on as an
+    orphan, holding the stage's output pipe open, so that ``kwal run`` kept waiting. On Linux the kernel
+    sends SIGKILL to the worker when the stage dies (``PR_SET_PDEATHSIG``); elsewhere ``kwal run`` kills
+    the stage's whole process group instead. A parent that died before the call leaves us orphaned
+    already: then leave at once.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):   # no libc prctl (another libc): kwal run's group kill remains
+            pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _init_worker(parent: int) -> None:
+    die_with_parent(parent)
+    limit_threads()
+
+
 def map_documents(fn: Callable[[T], R], items: Sequence[T], workers: int | None = 1,
                   executor: str = "process", sizes: Sequence[int] | None = None, label: str | None = None
                   ) -> list[R]:
@@ -70,8 +100,23 @@ def map_documents(fn: Callable[[T], R], items: Sequence[T], workers: int | None 
     if sizes is not None:   # a few large documents must not all land in one worker's batch
         return map_groups(_apply_all, fn, items, sizes, n, label=label)
     chunksize = max(1, len(items) // (n * 4))
-    with ProcessPoolExecutor(max_workers=n, initializer=limit_threads) as pool:
-        return list(progress(pool.map(fn, items, chunksize=chunksize), len(items), label))
+    pool = ProcessPoolExecutor(max_workers=n, initializer=_init_worker, initargs=(os.getpid(),))
+    try:
+        results = list(progress(pool.map(fn, items, chunksize=chunksize), len(items), label))
+    except BaseException:   # Ctrl+C or a failed item: stop now, do not wait for the other items
+        _stop_pool(pool)
+        raise
+    pool.shutdown()
+    return results
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel what has not started and kill the workers (the executor has no public way to stop running
+    items; ``_processes`` has been its table of worker processes since Python 3.2)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())   # shutdown() forgets them
+    for process in processes:
+        process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def map_groups(fn: Callable[[tuple[Any, list[T]]], list[R]], shared: Any, items: Sequence[T], sizes: Sequence[int],

@@ -217,14 +217,12 @@ def load_pseudonym_list(path: str | Path) -> PseudonymList:
 def read_table(path: str | Path) -> list[dict[str, str]]:
     """Rows of a register CSV (regions.csv, respondents.csv) without validating the whole register
     (for checking one document); a missing file gives no rows."""
+    from .csvfiles import read_rows
+
     path = Path(path)
     if not path.exists():
         return []
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    # extra unnamed fields (a comma too many in a note) are ignored here
-    return [{k.strip(): (v or "").strip() for k, v in row.items() if isinstance(k, str) and not isinstance(v, list)}
-            for row in rows]
+    return [row for _, row in read_rows(path, (), [])]   # read like the register (`;` too); bad rows left out
 
 
 def _split_list(value: str) -> list[str]:

@@ -12,15 +12,19 @@ by the templates (Jinja2 autoescape); a strict Content-Security-Policy allows on
 
 from __future__ import annotations
 
+import fcntl
 import hmac
 import json
 import logging
 import math
 import mimetypes
+import os
 import random
 import secrets
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,10 +47,18 @@ STATUS_LABELS = {"unreviewed": "niet beoordeeld", "accepted": "geaccepteerd", "r
 SOURCE_LABELS = {"rule": "regel", "classifier": "classifier", "rule+classifier": "regel + classifier",
                  "review": "beoordelaar"}
 MAX_BODY = 64 * 1024
+REQUEST_QUEUE_SIZE = 128   # connections waiting to be accepted (the default of 5 reset simultaneous reviewers)
+REQUEST_TIMEOUT = 30       # seconds a client may take to send its request (a too short body never blocks us)
+STALE_FRAGMENT = ("Dit fragment staat niet (meer) in de huidige uitvoer: de pipeline is opnieuw gedraaid nadat "
+                  "deze pagina werd geladen. Uw beslissing is niet opgeslagen. Laad de pagina opnieuw (F5).")
 
 
 class ReviewAppError(Exception):
     """The review page cannot start; the message says what is missing and what to do."""
+
+
+class StaleFragmentError(review.ReviewError):
+    """A decision on a fragment the current outputs no longer hold (the pipeline ran again meanwhile)."""
 
 
 @dataclass
@@ -87,6 +99,8 @@ class ReviewState:
     _decisions: list[review.Decision] = field(default_factory=list)
     _stamp: tuple[int, int] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _db_stamp: tuple[int, int, int] | None = None
+    _current_ids: frozenset[str] | None = None
 
     # ------------------------------------------------------------------ loading
     def load(self, params: dict[str, Any] | None = None) -> None:
@@ -94,7 +108,7 @@ class ReviewState:
         from .classify import codebook_path
         from .codebook import CodebookError, load_codebook
 
-        db_path = self.db_path or self.root / paths.DATABASE
+        db_path = self.database
         if not db_path.exists():
             raise ReviewAppError(f"{db_path}: not found; run the pipeline first (make run), then kwal review.")
         conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
@@ -116,6 +130,7 @@ class ReviewState:
                     self.machine.setdefault((row["fragment_id"], row["code"]), {})[row["source"]] = dict(row)
         finally:
             conn.close()
+        self._db_stamp, self._current_ids = _file_stamp(db_path), frozenset(self.fragments)
         try:
             codebook = load_codebook(self.root / codebook_path(params))
             self.codes = {c.id: c for c in codebook.codes}
@@ -133,6 +148,29 @@ class ReviewState:
                                  key=lambda fid: (self.fragments[fid]["doc_id"], self.fragments[fid]["seq"]))
 
     @property
+    def database(self) -> Path:
+        from . import paths
+
+        return self.db_path or self.root / paths.DATABASE
+
+    def current_fragment_ids(self) -> frozenset[str] | None:
+        """The fragment ids of the database on disk now (re-read when the file changed since the page loaded
+        it, e.g. by a rerun of the pipeline); None while it cannot be read (being rebuilt)."""
+        with self._lock:
+            stamp = _file_stamp(self.database)
+            if stamp != self._db_stamp:
+                try:
+                    conn = sqlite3.connect(f"file:{self.database}?mode=ro", uri=True)
+                    try:
+                        ids = frozenset(r[0] for r in conn.execute("select fragment_id from fragments"))
+                    finally:
+                        conn.close()
+                except sqlite3.Error:
+                    return None
+                self._db_stamp, self._current_ids = stamp, ids
+            return self._current_ids
+
+    @property
     def decisions_path(self) -> Path:
         from . import paths
 
@@ -145,7 +183,8 @@ class ReviewState:
             stat = path.stat() if path.exists() else None
             stamp = (stat.st_mtime_ns, stat.st_size) if stat else (0, 0)
             if stamp != self._stamp:
-                decisions, problems = review.read_decisions(path)
+                with _shared_lock(path):    # never read a decision another reviewer is half-way writing
+                    decisions, problems = review.read_decisions(path)
                 for p in problems:
                     log.warning("%s", p["message"])
                 self._decisions = [d for d in decisions if d.fragment_id in self.fragments]
@@ -369,6 +408,9 @@ class ReviewState:
             raise review.ReviewError("decision field 'fragment_id': unknown fragment.")
         if self.blind and fid not in self.sample:
             raise review.ReviewError("decision field 'fragment_id': not in the blind sample.")
+        current = self.current_fragment_ids()
+        if current is None or fid not in current:
+            raise StaleFragmentError(STALE_FRAGMENT)
         memo = payload.get("memo") if isinstance(payload.get("memo"), str) else None
         if decision == "done":
             if not self.blind:
@@ -393,6 +435,29 @@ class ReviewState:
         return {"ok": True, "status": status, "status_label": STATUS_LABELS.get(status), "progress": prog}
 
 
+def _file_stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+@contextmanager
+def _shared_lock(path: Path) -> Iterator[None]:
+    """A shared lock on the decisions file while reading it (writers hold the exclusive one)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:         # no file yet: nothing to read half-written
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)        # closing releases the lock
+
+
 # ---------------------------------------------------------------------------- HTTP
 
 def _environment():
@@ -409,6 +474,7 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 class ReviewServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = REQUEST_QUEUE_SIZE
 
     def __init__(self, state: ReviewState, port: int) -> None:
         self.state = state
@@ -424,6 +490,7 @@ class ReviewHandler(BaseHTTPRequestHandler):
     server: ReviewServer
     server_version = "kwal-review"
     sys_version = ""
+    timeout = REQUEST_TIMEOUT
 
     def log_message(self, fmt: str, *args: Any) -> None:  # quiet: one line per request at debug level
         log.debug("%s " + fmt, self.address_string(), *args)
@@ -531,20 +598,32 @@ class ReviewHandler(BaseHTTPRequestHandler):
         if (self.headers.get("Content-Type") or "").split(";")[0].strip() != "application/json":
             self._json(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, {"ok": False, "error": "send JSON."})
             return
-        length = int(self.headers.get("Content-Length") or 0)
+        raw_length = (self.headers.get("Content-Length") or "0").strip()
+        length = int(raw_length) if raw_length.isdigit() else -1
         if length <= 0 or length > MAX_BODY:
-            self._json(HTTPStatus.BAD_REQUEST, {"ok": False, "error": "empty or too large request."})
+            self.close_connection = True     # an unread body must not be taken for the next request
+            self._json(HTTPStatus.BAD_REQUEST, {"ok": False, "error": "missing, malformed, empty or too large "
+                                                                      "Content-Length."})
             return
         try:
-            payload = json.loads(self.rfile.read(length).decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            self._json(HTTPStatus.BAD_REQUEST, {"ok": False, "error": "not valid JSON."})
+            body = self.rfile.read(length)
+        except TimeoutError:
+            self.close_connection = True
+            self._json(HTTPStatus.BAD_REQUEST, {"ok": False, "error": "the request body did not arrive."})
+            return
+        try:
+            payload = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):   # bad UTF-8, bad or too deeply nested JSON
+            self._json(HTTPStatus.BAD_REQUEST, {"ok": False, "error": "not valid JSON (UTF-8, not nested too deeply)."})
             return
         if urlsplit(self.path).path != "/api/decide" or not isinstance(payload, dict):
             self._json(HTTPStatus.NOT_FOUND, {"ok": False, "error": "unknown request."})
             return
         try:
             result = self.server.state.decide(payload)
+        except StaleFragmentError as exc:
+            self._json(HTTPStatus.CONFLICT, {"ok": False, "error": str(exc), "reload": True})
+            return
         except review.ReviewError as exc:
             self._json(HTTPStatus.BAD_REQUEST, {"ok": False, "error": str(exc)})
             return
