@@ -80,7 +80,7 @@ def machine_rows(fragments: list[dict[str, Any]]) -> tuple[list[dict[str, Any]],
 
 def make_review_project(root: Path, docs: dict | None = None, build_db: bool = True) -> dict[str, Any]:
     """Write the project into ``root``; returns texts, fragments, rule/classifier/merged codings."""
-    from kwalitatief.classify import merge_codings
+    from kwalitatief.classifier.merge import merge_codings
 
     (root / "codebook/lexicon").mkdir(parents=True, exist_ok=True)
     (root / "codebook/annotations").mkdir(parents=True, exist_ok=True)

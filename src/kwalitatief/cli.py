@@ -108,7 +108,7 @@ def check(params: Path, codebook_path: Path | None, all_warnings: bool) -> None:
     except RegisterError as exc:
         errors.extend(exc.problems)
     try:
-        from .codebook import codebook_findings
+        from .codebook_check import codebook_findings
     except ImportError:
         codebook_findings = None
     if codebook_findings is not None:
@@ -157,8 +157,9 @@ def code_file_cmd(in_path: Path, out_path: Path, codebook_path: Path, params: Pa
             _fail(str(exc))
     coding_model = None
     if not rules_only:
-        from .classify import ClassifyError, CodingModel, load_coding_model
-        from .classify import settings as classify_settings
+        from .classifier.coding_model import CodingModel, load_coding_model
+        from .classifier.settings import ClassifyError
+        from .classifier.settings import settings as classify_settings
 
         try:
             cfg = classify_settings(load_params(params) if params.exists() else {})

@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sys
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .classify import Example, merge_codings, settings, train
+from .classifier.examples import Example, training_data_hash
+from .classifier.merge import merge_codings
+from .classifier.settings import FORMAT_VERSION, MERGE_POLICIES, problem, settings
+from .classifier.training import train
+
+if TYPE_CHECKING:
+    from .classify import ProjectTraining
 
 log = logging.getLogger("kwalitatief.evaluate")
 
@@ -153,7 +161,6 @@ def cross_validate(examples: Sequence[Example], codes: Sequence[str], params: di
     same predictions so that researchers can compare them. Folds run in ``workers`` processes (the
     results do not depend on it).
     """
-    from .classify import MERGE_POLICIES
     from .parallel import map_documents, resolve_workers
 
     cfg = settings(params)
@@ -251,3 +258,41 @@ def learning_curve_rows(cv: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"n_annotations": p["n_annotations"], "classifier_micro_f1": p["classifier_micro_f1"],
              "classifier_macro_f1": p["classifier_macro_f1"], "merged_micro_f1": p["merged_micro_f1"],
              "merged_macro_f1": p["merged_macro_f1"]} for p in cv["learning_curve"]]
+
+
+def evaluate_project(result: ProjectTraining, params: dict[str, Any] | None, workers: int | None = 1,
+                     cache_dir: str | Path | None = None
+                     ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Cross-validate on the project's labelled fragments: metrics, F1 plot rows, learning-curve rows.
+
+    With ``cache_dir``, the cross-validation of exactly the same labelled fragments, rule codings of
+    them and settings is reused (it does not depend on the other fragments).
+    """
+    import sklearn
+
+    from .cache import DocumentCache, source_fingerprint
+    from .classifier import merge
+    from .classifier.cached import training_modules
+
+    provenance = {"codebook_version": result.model.codebook_version,
+                  "training_data_hash": result.model.training_hash,
+                  "model_version": result.model.version,
+                  "rules_only_codes": sorted(result.model.fallback)}
+    if len(result.examples) < 10:
+        message = (f"only {len(result.examples)} labelled fragments: too few for cross-validation; "
+                   "metrics are not computed. Annotate more fragments in codebook/annotations/.")
+        return ({"n_annotations": len(result.examples), **provenance}, [], [],
+                [problem("warning", message)])
+    rule_preds = {e.fragment_id: result.rule_preds.get(e.fragment_id, {}) for e in result.examples}
+    cache = DocumentCache(cache_dir, "evaluate")
+    key = cache.key(FORMAT_VERSION, sklearn.__version__, source_fingerprint(*training_modules(), merge, sys.modules[__name__]),
+                    settings(params), list(result.codes), training_data_hash(result.examples),
+                    sorted(rule_preds.items()))
+    cv = cache.get(key)
+    if cv is None:
+        cv = cross_validate(result.examples, result.codes, params, rule_preds, workers)
+        cache.put(key, cv)
+    else:
+        log.info("cross-validation: reused (same labelled fragments, rule codings of them and settings)")
+    return (metrics_document(cv, result.codes, provenance), f1_plot_rows(cv, result.codes),
+            learning_curve_rows(cv), [])
