@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.kwal-installed
 
-.PHONY: run test install bench clean-outputs
+.PHONY: run test install bench eval clean-outputs
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# score the coding against a gold file coded by people (default: the shared development set)
+GOLD ?= ../shared/eval/coding_dev.jsonl
+eval: $(STAMP)
+	$(BIN)/kwal eval $(GOLD) --out outputs/eval_$(basename $(notdir $(GOLD))).json
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_benchmark.py

@@ -55,6 +55,25 @@ def _parse_annotation(line: str, where: str, known: set[str]) -> tuple[Annotatio
         return None, [problem("error", f"{where}: field 'text' is missing or empty.", doc_id)]
     if not isinstance(codes, list):
         return None, [problem("error", f"{where}: field 'codes' must be a list (use [] for no code).", doc_id)]
+    parsed, code_issues = parse_codes(codes, where, known, doc_id)
+    if parsed is None:
+        return None, code_issues
+    issues.extend(code_issues)
+    coder = row.get("coder")
+    if not coder:
+        issues.append(problem("warning", f"{where}: no 'coder' given.", doc_id))
+    return Annotation(doc_id, text, parsed, coder if isinstance(coder, str) else None, where), issues
+
+
+def parse_codes(codes: list[Any], where: str, known: set[str], doc_id: str | None = None,
+                consequence: str = "The line is not used for training."
+                ) -> tuple[dict[str, str | None] | None, list[dict[str, Any]]]:
+    """The ``codes`` list of an annotation or gold line as {code: valence}; None when the line is unusable.
+
+    An entry is ``{"code": ..., "valence": ...}`` or a bare code id. An unknown code id is an error (the
+    line is unusable, ``consequence`` says what happens); a missing or wrong valence is a warning.
+    """
+    issues: list[dict[str, Any]] = []
     parsed: dict[str, str | None] = {}
     for item in codes:
         code = item.get("code") if isinstance(item, dict) else item if isinstance(item, str) else None
@@ -62,8 +81,8 @@ def _parse_annotation(line: str, where: str, known: set[str]) -> tuple[Annotatio
             return None, [problem("error", f"{where}: every entry of 'codes' needs a 'code'.", doc_id)]
         if code not in known:
             return None, [problem("error", f"{where}: unknown code id '{code}' (not in the codebook); correct "
-                                           "the id or add the code to codebook/codebook.yaml. The line is "
-                                           "not used for training.", doc_id)]
+                                           "the id or add the code to codebook/codebook.yaml. "
+                                           f"{consequence}", doc_id)]
         valence = item.get("valence") if isinstance(item, dict) else None
         if code.startswith("opinie."):
             if valence not in VALENCES:
@@ -76,10 +95,7 @@ def _parse_annotation(line: str, where: str, known: set[str]) -> tuple[Annotatio
                                   doc_id))
             valence = None
         parsed[code] = valence
-    coder = row.get("coder")
-    if not coder:
-        issues.append(problem("warning", f"{where}: no 'coder' given.", doc_id))
-    return Annotation(doc_id, text, parsed, coder if isinstance(coder, str) else None, where), issues
+    return parsed, issues
 
 
 def original_offset(replacements: Sequence[dict[str, Any]], pos: int) -> int:
