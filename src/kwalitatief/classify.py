@@ -20,6 +20,7 @@ from .classifier.examples import Example, LabelRow, build_examples
 from .classifier.merge import merge_codings
 from .classifier.model import Model
 from .classifier.settings import ClassifyError, problem, settings
+from .classifier.standalone import codebook_texts, load_training_texts, standalone_examples
 
 log = logging.getLogger("kwalitatief.classify")
 
@@ -30,7 +31,7 @@ class ProjectTraining:
 
     model: Model
     problems: list[dict[str, Any]]
-    examples: list[Example]
+    examples: list[Example]           # the labelled corpus fragments (what cross-validation tests on)
     codes: list[str]
     rule_preds: dict[str, dict[str, str | None]]
     classifier_rows: list[dict[str, Any]]
@@ -39,6 +40,8 @@ class ProjectTraining:
     fragments: list[dict[str, Any]] = field(default_factory=list)   # without their token rows
     cache: dict[str, int] = field(default_factory=dict)             # model / document cache use
     model_file: Path | None = None                                  # the cached model file, if any
+    standalone: list[Example] = field(default_factory=list)         # codebook and codebook/training texts
+    standalone_hits: dict[str, set[str]] = field(default_factory=dict)
 
 
 def _root_path(root: str | Path, path: str | Path) -> Path:
@@ -126,12 +129,33 @@ def train_from_project(params: dict[str, Any] | None, root: str | Path = ".",
              "(%d review labels)", len(annotations), len(pairs), len(examples), len(reviews))
 
     hits = {fid: set(p) for fid, p in rule_preds.items()}
-    model, train_problems, model_file, reused = train_cached(examples, codes, params, codebook.version, hits,
-                                                            cache_dir)
+    standalone, standalone_hits, standalone_problems = standalone_training(params, root, codebook)
+    problems.extend(standalone_problems)
+    model, train_problems, model_file, reused = train_cached(examples + standalone, codes, params, codebook.version,
+                                                            {**hits, **standalone_hits}, cache_dir)
     problems.extend(train_problems)
     codable = [f for f in fragments if f.get("codable", True)]
     clf_rows, stats = classify_documents(model, codable, hits, workers, cache_dir)
     merged = merge_codings(rule_rows, clf_rows, cfg["merge_policy"], model.trained_codes, cfg["valence_from"],
                            codebook.version, model.version)
     return ProjectTraining(model, problems, examples, codes, rule_preds, clf_rows, merged, len(codable),
-                           fragments, {"model_reused": int(reused), **stats}, model_file)
+                           fragments, {"model_reused": int(reused), **stats}, model_file, standalone,
+                           standalone_hits)
+
+
+def standalone_training(params: dict[str, Any] | None, root: str | Path, codebook: Any
+                        ) -> tuple[list[Example], dict[str, set[str]], list[dict[str, Any]]]:
+    """The free-standing training texts the settings ask for (``classify.codebook_knowledge``, the files of
+    ``classify.training_dir``), as examples with their rule hits, and the problems of those files."""
+    cfg = settings(params)
+    texts = codebook_texts(codebook, cfg["codebook_knowledge"]) if cfg["codebook_knowledge"] else []
+    texts_from_files, problems = load_training_texts(_root_path(root, cfg["training_dir"]), codebook.code_ids)
+    texts += texts_from_files
+    if not texts:
+        return [], {}, problems
+    from .nlp import load_nlp
+
+    nlp = load_nlp(((params or {}).get("nlp") or {}).get("model", "nl_core_news_sm"))
+    examples, hits = standalone_examples(texts, codebook, nlp)
+    log.info("free-standing training texts: %d (%d from the codebook)", len(examples), len(texts) - len(texts_from_files))
+    return examples, hits, problems

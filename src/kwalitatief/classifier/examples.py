@@ -143,3 +143,11 @@ def fragment_example(frag: dict[str, Any]) -> Example:
     if lemmas is None:
         lemmas = " ".join(lemma for _, _, lemma in frag.get("tokens") or [] if str(lemma).strip())
     return Example(frag.get("fragment_id") or "", frag.get("doc_id") or "", frag["text"], lemmas, {})
+
+
+STANDALONE_PREFIX = "standalone-"
+
+
+def is_standalone(example: Example) -> bool:
+    """Whether an example is a free-standing text (codebook, ``codebook/training/``), not a corpus fragment."""
+    return example.fragment_id.startswith(STANDALONE_PREFIX)

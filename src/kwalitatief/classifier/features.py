@@ -11,12 +11,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from .examples import TAG, Example, normalise_text
+from .lexical import expand, vocabulary
 
 _LEMMA_TAG = re.compile(r"\[?\b([a-z_]+)-\d+\b\]?")
-
-
 _DIGITS = re.compile(r"\d")
-
 
 
 def char_text(text: str) -> str:
@@ -34,7 +32,7 @@ class Featurizer:
     """Lemma word n-grams + char_wb n-grams (TF-IDF), plus optional rule-hit indicators."""
 
     def __init__(self, word_ngrams: Sequence[int], char_ngrams: Sequence[int], min_df: int,
-                 rule_codes: Sequence[str] = (), rule_weight: float = 1.0) -> None:
+                 rule_codes: Sequence[str] = (), rule_weight: float = 1.0, lexical: bool = False) -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         self.word = TfidfVectorizer(analyzer="word", ngram_range=tuple(word_ngrams), min_df=min_df,
@@ -44,13 +42,34 @@ class Featurizer:
                                     sublinear_tf=True, lowercase=False, dtype=np.float64)
         self.rule_codes = list(rule_codes)
         self.rule_weight = float(rule_weight)
+        self.lexical = lexical
+        self.known: frozenset[str] = frozenset()   # the training vocabulary (lexical: compounds, verbs)
+
+    def feature_name(self, index: int) -> str:
+        """The readable name of column ``index`` of :meth:`transform`'s matrix."""
+        names = self.__dict__.get("_names")
+        if names is None:
+            names = self.__dict__["_names"] = (
+                list(self.word.get_feature_names_out())
+                + [f"~{g.strip()}~" for g in self.char.get_feature_names_out()]
+                + [f"regel:{c}" for c in self.rule_codes])
+        return names[index]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_names", None)          # derived; rebuilt on first use
+        return state
 
     def _texts(self, items: Sequence[Example]) -> tuple[list[str], list[str]]:
         words = [word_text(ex.lemmas) or char_text(ex.text) for ex in items]
+        if self.known:
+            words = [expand(w, self.known) for w in words]
         chars = [char_text(ex.text) for ex in items]
         return words, chars
 
     def fit(self, items: Sequence[Example]) -> "Featurizer":
+        if self.lexical:
+            self.known = vocabulary(word_text(ex.lemmas) for ex in items)
         words, chars = self._texts(items)
         min_df = self.word.min_df
         if len(items) < 2 * min_df:       # tiny training sets: keep every feature

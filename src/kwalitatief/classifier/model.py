@@ -27,6 +27,8 @@ class Prediction:
     code: str
     score: float
     valence: str | None = None
+    threshold: float | None = None
+    features: list[str] = field(default_factory=list)   # what drove the score most (see Model.drivers)
 
 
 @dataclass
@@ -54,9 +56,15 @@ class Model:
     def scores(self, items: Sequence[Example], rule_hits: Sequence[set[str]] | None = None
                ) -> tuple[dict[str, np.ndarray], list[tuple[str | None, float | None]]]:
         """Per-code probabilities and the predicted valence (with its probability) of every item."""
+        probs, valences, _ = self._scores(items, rule_hits)
+        return probs, valences
+
+    def _scores(self, items: Sequence[Example], rule_hits: Sequence[set[str]] | None
+                ) -> tuple[dict[str, np.ndarray], list[tuple[str | None, float | None]], Any]:
+        """:meth:`scores` and the feature matrix they come from (None without items or models)."""
         if not items or not self.estimators:
             return ({c: np.zeros(len(items)) for c in self.estimators},
-                    [(self.valence_fallback, None)] * len(items))
+                    [(self.valence_fallback, None)] * len(items), None)
         X = self.featurizer.transform(items, rule_hits)
         probs = {code: est.predict_proba(X)[:, 1] for code, est in sorted(self.estimators.items())}
         if self.valence_estimator is not None:
@@ -65,7 +73,7 @@ class Model:
             valences = [(classes[int(np.argmax(row))], float(np.max(row))) for row in vp]
         else:
             valences = [(self.valence_fallback, None)] * len(items)
-        return probs, valences
+        return probs, valences, X
 
     # coding.code_fragments passes the rule rows of each fragment to predict_fragments when this is set
     wants_rule_rows: ClassVar[bool] = True
@@ -78,7 +86,7 @@ class Model:
     def predict(self, items: Sequence[Example], rule_hits: Sequence[set[str]] | None = None
                 ) -> list[list[Prediction]]:
         """The codes whose probability reaches their threshold, per item (sorted by code)."""
-        probs, valences = self.scores(items, rule_hits)
+        probs, valences, X = self._scores(items, rule_hits)
         out: list[list[Prediction]] = []
         for i in range(len(items)):
             preds = []
@@ -86,9 +94,26 @@ class Model:
                 score = float(probs[code][i])
                 if score >= self.thresholds[code]:
                     valence = valences[i][0] if code.startswith("opinie.") else None
-                    preds.append(Prediction(code, round(score, 4), valence))
+                    features = self.drivers(X[i], code) if X is not None else []
+                    preds.append(Prediction(code, round(score, 4), valence, self.thresholds[code], features))
             out.append(preds)
         return out
+
+    def drivers(self, row: Any, code: str, limit: int = 6) -> list[str]:
+        """The features of one featurised fragment (a 1-row sparse matrix) that raised ``code``'s score most:
+        lemma n-grams as they are, character n-grams as ``~gram~``, rule hits as ``regel:<code>``."""
+        coef = self.estimators[code].coef_[0]
+        contributions = row.data * coef[row.indices]
+        order = np.argsort(-contributions, kind="stable")
+        names: list[str] = []
+        for j in order:
+            if contributions[j] <= 0 or len(names) >= limit:
+                break
+            name = self.featurizer.feature_name(int(row.indices[j]))
+            if name.startswith("~") and any(name.strip("~ ") in n for n in names):
+                continue                       # a piece of a word already shown
+            names.append(name)
+        return names
 
 
 def fragment_rows(self: Model, fragments: Sequence[dict[str, Any]],
@@ -97,7 +122,8 @@ def fragment_rows(self: Model, fragments: Sequence[dict[str, Any]],
 
     ``rule_rows`` are the rule codings of each fragment (their codes are features when the model was
     trained with ``rule_features``). Rows: code, valence, source="classifier", rule_id/evidence/start/end
-    None, score, codebook_version, model_version.
+    None, score, threshold, features (what drove the score, :meth:`Model.drivers`), codebook_version,
+    model_version.
     """
     items = [fragment_example(f) for f in fragments]
     hits = [{r["code"] for r in rows if r.get("source", "rule") == "rule"} for rows in rule_rows] \
@@ -105,8 +131,9 @@ def fragment_rows(self: Model, fragments: Sequence[dict[str, Any]],
     out = []
     for preds in self.predict(items, hits):
         out.append([{"code": p.code, "valence": p.valence, "source": "classifier", "rule_id": None,
-                     "evidence": None, "start": None, "end": None, "score": p.score,
-                     "codebook_version": self.codebook_version, "model_version": self.version} for p in preds])
+                     "evidence": None, "start": None, "end": None, "score": p.score, "threshold": p.threshold,
+                     "features": p.features, "codebook_version": self.codebook_version,
+                     "model_version": self.version} for p in preds])
     return out
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .examples import Example, training_data_hash
+from .examples import Example, is_standalone, training_data_hash
 from .features import Featurizer
 from .model import Model, model_version
 from .settings import VALENCES, problem, settings
@@ -30,20 +30,19 @@ def train(examples: Sequence[Example], codes: Sequence[str], params: dict[str, A
     ``rule_hits`` maps a fragment id to the codes the rules gave it (used as features when
     ``rule_features`` is on). Returns the model and the problems (codes that fall back to the rules).
     """
-    from sklearn.model_selection import StratifiedKFold
-
     cfg = settings(params)
     examples = sorted(examples, key=lambda e: e.fragment_id)
     problems: list[dict[str, Any]] = []
     use_rules = bool(cfg["rule_features"]) and rule_hits is not None
     featurizer = Featurizer(cfg["word_ngrams"], cfg["char_ngrams"], int(cfg["min_df"]),
-                            list(codes) if use_rules else (), float(cfg["rule_weight"]))
+                            list(codes) if use_rules else (), float(cfg["rule_weight"]), bool(cfg["lexical"]))
     hits = [rule_hits.get(e.fragment_id, set()) for e in examples] if use_rules else None
     estimators: dict[str, Any] = {}
     thresholds: dict[str, float] = {}
     threshold_cv: dict[str, dict[str, float]] = {}
     fallback: dict[str, str] = {}
     min_examples = int(cfg["min_examples"])
+    weights = np.array([float(cfg["standalone_weight"]) if is_standalone(e) else 1.0 for e in examples])
     X = None
     if examples:
         featurizer.fit(examples)
@@ -60,19 +59,18 @@ def train(examples: Sequence[Example], codes: Sequence[str], params: dict[str, A
                                                f"{code} is coded by the rules only. Annotate more fragments "
                                                "with and without this code.", detail={"code": code}))
             continue
-        Xc = X[idx]
+        Xc, wc = X[idx], weights[idx]
         folds = min(int(cfg["threshold_folds"]), n_pos, n_neg)
         if folds >= 2:
             oof = np.zeros(len(y))
-            skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=int(cfg["seed"]))
-            for tr, te in skf.split(np.zeros(len(y)), y):
-                oof[te] = _logreg(cfg).fit(Xc[tr], y[tr]).predict_proba(Xc[te])[:, 1]
-            threshold, f1 = choose_threshold(y, oof)
+            for tr, te in threshold_splits(y, [examples[i] for i in idx], folds, cfg):
+                oof[te] = _logreg(cfg).fit(Xc[tr], y[tr], sample_weight=wc[tr]).predict_proba(Xc[te])[:, 1]
+            threshold, f1 = choose_threshold(y, oof, cfg["threshold_method"])
         else:  # threshold_folds 0: the plain 0.5 (used for the cheaper learning-curve points)
             threshold, f1 = 0.5, float("nan")
         thresholds[code] = threshold
         threshold_cv[code] = {"threshold": threshold, "f1": round(f1, 4), "positives": n_pos, "negatives": n_neg}
-        estimators[code] = _logreg(cfg).fit(Xc, y)
+        estimators[code] = _logreg(cfg).fit(Xc, y, sample_weight=wc)
     valence_estimator, valence_fallback = _train_valence(examples, X, cfg, problems)
     model = Model(featurizer, estimators, thresholds, valence_estimator, valence_fallback, list(codes), fallback,
                   codebook_version, training_data_hash(examples), model_settings(cfg), n_examples=len(examples),
@@ -107,5 +105,23 @@ def _train_valence(examples: Sequence[Example], X: Any, cfg: dict[str, Any],
 
 def model_settings(cfg: dict[str, Any]) -> dict[str, Any]:
     keys = ("seed", "min_examples", "C", "word_ngrams", "char_ngrams", "min_df", "rule_features",
-            "rule_weight", "threshold_folds")
+            "rule_weight", "threshold_folds", "threshold_groups", "threshold_method", "standalone_weight", "lexical")
     return {k: cfg[k] for k in keys}
+
+
+def threshold_splits(y: np.ndarray, items: Sequence[Example], folds: int, cfg: dict[str, Any]):
+    """The inner folds whose out-of-fold scores choose a code's threshold.
+
+    ``threshold_groups: document`` keeps each document's fragments (and each free-standing file's) in one
+    fold, so a threshold is chosen on wording from documents the fold's model has not seen -- closer to new
+    material than random folds, where an interview's other paragraphs share its wording.
+    """
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    if cfg.get("threshold_groups") == "document":
+        groups = [ex.doc_id or (ex.origins[0].rsplit(":", 1)[0] if ex.origins else ex.fragment_id) for ex in items]
+        if len(set(groups)) >= folds:
+            sgkf = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=int(cfg["seed"]))
+            return list(sgkf.split(np.zeros(len(y)), y, groups))
+    skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=int(cfg["seed"]))
+    return list(skf.split(np.zeros(len(y)), y))
