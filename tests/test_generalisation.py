@@ -146,3 +146,31 @@ def test_classifier_codings_keep_score_threshold_and_the_words_that_drove_them()
     assert row["features"], "the features that drove the score"
     words = "de deadline zijn veel te krap".split()
     assert all(any(w in f.strip("~") or f.strip("~") in w for w in words) for f in row["features"])
+
+
+# ------------------------------------------------------------------------------- review simulation
+
+def test_review_simulation_retrains_on_reviewed_fragments_and_scores_the_rest():
+    from test_classify import FILLER, PHRASES
+
+    from kwalitatief.coding import code_fragments, tokenise
+    from kwalitatief.gold import GoldFragment
+    from kwalitatief.review_learning import GoldSet, decisions_to_reach, simulate
+
+    codebook = load_codebook(CODEBOOK)
+    nlp = load_nlp("blank:nl+lookup")
+    items = [(text.capitalize() + ".", {code: ("positief" if code.startswith("opinie.") else None)})
+             for code, texts in PHRASES.items() for text in texts] + [(f.capitalize() + ".", {}) for f in FILLER]
+    fragments = [GoldFragment(f"g{i}", text, codes, i + 1) for i, (text, codes) in enumerate(items)]
+    rows = tokenise([g.text for g in fragments], nlp)
+    gold = GoldSet(fragments, rows, code_fragments(rows, codebook, nlp))
+    examples = synthetic_examples(40)
+    params = {"classify": {**PARAMS["classify"], "rule_features": False}}
+    curves = {order: simulate(examples, {}, gold, CODES, params, order, 5) for order in ("uncertain", "document")}
+    for points in curves.values():
+        assert [p["decisions"] for p in points] == list(range(0, 5 * len(points), 5))
+        assert [p["remaining"] for p in points] == [len(fragments) - p["decisions"] for p in points]
+        assert all(0.0 <= p["micro_f1"] <= 1.0 for p in points)
+    assert curves["uncertain"][0] == curves["document"][0]        # the same model before any decision
+    assert decisions_to_reach([{"decisions": 0, "kappa": 0.5}, {"decisions": 5, "kappa": 0.85}]) == 5
+    assert decisions_to_reach([{"decisions": 0, "kappa": 0.5}]) is None

@@ -9,14 +9,13 @@ also require the valence of opinie codes, and the most frequent errors.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .classifier.annotations import parse_codes
+from .classifier.annotations import json_lines, parse_codes
 from .classifier.examples import Example
 from .evaluate import Predicted, _f1, _kappa, score
 
@@ -46,42 +45,37 @@ def load_gold(path: str | Path, code_ids: Sequence[str]) -> list[GoldFragment]:
     out: list[GoldFragment] = []
     seen: dict[str, int] = {}
     try:
-        handle = open(path, encoding="utf-8")
+        lines = list(json_lines(path))
     except OSError as exc:
         raise GoldError(f"{path}: cannot be read ({exc.strerror}).") from exc
-    with handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                errors.append(f"{where}: not valid JSON ({exc.msg} at column {exc.colno}).")
-                continue
-            if not isinstance(row, dict):
-                errors.append(f"{where}: expected a JSON object with id, text and codes.")
-                continue
-            frag_id, text, codes = row.get("id"), row.get("text"), row.get("codes")
-            if not isinstance(frag_id, (str, int)) or frag_id == "":
-                errors.append(f"{where}: field 'id' is missing (a string or number per fragment).")
-                continue
-            if not isinstance(text, str) or not text.strip():
-                errors.append(f"{where}: field 'text' is missing or empty.")
-                continue
-            if not isinstance(codes, list):
-                errors.append(f"{where}: field 'codes' must be a list (use [] for a fragment without a code).")
-                continue
-            parsed, issues = parse_codes(codes, where, known, consequence="Correct the line and score again.")
-            errors.extend(p["message"] for p in issues if p["severity"] == "error")
-            if parsed is None:
-                continue
-            if str(frag_id) in seen:
-                errors.append(f"{where}: id '{frag_id}' is also used on line {seen[str(frag_id)]}; ids must be "
-                              "unique.")
-                continue
-            seen[str(frag_id)] = number
-            out.append(GoldFragment(str(frag_id), text, parsed, number))
+    for where, row, error in lines:
+        if error:
+            errors.append(f"{where}: {error}.")
+            continue
+        if not isinstance(row, dict):
+            errors.append(f"{where}: expected a JSON object with id, text and codes.")
+            continue
+        frag_id, text, codes = row.get("id"), row.get("text"), row.get("codes")
+        if not isinstance(frag_id, (str, int)) or frag_id == "":
+            errors.append(f"{where}: field 'id' is missing (a string or number per fragment).")
+            continue
+        if not isinstance(text, str) or not text.strip():
+            errors.append(f"{where}: field 'text' is missing or empty.")
+            continue
+        if not isinstance(codes, list):
+            errors.append(f"{where}: field 'codes' must be a list (use [] for a fragment without a code).")
+            continue
+        parsed, issues = parse_codes(codes, where, known, consequence="Correct the line and score again.")
+        errors.extend(p["message"] for p in issues if p["severity"] == "error")
+        if parsed is None:
+            continue
+        number = int(where.rsplit(":", 1)[1])
+        if str(frag_id) in seen:
+            errors.append(f"{where}: id '{frag_id}' is also used on line {seen[str(frag_id)]}; ids must be "
+                          "unique.")
+            continue
+        seen[str(frag_id)] = number
+        out.append(GoldFragment(str(frag_id), text, parsed, number))
     if errors:
         raise GoldError("\n".join(errors))
     if not out:

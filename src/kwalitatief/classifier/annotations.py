@@ -5,7 +5,7 @@ from __future__ import annotations
 import glob
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,19 @@ def _parse_annotation(line: str, where: str, known: set[str]) -> tuple[Annotatio
         issues.append(problem("warning", f"{where}: no 'coder' given.", doc_id))
     return Annotation(doc_id, text, parsed, coder if isinstance(coder, str) else None, where), issues
 
+
+
+def json_lines(path: str | Path) -> Iterator[tuple[str, Any, str | None]]:
+    """``(where, value, error)`` for each non-blank line of a JSON-lines file: ``where`` is ``file:line``,
+    ``error`` says why the line is not valid JSON (then ``value`` is None)."""
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield f"{path}:{number}", json.loads(line), None
+            except json.JSONDecodeError as exc:
+                yield f"{path}:{number}", None, f"not valid JSON ({exc.msg} at column {exc.colno})"
 
 def parse_codes(codes: list[Any], where: str, known: set[str], doc_id: str | None = None,
                 consequence: str = "The line is not used for training."

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import glob
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .annotations import parse_codes
+from .annotations import json_lines, parse_codes
 from .examples import STANDALONE_PREFIX, Example
 from .settings import problem
 
@@ -71,28 +70,21 @@ def load_training_texts(directory: str | Path, codes: Sequence[str]
     out: list[StandaloneText] = []
     problems: list[dict[str, Any]] = []
     for path in sorted(glob.glob(str(Path(directory) / "*.jsonl"))):
-        with open(path, encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                where = f"{path}:{number}"
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    problems.append(problem("error", f"{where}: not valid JSON ({exc.msg} at column {exc.colno}); "
-                                                     "fix the line, it is not used for training."))
-                    continue
-                if not isinstance(row, dict) or not isinstance(row.get("text"), str) or not row["text"].strip() \
-                        or not isinstance(row.get("codes"), list):
-                    problems.append(problem("error", f"{where}: expected an object with a non-empty 'text' and a "
-                                                     "'codes' list; the line is not used for training."))
-                    continue
-                parsed, issues = parse_codes(row["codes"], where, known)
-                problems.extend(issues)
-                if parsed is None:
-                    continue
-                out.append(StandaloneText(row["text"], {c: c in parsed for c in codes},
-                                          {c: v for c, v in parsed.items() if v}, where))
+        for where, row, error in json_lines(path):
+            if error:
+                problems.append(problem("error", f"{where}: {error}; fix the line, it is not used for training."))
+                continue
+            if not isinstance(row, dict) or not isinstance(row.get("text"), str) or not row["text"].strip() \
+                    or not isinstance(row.get("codes"), list):
+                problems.append(problem("error", f"{where}: expected an object with a non-empty 'text' and a "
+                                                 "'codes' list; the line is not used for training."))
+                continue
+            parsed, issues = parse_codes(row["codes"], where, known)
+            problems.extend(issues)
+            if parsed is None:
+                continue
+            out.append(StandaloneText(row["text"], {c: c in parsed for c in codes},
+                                      {c: v for c, v in parsed.items() if v}, where))
     return out, problems
 
 
