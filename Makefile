@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.kwal-installed
 
-.PHONY: run test install bench eval clean-outputs
+.PHONY: run test install bench eval simulate-review clean-outputs
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,8 +28,13 @@ GOLD ?= ../shared/eval/coding_dev.jsonl
 eval: $(STAMP)
 	$(BIN)/kwal eval $(GOLD) --out outputs/eval_$(basename $(notdir $(GOLD))).json
 
+# learning from review: a simulated reviewer answers the queue with the gold file's codes
+simulate-review: $(STAMP)
+	$(BIN)/python benchmarks/review_learning.py $(GOLD) --every 20
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_benchmark.py
+	$(BIN)/python benchmarks/review_learning.py $(GOLD) --every 20
 
 clean-outputs:
 	rm -rf outputs/work outputs/private outputs/cache outputs/*.db outputs/*.html outputs/*.md

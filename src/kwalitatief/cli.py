@@ -223,6 +223,19 @@ def eval_cmd(gold_path: Path, codebook_path: Path, params: Path, model_dir: Path
     result = score_gold(gold, predicted_sets(rows), codebook.code_ids)
     result["system"] = "rules" if coding_model is None else f"rules+classifier ({coding_model.policy})"
     click.echo(format_report(result, f"{gold_path} [{result['system']}]"))
+    from .paths import METRICS
+
+    metrics_path = params.parent / METRICS
+    if metrics_path.exists():                 # the cross-validation on the annotations, next to it
+        from .jsonio import read_json
+
+        cv = read_json(metrics_path)
+        result["cross_validation"] = {s: cv[s] for s in ("rules", "classifier", "merged") if s in cv}
+        merged = result["cross_validation"].get("merged")
+        if merged:
+            click.echo(f"  cross-validation on the annotations ({metrics_path}): merged micro F1 "
+                       f"{merged['micro_f1']:.3f}, mean kappa {merged['mean_kappa']:.3f}; here: micro F1 "
+                       f"{result['micro_f1']:.3f}, kappa {result['kappa']:.3f}")
     if out_path is not None:
         write_json(out_path, result)
         click.echo(f"scores -> {out_path}")
