@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.kwal-installed
 LOCK   := requirements.lock
 
-.PHONY: run test install bench clean-outputs lock upgrade
+.PHONY: run test install bench eval simulate-review clean-outputs lock upgrade
 
 # Exact versions: every dependency as pinned in requirements.lock (see README, "Exact installs").
 $(STAMP): pyproject.toml $(LOCK)
@@ -25,8 +25,18 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# score the coding against a gold file coded by people (default: the shared development set)
+GOLD ?= ../shared/eval/coding_dev.jsonl
+eval: $(STAMP)
+	$(BIN)/kwal eval $(GOLD) --out outputs/eval_$(basename $(notdir $(GOLD))).json
+
+# learning from review: a simulated reviewer answers the queue with the gold file's codes
+simulate-review: $(STAMP)
+	$(BIN)/python benchmarks/review_learning.py $(GOLD) --every 20
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_benchmark.py
+	$(BIN)/python benchmarks/review_learning.py $(GOLD) --every 20
 
 # Rewrite requirements.lock from .venv: what is installed stays at its version, a dependency new in
 # pyproject.toml gets the newest version it allows. uv's resolver writes the file (uv pip compile).

@@ -37,7 +37,7 @@ def main() -> None:
     model, problems = result.model, result.problems
 
     paths.MODEL_DIR.mkdir(parents=True, exist_ok=True)
-    from kwalitatief.classify import save_model
+    from kwalitatief.classifier.model import save_model
 
     save_model(model, paths.MODEL_DIR, result.model_file)
     write_jsonl(paths.CODINGS_CLASSIFIER, result.classifier_rows)
@@ -57,7 +57,7 @@ def main() -> None:
     for code, reason in sorted(model.fallback.items()):
         log.warning("code %s is coded by the rules only: %s", code, reason)
 
-    from kwalitatief.classify import evaluate_project
+    from kwalitatief.evaluate import evaluate_project
 
     metrics, f1_rows, curve_rows, eval_problems = evaluate_project(result, params, args.workers, paths.CACHE)
     problems.extend(eval_problems)

@@ -70,6 +70,9 @@ def machine_rows(fragments: list[dict[str, Any]]) -> tuple[list[dict[str, Any]],
                    "rule_id": f"{code}.r1" if source == "rule" else None, "evidence": None, "start": None,
                    "end": None, "score": score, "codebook_version": CODEBOOK_VERSION,
                    "model_version": "clf-test" if source == "classifier" else None}
+            if source == "classifier":      # what drove the score (classifier.model.Model.drivers)
+                row.update(threshold=THRESHOLDS[code], features=["samen optrekken", "~regio~"]
+                           if code == "doel.samenwerking_regio" else [])
             if source == "rule":
                 word = {"opinie.proeftuin": "proeftuin", "knelpunt.tijdsdruk": "te krap"}[code]
                 at = frag["text"].find(word)
@@ -80,7 +83,7 @@ def machine_rows(fragments: list[dict[str, Any]]) -> tuple[list[dict[str, Any]],
 
 def make_review_project(root: Path, docs: dict | None = None, build_db: bool = True) -> dict[str, Any]:
     """Write the project into ``root``; returns texts, fragments, rule/classifier/merged codings."""
-    from kwalitatief.classify import merge_codings
+    from kwalitatief.classifier.merge import merge_codings
 
     (root / "codebook/lexicon").mkdir(parents=True, exist_ok=True)
     (root / "codebook/annotations").mkdir(parents=True, exist_ok=True)

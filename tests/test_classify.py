@@ -12,21 +12,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kwalitatief.classify import (
-    Annotation,
-    Example,
-    LabelRow,
-    build_examples,
-    classifier_rows,
-    load_annotations,
-    load_model,
-    match_annotations,
-    merge_codings,
-    original_offset,
-    save_model,
-    train,
-    training_data_hash,
-)
+from kwalitatief.classifier.annotations import load_annotations, match_annotations, original_offset
+from kwalitatief.classifier.cached import classifier_rows
+from kwalitatief.classifier.examples import Annotation, Example, LabelRow, build_examples, training_data_hash
+from kwalitatief.classifier.merge import merge_codings
+from kwalitatief.classifier.model import load_model, save_model
+from kwalitatief.classifier.training import train
 from kwalitatief.evaluate import cross_validate, score, stratified_folds
 from kwalitatief.jsonio import dumps
 
@@ -174,7 +165,7 @@ def test_annotations_match_pseudonymised_fragments_and_unmatched_ones_are_report
     (tmp_path / "private/extracted/d1.json").write_text(json.dumps({"text": original}))
     frags = [{"fragment_id": "d1-a", "doc_id": "d1", "text": pseudo[:49], "start": 0, "end": 49, "lemmas": ""},
              {"fragment_id": "d1-b", "doc_id": "d1", "text": pseudo[50:], "start": 50, "end": 68, "lemmas": ""}]
-    from kwalitatief.classify import original_texts
+    from kwalitatief.classifier.annotations import original_texts
 
     originals = original_texts(frags, tmp_path / "work/pseudonymised", tmp_path / "private/extracted")
     assert originals["d1-a"] == "Ik sprak met Jan  de Vries over de krappe deadline."
@@ -466,7 +457,8 @@ def test_saved_model_file_is_byte_identical_across_processes(tmp_path):
     script = (
         "import sys; from pathlib import Path; sys.path.insert(0, %r)\n"
         "from test_classify import CODES, PARAMS, synthetic_examples\n"
-        "from kwalitatief.classify import save_model, train\n"
+        "from kwalitatief.classifier.model import save_model\n"
+        "from kwalitatief.classifier.training import train\n"
         "model, _ = train(synthetic_examples(), CODES, PARAMS, 'cb1')\n"
         "model.featurizer.transform(synthetic_examples(5))\n"
         "save_model(model, Path(sys.argv[1]))\n" % str(Path(__file__).parent)
@@ -518,7 +510,7 @@ def test_fast_character_ngrams_give_exactly_sklearns_matrix():
     """The classifier's faster char_wb features must not change a single score."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from kwalitatief.classify import char_wb_tfidf
+    from kwalitatief.classifier.features import char_wb_tfidf
 
     texts = [e.text.lower() for e in synthetic_examples(n=40)] + [
         "a", "ab", "abc", "", "  x  y ", "zz\u00a0zz", "é ü ß", "a\tb\nc", "samenwerkingsverband samenwerking"]

@@ -8,7 +8,8 @@ import yaml
 from click.testing import CliRunner
 
 from kwalitatief.cli import main
-from kwalitatief.codebook import CodebookError, check_codebook, codebook_findings, load_codebook
+from kwalitatief.codebook import CodebookError, load_codebook
+from kwalitatief.codebook_check import check_codebook, codebook_findings
 
 ROOT = Path(__file__).resolve().parents[1]
 CODEBOOK = ROOT / "codebook" / "codebook.yaml"

@@ -141,7 +141,7 @@ def test_export_then_import_gives_the_reviewed_codings_back_as_annotations(tmp_p
         ("int_b", _frag(project, 0, "int_b")["text"], "bram", "knelpunt.status", None),
     }
     # the annotations are training data the classifier can read and match
-    from kwalitatief.classify import load_annotations
+    from kwalitatief.classifier.annotations import load_annotations
 
     annotations, problems = load_annotations(tmp_path / "codebook/annotations", load_codebook(
         tmp_path / "codebook/codebook.yaml").code_ids)

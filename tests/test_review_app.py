@@ -72,6 +72,7 @@ def test_the_card_shows_document_speaker_region_type_context_score_and_definitio
     assert "int_a" in html and "regio Aland" in html and "gemeente" in html and "spreker <strong>R</strong>" in html
     assert "De deadline was veel te krap" in html   # the fragment before, as context
     assert "score 0.52" in html and "drempel 0.50" in html
+    assert "woorden die meewogen" in html and "samen optrekken, ~regio~" in html   # why the classifier coded it
     assert "De regio is er om samen te werken." in html   # the codebook definition aside
 
 

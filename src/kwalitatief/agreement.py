@@ -126,7 +126,8 @@ def project_agreement(params: dict[str, Any] | None = None, root: str = ".") -> 
     from pathlib import Path
 
     from . import paths
-    from .classify import merge_codings, settings
+    from .classifier.merge import merge_codings
+    from .classifier.settings import settings
     from .jsonio import read_json, read_jsonl
     from .review import read_decisions
 

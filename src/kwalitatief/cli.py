@@ -127,7 +127,7 @@ def check(params: Path, codebook_path: Path | None, conclusions_path: Path, all_
     except RegisterError as exc:
         errors.extend(exc.problems)
     try:
-        from .codebook import codebook_findings
+        from .codebook_check import codebook_findings
     except ImportError:
         codebook_findings = None
     if codebook_findings is not None:
@@ -165,22 +165,10 @@ def _conclusions_errors(codebook_path: Path, conclusions_path: Path, settings: d
     return problems
 
 
-@main.command("code-file")
-@click.argument("in_path", metavar="IN.jsonl", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.argument("out_path", metavar="OUT.jsonl", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--codebook", "codebook_path", default="codebook/codebook.yaml", type=click.Path(path_type=Path),
-              help="Codebook to code with (default: codebook/codebook.yaml).")
-@click.option("--params", default="params.yaml", type=click.Path(path_type=Path))
-@click.option("--model-dir", default=None, type=click.Path(file_okay=False, path_type=Path),
-              help="Trained classifier (default: outputs/model next to the params file, made by `kwal run`); "
-                   "absent = rules only.")
-@click.option("--rules-only", is_flag=True, help="Code with the rules alone, ignoring a trained classifier.")
-def code_file_cmd(in_path: Path, out_path: Path, codebook_path: Path, params: Path,
-                  model_dir: Path | None, rules_only: bool) -> None:
-    """Code fragments without a corpus: IN.jsonl lines {"id", "text"} -> OUT.jsonl {"id", "codes"}."""
+def _coding_setup(codebook_path: Path, params: Path, model_dir: Path | None, rules_only: bool):
+    """The codebook, spaCy model name and (unless ``rules_only`` or untrained) the classifier that
+    ``code-file`` and ``eval`` code with: the same as the pipeline's."""
     from .codebook import CodebookError, load_codebook
-    from .coding import code_file
-    from .nlp import load_nlp
 
     try:
         codebook = load_codebook(codebook_path)
@@ -194,8 +182,9 @@ def code_file_cmd(in_path: Path, out_path: Path, codebook_path: Path, params: Pa
             _fail(str(exc))
     coding_model = None
     if not rules_only:
-        from .classify import ClassifyError, CodingModel, load_coding_model
-        from .classify import settings as classify_settings
+        from .classifier.coding_model import CodingModel, load_coding_model
+        from .classifier.settings import ClassifyError
+        from .classifier.settings import settings as classify_settings
 
         try:
             cfg = classify_settings(load_params(params) if params.exists() else {})
@@ -208,10 +197,85 @@ def code_file_cmd(in_path: Path, out_path: Path, codebook_path: Path, params: Pa
         click.echo(message, err=True)
         if trained is not None:
             coding_model = CodingModel(trained, cfg["merge_policy"], cfg["valence_from"])
-    n, problems = code_file(str(in_path), str(out_path), codebook, load_nlp(model), coding_model)
+    return codebook, model, coding_model
+
+
+_MODEL_OPTIONS = [
+    click.option("--codebook", "codebook_path", default="codebook/codebook.yaml", type=click.Path(path_type=Path),
+                 help="Codebook to code with (default: codebook/codebook.yaml)."),
+    click.option("--params", default="params.yaml", type=click.Path(path_type=Path)),
+    click.option("--model-dir", default=None, type=click.Path(file_okay=False, path_type=Path),
+                 help="Trained classifier (default: outputs/model next to the params file, made by `kwal run`); "
+                      "absent = rules only."),
+    click.option("--rules-only", is_flag=True, help="Code with the rules alone, ignoring a trained classifier."),
+]
+
+
+def _model_options(func):
+    for option in reversed(_MODEL_OPTIONS):
+        func = option(func)
+    return func
+
+
+@main.command("code-file")
+@click.argument("in_path", metavar="IN.jsonl", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("out_path", metavar="OUT.jsonl", type=click.Path(dir_okay=False, path_type=Path))
+@_model_options
+def code_file_cmd(in_path: Path, out_path: Path, codebook_path: Path, params: Path,
+                  model_dir: Path | None, rules_only: bool) -> None:
+    """Code fragments without a corpus: IN.jsonl lines {"id", "text"} -> OUT.jsonl {"id", "codes"}."""
+    from .coding import code_file
+    from .nlp import load_nlp
+
+    codebook, nlp_model, coding_model = _coding_setup(codebook_path, params, model_dir, rules_only)
+    n, problems = code_file(str(in_path), str(out_path), codebook, load_nlp(nlp_model), coding_model)
     for problem in problems:
         click.echo(f"warning: {problem}", err=True)
     click.echo(f"{n} fragments coded -> {out_path}" + (f" ({len(problems)} lines skipped)" if problems else ""))
+
+
+@main.command("eval")
+@click.argument("gold_path", metavar="GOLD.jsonl", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_model_options
+@click.option("--out", "out_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the scores (per code, overall, errors) as JSON here.")
+def eval_cmd(gold_path: Path, codebook_path: Path, params: Path, model_dir: Path | None, rules_only: bool,
+             out_path: Path | None) -> None:
+    """Score the coding against GOLD.jsonl: lines {"id", "text", "codes": [{"code", "valence"}]} coded by people.
+
+    The fragments are coded exactly as `kwal code-file` codes them; printed are precision, recall, F1 and
+    kappa per code and overall, strict scores (with valence) and the most frequent errors.
+    """
+    from .coding import code_texts
+    from .gold import GoldError, format_report, load_gold, predicted_sets, score_gold
+    from .jsonio import write_json
+    from .nlp import load_nlp
+
+    codebook, nlp_model, coding_model = _coding_setup(codebook_path, params, model_dir, rules_only)
+    try:
+        gold = load_gold(gold_path, codebook.code_ids)
+    except GoldError as exc:
+        _fail(f"the gold file cannot be scored:\n{exc}")
+    rows = code_texts([g.text for g in gold], codebook, load_nlp(nlp_model), coding_model)
+    result = score_gold(gold, predicted_sets(rows), codebook.code_ids)
+    result["system"] = "rules" if coding_model is None else f"rules+classifier ({coding_model.policy})"
+    click.echo(format_report(result, f"{gold_path} [{result['system']}]"))
+    from .paths import METRICS
+
+    metrics_path = params.parent / METRICS
+    if metrics_path.exists():                 # the cross-validation on the annotations, next to it
+        from .jsonio import read_json
+
+        cv = read_json(metrics_path)
+        result["cross_validation"] = {s: cv[s] for s in ("rules", "classifier", "merged") if s in cv}
+        merged = result["cross_validation"].get("merged")
+        if merged:
+            click.echo(f"  cross-validation on the annotations ({metrics_path}): merged micro F1 "
+                       f"{merged['micro_f1']:.3f}, mean kappa {merged['mean_kappa']:.3f}; here: micro F1 "
+                       f"{result['micro_f1']:.3f}, kappa {result['kappa']:.3f}")
+    if out_path is not None:
+        write_json(out_path, result)
+        click.echo(f"scores -> {out_path}")
 
 
 @main.command("pseudonymise")

@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sys
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .classify import Example, merge_codings, settings, train
+from .classifier.examples import Example, training_data_hash
+from .classifier.merge import merge_codings
+from .classifier.settings import FORMAT_VERSION, MERGE_POLICIES, problem, settings
+from .classifier.training import train
+
+if TYPE_CHECKING:
+    from .classify import ProjectTraining
 
 log = logging.getLogger("kwalitatief.evaluate")
 
@@ -71,10 +79,11 @@ def _merge_sets(rules: Predicted, clf: Predicted, trained: Sequence[str], cfg: d
 
 
 def _predict_fold(train_ex: list[Example], test_ex: list[Example], codes: Sequence[str], params: dict[str, Any],
-                  rule_preds: dict[str, Predicted]) -> tuple[list[Predicted], list[str]]:
-    """Classifier predictions for ``test_ex`` from a model trained on ``train_ex``, and its trained codes."""
+                  rule_preds: dict[str, Predicted], extra: Sequence[Example] = ()) -> tuple[list[Predicted], list[str]]:
+    """Classifier predictions for ``test_ex`` from a model trained on ``train_ex`` (plus the free-standing
+    ``extra`` examples, whose rule hits are in ``rule_preds`` too), and its trained codes."""
     hits = {fid: set(p) for fid, p in rule_preds.items()}
-    model, _ = train(train_ex, codes, params, rule_hits=hits)
+    model, _ = train(list(train_ex) + list(extra), codes, params, rule_hits=hits)
     preds = model.predict(test_ex, [hits.get(e.fragment_id, set()) for e in test_ex])
     return [{p.code: p.valence for p in row} for row in preds], model.trained_codes
 
@@ -141,19 +150,22 @@ def score(examples: Sequence[Example], predictions: Sequence[Predicted], codes: 
 
 
 def _fold_job(job: tuple) -> tuple[list[Predicted], list[str]]:
-    train_ex, test_ex, codes, params, rule_preds = job
-    return _predict_fold(train_ex, test_ex, codes, params, rule_preds)
+    train_ex, test_ex, codes, params, rule_preds, extra = job
+    return _predict_fold(train_ex, test_ex, codes, params, rule_preds, extra)
 
 
 def cross_validate(examples: Sequence[Example], codes: Sequence[str], params: dict[str, Any] | None,
-                   rule_preds: dict[str, Predicted], workers: int | None = 1) -> dict[str, Any]:
+                   rule_preds: dict[str, Predicted], workers: int | None = 1,
+                   extra: Sequence[Example] = ()) -> dict[str, Any]:
     """Out-of-fold predictions of rules, classifier and merged, scored; plus the learning curve.
+
+    ``extra``: free-standing training examples (codebook, ``codebook/training/``) that join every fold's
+    training data and are never tested on (their rule hits must be in ``rule_preds``).
 
     Merged predictions follow ``classify.merge_policy``; ``merge_policies`` scores every policy on the
     same predictions so that researchers can compare them. Folds run in ``workers`` processes (the
     results do not depend on it).
     """
-    from .classify import MERGE_POLICIES
     from .parallel import map_documents, resolve_workers
 
     cfg = settings(params)
@@ -176,7 +188,7 @@ def cross_validate(examples: Sequence[Example], codes: Sequence[str], params: di
             fold_params = params if frac == 1.0 else {
                 **(params or {}), "classify": {**((params or {}).get("classify") or {}), "threshold_folds": 0}}
             jobs.append(([examples[i] for i in subset], [examples[i] for i in test_idx], list(codes), fold_params,
-                         rule_preds))
+                         rule_preds, list(extra)))
             keys.append((frac, test_idx, len(subset)))
     n_workers = resolve_workers(workers)
     outputs = map_documents(_fold_job, jobs, n_workers, "process") if n_workers > 1 else [_fold_job(j) for j in jobs]
@@ -251,3 +263,44 @@ def learning_curve_rows(cv: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"n_annotations": p["n_annotations"], "classifier_micro_f1": p["classifier_micro_f1"],
              "classifier_macro_f1": p["classifier_macro_f1"], "merged_micro_f1": p["merged_micro_f1"],
              "merged_macro_f1": p["merged_macro_f1"]} for p in cv["learning_curve"]]
+
+
+def evaluate_project(result: ProjectTraining, params: dict[str, Any] | None, workers: int | None = 1,
+                     cache_dir: str | Path | None = None
+                     ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Cross-validate on the project's labelled fragments: metrics, F1 plot rows, learning-curve rows.
+
+    With ``cache_dir``, the cross-validation of exactly the same labelled fragments, rule codings of
+    them and settings is reused (it does not depend on the other fragments).
+    """
+    import sklearn
+
+    from .cache import DocumentCache, source_fingerprint
+    from .classifier import merge
+    from .classifier.cached import training_modules
+
+    provenance = {"codebook_version": result.model.codebook_version,
+                  "training_data_hash": result.model.training_hash,
+                  "model_version": result.model.version,
+                  "rules_only_codes": sorted(result.model.fallback)}
+    if len(result.examples) < 10:
+        message = (f"only {len(result.examples)} labelled fragments: too few for cross-validation; "
+                   "metrics are not computed. Annotate more fragments in codebook/annotations/.")
+        return ({"n_annotations": len(result.examples), **provenance}, [], [],
+                [problem("warning", message)])
+    rule_preds = {e.fragment_id: result.rule_preds.get(e.fragment_id, {}) for e in result.examples}
+    extra_preds = {e.fragment_id: {c: None for c in sorted(result.standalone_hits.get(e.fragment_id, ()))}
+                   for e in result.standalone}
+    cache = DocumentCache(cache_dir, "evaluate")
+    key = cache.key(FORMAT_VERSION, sklearn.__version__, source_fingerprint(*training_modules(), merge, sys.modules[__name__]),
+                    settings(params), list(result.codes), training_data_hash(result.examples),
+                    sorted(rule_preds.items()), training_data_hash(result.standalone), sorted(extra_preds.items()))
+    cv = cache.get(key)
+    if cv is None:
+        cv = cross_validate(result.examples, result.codes, params, {**rule_preds, **extra_preds}, workers,
+                            result.standalone)
+        cache.put(key, cv)
+    else:
+        log.info("cross-validation: reused (same labelled fragments, rule codings of them and settings)")
+    return (metrics_document(cv, result.codes, provenance), f1_plot_rows(cv, result.codes),
+            learning_curve_rows(cv), [])

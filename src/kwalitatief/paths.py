@@ -17,6 +17,7 @@ DATABASE = OUTPUTS / "kwalitatief.db"
 # classify stage (issue 4)
 ANNOTATIONS_DIR = Path("codebook") / "annotations"   # researcher input: manual coding
 REVIEWS = Path("codebook") / "reviews.jsonl"         # researcher input: review decisions (append-only)
+TRAINING_DIR = Path("codebook") / "training"         # researcher input: free-standing annotated fragments
 MODEL_DIR = OUTPUTS / "model"
 CODINGS_CLASSIFIER = WORK / "codings_classifier.jsonl"
 CODINGS = WORK / "codings.jsonl"                     # merged rule + classifier codings

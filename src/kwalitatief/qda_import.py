@@ -73,7 +73,8 @@ def import_qdpx(in_path: str | Path, root: str | Path = ".", params: dict[str, A
     ``include_machine``: the classifier must not learn its own output.
     """
     from . import paths
-    from .classify import codebook_path, original_offset
+    from .classifier.annotations import original_offset
+    from .classify import codebook_path
     from .codebook import CodebookError, load_codebook
     from .jsonio import dumps, read_json, read_jsonl
 

@@ -332,7 +332,7 @@ def training_labels(path: str | Path, fragments: Sequence[dict[str, Any]]) -> li
     The effective decision per fragment and code of fragments that still exist: accept, add and
     change_valence mean the code is present (with its valence), reject that it is absent.
     """
-    from .classify import LabelRow
+    from .classifier.examples import LabelRow
 
     decisions, _ = read_decisions(path)
     live, _ = split_orphans(decisions, fragments, str(path))

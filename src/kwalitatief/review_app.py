@@ -53,6 +53,16 @@ STALE_FRAGMENT = ("Dit fragment staat niet (meer) in de huidige uitvoer: de pipe
                   "deze pagina werd geladen. Uw beslissing is niet opgeslagen. Laad de pagina opnieuw (F5).")
 
 
+
+def _features(value: Any) -> list[str]:
+    """The classifier's driving features of a coding (stored as JSON text in ``codings_machine``)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return []
+    return [str(v) for v in value] if isinstance(value, list) else []
+
 class ReviewAppError(Exception):
     """The review page cannot start; the message says what is missing and what to do."""
 
@@ -358,6 +368,7 @@ class ReviewState:
                 "rule_id": (rule or {}).get("rule_id") or row.get("rule_id"),
                 "evidence": (rule or {}).get("evidence") or row.get("evidence"),
                 "score": self._score((fid, code)), "threshold": self.thresholds.get(code),
+                "features": _features(clf.get("features")),
                 "model_version": clf.get("model_version") or row.get("model_version"),
                 "decided_by": d.reviewer if d else None, "decided_at": d.time if d else None,
                 "history": [{"time": x.time, "reviewer": x.reviewer, "decision": x.decision,

@@ -133,7 +133,7 @@ def _literal_words(tokens: list[TokenSpec]) -> set[str]:
 
 # --------------------------------------------------------------------------- kwal check: patterns
 
-def _producible_lemmas(nlp: Language, words: set[str]) -> dict[str, bool]:
+def producible_lemmas(nlp: Language, words: set[str]) -> dict[str, bool]:
     """Which literals the pipeline can produce as a (lower-case) lemma."""
     table_values: set[str] = set()
     if "lemmatizer" in nlp.pipe_names:
@@ -174,7 +174,7 @@ def pattern_problems(codebook: Codebook, nlp: Language) -> list[str]:
             visit(where, group)
         visit(where, rule.without)
     words = {w for _, _, tokens in parsed for t in tokens for w in t.lemmas}
-    producible = _producible_lemmas(nlp, words)
+    producible = producible_lemmas(nlp, words)
     for where, pattern, tokens in parsed:
         for token in tokens:
             if token.optional or token.wildcard or not token.lemmas:

@@ -98,7 +98,8 @@ def write_run(db: sqlite_utils.Database, provenance: dict[str, Any]) -> None:
 
 CODING_COLUMNS = {
     "fragment_id": str, "code": str, "valence": str, "source": str, "rule_id": str, "evidence": str,
-    "start": int, "end": int, "score": float, "codebook_version": str, "model_version": str,
+    "start": int, "end": int, "score": float, "threshold": float, "features": str,
+    "codebook_version": str, "model_version": str,
 }
 MERGED_COLUMNS = {
     "fragment_id": str, "code": str, "valence": str, "sources": str, "rule_id": str, "evidence": str,

@@ -1,0 +1,135 @@
+"""What the classifier sees of a fragment: lemma word n-grams, character n-grams within words (parts of
+Dutch compounds such as ``samenwerkingsverband``) and the rule hits."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from .examples import TAG, Example, normalise_text
+from .lexical import expand, vocabulary
+
+_LEMMA_TAG = re.compile(r"\[?\b([a-z_]+)-\d+\b\]?")
+_DIGITS = re.compile(r"\d")
+
+
+def char_text(text: str) -> str:
+    """The text seen by the character n-grams: lower case, tags as their kind, digits as 0."""
+    text = TAG.sub(lambda m: m.group(0)[1:-1].split("-")[0], text)
+    return _DIGITS.sub("0", normalise_text(text).lower())
+
+
+def word_text(lemmas: str) -> str:
+    """The lemma string seen by the word n-grams (pseudonym tags as their kind)."""
+    return _DIGITS.sub("0", _LEMMA_TAG.sub(r"\1", lemmas.lower()))
+
+
+class Featurizer:
+    """Lemma word n-grams + char_wb n-grams (TF-IDF), plus optional rule-hit indicators."""
+
+    def __init__(self, word_ngrams: Sequence[int], char_ngrams: Sequence[int], min_df: int,
+                 rule_codes: Sequence[str] = (), rule_weight: float = 1.0, lexical: bool = False) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.word = TfidfVectorizer(analyzer="word", ngram_range=tuple(word_ngrams), min_df=min_df,
+                                    sublinear_tf=True, token_pattern=r"(?u)\b\w[\w'-]*\b", lowercase=False,
+                                    dtype=np.float64)
+        self.char = TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(char_ngrams), min_df=min_df,
+                                    sublinear_tf=True, lowercase=False, dtype=np.float64)
+        self.rule_codes = list(rule_codes)
+        self.rule_weight = float(rule_weight)
+        self.lexical = lexical
+        self.known: frozenset[str] = frozenset()   # the training vocabulary (lexical: compounds, verbs)
+
+    def feature_name(self, index: int) -> str:
+        """The readable name of column ``index`` of :meth:`transform`'s matrix."""
+        names = self.__dict__.get("_names")
+        if names is None:
+            names = self.__dict__["_names"] = (
+                list(self.word.get_feature_names_out())
+                + [f"~{g.strip()}~" for g in self.char.get_feature_names_out()]
+                + [f"regel:{c}" for c in self.rule_codes])
+        return names[index]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_names", None)          # derived; rebuilt on first use
+        return state
+
+    def _texts(self, items: Sequence[Example]) -> tuple[list[str], list[str]]:
+        words = [word_text(ex.lemmas) or char_text(ex.text) for ex in items]
+        if self.known:
+            words = [expand(w, self.known) for w in words]
+        chars = [char_text(ex.text) for ex in items]
+        return words, chars
+
+    def fit(self, items: Sequence[Example]) -> "Featurizer":
+        if self.lexical:
+            self.known = vocabulary(word_text(ex.lemmas) for ex in items)
+        words, chars = self._texts(items)
+        min_df = self.word.min_df
+        if len(items) < 2 * min_df:       # tiny training sets: keep every feature
+            self.word.set_params(min_df=1)
+            self.char.set_params(min_df=1)
+        self.word.fit(words)
+        self.char.fit(chars)
+        return self
+
+    def transform(self, items: Sequence[Example], rule_hits: Sequence[set[str]] | None = None) -> sp.csr_matrix:
+        words, chars = self._texts(items)
+        blocks = [self.word.transform(words), char_wb_tfidf(self.char, chars)]
+        if self.rule_codes:
+            index = {c: i for i, c in enumerate(self.rule_codes)}
+            rows, cols = [], []
+            for r, hits in enumerate(rule_hits or [set()] * len(items)):
+                for code in hits:
+                    if code in index:
+                        rows.append(r)
+                        cols.append(index[code])
+            blocks.append(sp.csr_matrix((np.full(len(rows), self.rule_weight), (rows, cols)),
+                                        shape=(len(items), len(self.rule_codes))))
+        return sp.hstack(blocks, format="csr")
+
+
+def char_wb_tfidf(vectorizer: Any, texts: Sequence[str]) -> sp.csr_matrix:
+    """``vectorizer.transform(texts)`` of a fitted ``char_wb`` TfidfVectorizer (no preprocessing), with the
+    n-grams of each distinct word worked out once instead of once per occurrence: the same matrix, about
+    three times faster on a corpus (``char_wb`` n-grams never cross a word boundary)."""
+    from sklearn.preprocessing import normalize
+
+    if vectorizer.analyzer != "char_wb" or vectorizer.lowercase or vectorizer.strip_accents or vectorizer.binary:
+        return vectorizer.transform(texts)
+    vocabulary = vectorizer.vocabulary_
+    low, high = vectorizer.ngram_range
+    per_word: dict[str, list[int]] = {}
+    indices: list[int] = []
+    indptr = [0]
+    for text in texts:
+        for word in text.split():
+            found = per_word.get(word)
+            if found is None:
+                found = []
+                padded = f" {word} "
+                for n in range(low, high + 1):   # as sklearn's _char_wb_ngrams: a short word counts once
+                    if len(padded) <= n:
+                        found.extend([vocabulary[padded]] if padded in vocabulary else [])
+                        break
+                    for start in range(len(padded) - n + 1):
+                        index = vocabulary.get(padded[start:start + n])
+                        if index is not None:
+                            found.append(index)
+                per_word[word] = found
+            indices.extend(found)
+        indptr.append(len(indices))
+    counts = sp.csr_matrix((np.ones(len(indices), dtype=vectorizer.dtype), np.array(indices, dtype=np.int64),
+                            np.array(indptr, dtype=np.int64)), shape=(len(texts), len(vocabulary)))
+    counts.sum_duplicates()      # also sorts the indices, as CountVectorizer does
+    if vectorizer.sublinear_tf:
+        np.log(counts.data, counts.data)
+        counts.data += 1.0
+    counts.data *= vectorizer.idf_[counts.indices]
+    return normalize(counts, norm=vectorizer.norm, copy=False) if vectorizer.norm else counts

@@ -1,0 +1,65 @@
+"""The ``classify`` settings of ``params.yaml``: defaults, validation, and the error type of the classifier."""
+
+from __future__ import annotations
+
+from typing import Any
+
+VALENCES = ("positief", "negatief", "gemengd")
+MERGE_POLICIES = ("union", "intersection", "classifier", "rules_only")
+VALENCE_SOURCES = ("rule_first", "classifier_first")
+FORMAT_VERSION = 2   # 2: rows carry threshold and features
+CODEBOOK_PARTS = ("examples", "definition", "include", "exclude")
+
+DEFAULTS: dict[str, Any] = {
+    "seed": 13,
+    "min_examples": 8,          # positive (and negative) training examples a code needs for its own model
+    "C": 4.0,                   # inverse regularisation strength of the logistic regressions
+    "word_ngrams": [1, 2],      # lemma n-grams
+    "char_ngrams": [3, 5],      # char_wb n-grams on the lower-cased text
+    "min_df": 2,                # a feature must occur in at least this many training fragments
+    "rule_features": True,      # add the rule hits (one indicator per code) as features
+    "rule_weight": 0.3,         # value of a rule-hit feature (the text blocks are each L2-normalised)
+    "threshold_folds": 3,
+    "threshold_groups": "random",  # random | document: inner folds that keep a document together
+    "threshold_method": "f1",   # f1 | balanced: the threshold where precision = recall (thresholds.py)
+    "lexical": False,           # compound parts and joined separable verbs as extra lemma tokens (lexical.py)
+    "standalone_weight": 1.0,   # weight of a free-standing training text (codebook, codebook/training/)
+    "codebook_knowledge": [],   # parts of the codebook that are training texts: examples, definition, include,
+                                # exclude (see classifier.standalone.codebook_texts)
+    "training_dir": "codebook/training",   # free-standing annotated fragments (*.jsonl); absent = none
+    "cv_folds": 5,              # outer cross-validation folds for the evaluation
+    "learning_curve": [0.25, 0.5, 0.75, 1.0],
+    "merge_policy": "union",
+    "valence_from": "classifier_first",
+}
+
+
+class ClassifyError(Exception):
+    """Training data or a saved model cannot be used; the message says which file and what to do."""
+
+
+def settings(params: dict[str, Any] | None) -> dict[str, Any]:
+    """``params['classify']`` completed with the defaults, validated."""
+    merged = {**DEFAULTS, **((params or {}).get("classify") or {})}
+    if merged["merge_policy"] not in MERGE_POLICIES:
+        raise ClassifyError(f"params.yaml classify.merge_policy: '{merged['merge_policy']}' is not one of "
+                            f"{', '.join(MERGE_POLICIES)}.")
+    if merged["valence_from"] not in VALENCE_SOURCES:
+        raise ClassifyError(f"params.yaml classify.valence_from: '{merged['valence_from']}' is not one of "
+                            f"{', '.join(VALENCE_SOURCES)}.")
+    unknown = sorted(set(merged["codebook_knowledge"] or []) - set(CODEBOOK_PARTS))
+    if unknown:
+        raise ClassifyError(f"params.yaml classify.codebook_knowledge: {', '.join(map(str, unknown))} is not one of "
+                            f"{', '.join(CODEBOOK_PARTS)}.")
+    if merged["threshold_groups"] not in ("random", "document"):
+        raise ClassifyError("params.yaml classify.threshold_groups: must be 'random' or 'document'.")
+    if merged["threshold_method"] not in ("f1", "balanced"):
+        raise ClassifyError("params.yaml classify.threshold_method: must be 'f1' or 'balanced'.")
+    if int(merged["min_examples"]) < 2:
+        raise ClassifyError("params.yaml classify.min_examples: must be at least 2.")
+    return merged
+
+
+def problem(severity: str, message: str, doc_id: str | None = None, detail: Any = None) -> dict[str, Any]:
+    """A row for ``outputs/work/problems_classify.jsonl``."""
+    return {"stage": "classify", "doc_id": doc_id, "severity": severity, "message": message, "detail": detail}

@@ -1,0 +1,176 @@
+"""Coding that generalises: Dutch word knowledge, the codebook and free-standing texts as training data,
+thresholds calibrated for new wording, explanations of classifier codings, and the review simulation."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_classify import CODES, PARAMS, fragments_of, synthetic_examples
+
+from kwalitatief.classifier.cached import classifier_rows
+from kwalitatief.classifier.examples import Example
+from kwalitatief.classifier.lexical import expand, joined_verbs, split_compound, vocabulary
+from kwalitatief.classifier.standalone import codebook_texts, load_training_texts, standalone_examples
+from kwalitatief.classifier.thresholds import choose_threshold
+from kwalitatief.classifier.training import train
+from kwalitatief.codebook import load_codebook
+from kwalitatief.nlp import load_nlp
+
+ROOT = Path(__file__).resolve().parents[1]
+CODEBOOK = ROOT / "codebook" / "codebook.yaml"
+
+
+# ------------------------------------------------------------------------------ Dutch word knowledge
+
+KNOWN = vocabulary(["de cultuur en het geld", "de samenwerking in het verband", "samen optrekken",
+                    "elkaar opzoeken", "de regio", "het subsidie", "de aanvraag"])
+
+
+@pytest.mark.parametrize("word, parts", [
+    ("cultuurgeld", ["cultuur", "geld"]),
+    ("samenwerkingsverband", ["samenwerking", "verband"]),     # linking -s-
+    ("subsidieaanvraag", ["subsidie", "aanvraag"]),
+    ("regiocultuur", ["regio", "cultuur"]),
+    ("geld", []),                                              # known as a whole
+    ("fietsenstalling", []),                                   # parts unknown: nothing invented
+])
+def test_compounds_are_split_into_known_words(word, parts):
+    assert split_compound(word, KNOWN) == parts
+
+
+@pytest.mark.parametrize("lemmas, verb", [
+    ("we trekken samen op .", ["optrekken"]),
+    ("de instellingen zoeken elkaar op , zeker nu", ["opzoeken"]),
+    ("ze zoeken elkaar op omdat het moet", ["opzoeken"]),
+    ("we trekken op de weg", []),            # 'op' starts a phrase here, it does not close the clause
+    ("ik loop op .", []),                    # 'oplopen' is not in the training vocabulary
+])
+def test_separable_verbs_are_joined_when_their_particle_closes_the_clause(lemmas, verb):
+    assert joined_verbs(lemmas.split(), KNOWN) == verb
+
+
+def test_a_new_compound_gets_the_features_of_its_known_parts():
+    """Trained on 'cultuur'/'geld' wording only, the model still scores a fragment with 'cultuurgeld'."""
+    def ex(i, text, label):
+        return Example(f"f{i:03d}", f"d{i}", text, text, {"knelpunt.financiering": label})
+    pos = ["het geld voor cultuur is op", "geen geld meer voor de cultuur", "het geld stopt", "cultuur zonder geld"]
+    neg = ["de vergadering was lang", "we spraken over het weer", "de wethouder kwam laat", "het gebouw is mooi"]
+    examples = [ex(i, t, True) for i, t in enumerate(pos * 3)] + [ex(100 + i, t, False) for i, t in enumerate(neg * 3)]
+    params = {"classify": {**PARAMS["classify"], "min_examples": 3, "char_ngrams": [9, 9], "lexical": True}}
+    model, _ = train(examples, ["knelpunt.financiering"], params)
+    plain, _ = train(examples, ["knelpunt.financiering"], {"classify": {**params["classify"], "lexical": False}})
+    new = [Example("n", "n", "het cultuurgeld", "het cultuurgeld", {})]
+    assert expand("het cultuurgeld", model.featurizer.known) == "het cultuurgeld cultuur geld"
+    assert model.scores(new)[0]["knelpunt.financiering"][0] > plain.scores(new)[0]["knelpunt.financiering"][0] + 0.1
+
+
+# ------------------------------------------------------------------- the codebook and free-standing texts
+
+def test_the_codebook_gives_labelled_training_texts():
+    codebook = load_codebook(CODEBOOK)
+    texts = codebook_texts(codebook)
+    code = codebook.codes[0]
+    examples = [t for t in texts if t.text in code.examples]
+    assert len(examples) == len(code.examples) and all(t.labels[code.id] for t in examples)
+    assert all(not t.labels[c] for t in examples for c in codebook.code_ids if c != code.id)
+    excluded = [t for t in texts if t.text in code.exclude]
+    assert excluded and all(t.labels == {code.id: False} for t in excluded)
+    only_examples = codebook_texts(codebook, ("examples",))
+    assert len(only_examples) == sum(len(c.examples) for c in codebook.codes)
+
+
+def test_training_files_are_validated_with_file_and_line(tmp_path):
+    (tmp_path / "a.jsonl").write_text("\n".join([
+        json.dumps({"text": "Het geld is op.", "codes": [{"code": "knelpunt.financiering"}], "coder": "x"}),
+        '{"text": "kapot',
+        json.dumps({"text": "Iets.", "codes": [{"code": "knelpunt.bestaat_niet"}]}),
+        json.dumps({"codes": []}),
+    ]) + "\n", encoding="utf-8")
+    codes = load_codebook(CODEBOOK).code_ids
+    texts, problems = load_training_texts(tmp_path, codes)
+    assert [t.text for t in texts] == ["Het geld is op."]
+    assert texts[0].labels["knelpunt.financiering"] and not texts[0].labels["knelpunt.tijdsdruk"]
+    messages = [p["message"] for p in problems]
+    assert any(m.startswith(f"{tmp_path / 'a.jsonl'}:2: not valid JSON") for m in messages)
+    assert any(m.startswith(f"{tmp_path / 'a.jsonl'}:3: unknown code id 'knelpunt.bestaat_niet'") for m in messages)
+    assert any(m.startswith(f"{tmp_path / 'a.jsonl'}:4:") for m in messages)
+
+
+def test_free_standing_texts_get_lemmas_and_rule_hits_like_fragments():
+    codebook = load_codebook(CODEBOOK)
+    nlp = load_nlp("blank:nl+lookup")
+    texts, _ = load_training_texts(ROOT / "codebook" / "training", codebook.code_ids)
+    assert len(texts) >= 200, "the project's own training fragments in other wording"
+    sample = texts[:40] + texts[:1]                      # the same text twice is one example
+    examples, hits = standalone_examples(sample, codebook, nlp)
+    assert len(examples) == len({t.text for t in sample})
+    assert all(e.fragment_id.startswith("standalone-") and e.lemmas for e in examples)
+    assert any(hits[e.fragment_id] for e in examples), "the rules code some of them"
+
+
+# ----------------------------------------------------------------------------------- thresholds
+
+def test_balanced_threshold_codes_as_many_as_have_the_code_and_never_exceeds_the_f1_threshold():
+    rng = np.random.default_rng(3)
+    y = np.array([1] * 30 + [0] * 170)
+    scores = np.concatenate([rng.uniform(0.3, 0.9, 30), rng.uniform(0.0, 0.5, 170)])
+    t_f1, _ = choose_threshold(y, scores, "f1")
+    t_bal, _ = choose_threshold(y, scores, "balanced")
+    assert t_bal <= t_f1
+    assert abs(int((scores >= t_bal).sum()) - 30) <= 3
+
+
+def test_document_grouped_threshold_folds_keep_a_document_together():
+    from kwalitatief.classifier.settings import settings
+    from kwalitatief.classifier.training import threshold_splits
+
+    examples = synthetic_examples(60)
+    for i, ex in enumerate(examples):
+        ex.doc_id = f"doc{i % 6}"
+    y = np.array([int(ex.labels["knelpunt.tijdsdruk"]) for ex in examples])
+    cfg = settings({"classify": {"threshold_groups": "document"}})
+    for _, test in threshold_splits(y, examples, 3, cfg):
+        docs_in = {examples[i].doc_id for i in test}
+        assert all(examples[i].doc_id not in docs_in for i in range(60) if i not in set(test))
+
+
+# --------------------------------------------------------------------------------- explanations
+
+def test_classifier_codings_keep_score_threshold_and_the_words_that_drove_them():
+    model, _ = train(synthetic_examples(), CODES, PARAMS, "cb1")
+    frags = fragments_of([Example("new", "d", "De deadline was veel te krap.", "de deadline zijn veel te krap .", {})])
+    rows = classifier_rows(model, frags)
+    row = next(r for r in rows if r["code"] == "knelpunt.tijdsdruk")
+    assert row["score"] >= row["threshold"] == model.thresholds["knelpunt.tijdsdruk"]
+    assert row["features"], "the features that drove the score"
+    words = "de deadline zijn veel te krap".split()
+    assert all(any(w in f.strip("~") or f.strip("~") in w for w in words) for f in row["features"])
+
+
+# ------------------------------------------------------------------------------- review simulation
+
+def test_review_simulation_retrains_on_reviewed_fragments_and_scores_the_rest():
+    from test_classify import FILLER, PHRASES
+
+    from kwalitatief.coding import code_fragments, tokenise
+    from kwalitatief.gold import GoldFragment
+    from kwalitatief.review_learning import GoldSet, decisions_to_reach, simulate
+
+    codebook = load_codebook(CODEBOOK)
+    nlp = load_nlp("blank:nl+lookup")
+    items = [(text.capitalize() + ".", {code: ("positief" if code.startswith("opinie.") else None)})
+             for code, texts in PHRASES.items() for text in texts] + [(f.capitalize() + ".", {}) for f in FILLER]
+    fragments = [GoldFragment(f"g{i}", text, codes, i + 1) for i, (text, codes) in enumerate(items)]
+    rows = tokenise([g.text for g in fragments], nlp)
+    gold = GoldSet(fragments, rows, code_fragments(rows, codebook, nlp))
+    examples = synthetic_examples(40)
+    params = {"classify": {**PARAMS["classify"], "rule_features": False}}
+    curves = {order: simulate(examples, {}, gold, CODES, params, order, 5) for order in ("uncertain", "document")}
+    for points in curves.values():
+        assert [p["decisions"] for p in points] == list(range(0, 5 * len(points), 5))
+        assert [p["remaining"] for p in points] == [len(fragments) - p["decisions"] for p in points]
+        assert all(0.0 <= p["micro_f1"] <= 1.0 for p in points)
+    assert curves["uncertain"][0] == curves["document"][0]        # the same model before any decision
+    assert decisions_to_reach([{"decisions": 0, "kappa": 0.5}, {"decisions": 5, "kappa": 0.85}]) == 5
+    assert decisions_to_reach([{"decisions": 0, "kappa": 0.5}]) is None
