@@ -20,7 +20,7 @@ import json
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -249,9 +249,13 @@ def _tag_pattern(text: str) -> re.Pattern[str] | None:
 
 
 def match_annotations(annotations: Sequence[Annotation], fragments: Sequence[dict[str, Any]],
-                      originals: dict[str, str] | None = None
+                      originals: dict[str, str] | None = None,
+                      redact: Callable[[str, str], str | None] | None = None,
                       ) -> tuple[list[tuple[Annotation, dict[str, Any]]], list[dict[str, Any]]]:
     """Pair each annotation with its fragment; report the ones that match none.
+
+    An annotation may hold original names: a problem quotes its text as ``redact(text, doc_id)`` (the
+    project's key, :class:`kwalitatief.keyscan.KeyIndex`), cut after that, never the original.
 
     Tried in order, within the annotation's document: the whitespace-normalised pseudonymised text, the
     original text (``originals``), the letters-and-digits key of either, and the pseudonymised text with
@@ -290,7 +294,7 @@ def match_annotations(annotations: Sequence[Annotation], fragments: Sequence[dic
                     frag = candidate
                     break
         if frag is None:
-            snippet = normalise_text(ann.text)[:80]
+            snippet = normalise_text((redact or (lambda text, _: text))(ann.text, ann.doc_id) or "")[:80]
             problems.append(problem("error", f"{ann.origin}: no fragment of '{ann.doc_id}' has this text "
                                              f"(\"{snippet}…\"); the annotation is not used for training. Copy "
                                              "the paragraph exactly from the document, or remove the line.",
@@ -960,7 +964,10 @@ def train_from_project(params: dict[str, Any] | None, root: str | Path = ".",
     annotated = {ann.doc_id for ann in annotations}
     originals = original_texts([f for f in fragments if f["doc_id"] in annotated],
                                _root_path(root, paths.PSEUDONYMISED_DIR), _root_path(root, paths.EXTRACTED_DIR))
-    pairs, match_problems = match_annotations(annotations, fragments, originals)
+    from .keyscan import KeyIndex, read_key
+
+    redactor = KeyIndex(read_key(_root_path(root, paths.PSEUDONYM_KEY)), strict=True)
+    pairs, match_problems = match_annotations(annotations, fragments, originals, redactor.redact)
     problems.extend(match_problems)
     reviews, review_problems = review_labels(root, fragments)
     problems.extend(review_problems)
@@ -1058,10 +1065,10 @@ def classify_documents(model: Model, fragments: Sequence[dict[str, Any]], rule_h
                        executor: str = "process") -> tuple[list[dict[str, Any]], dict[str, int]]:
     """The classifier codings of ``fragments``, per document cached and in parallel (same rows as
     :func:`classifier_rows` on all of them at once). Returns (rows, {documents_reused, documents_coded})."""
-    from .cache import DocumentCache
+    from .cache import DocumentCache, list_of
     from .parallel import map_groups
 
-    cache = DocumentCache(cache_dir, "classify")
+    cache = DocumentCache(cache_dir, "classify", shape=list_of(lambda row: isinstance(row, dict)))
     by_doc: dict[str, list[dict[str, Any]]] = {}
     for frag in fragments:
         by_doc.setdefault(frag.get("doc_id") or "", []).append(_slim_fragment(frag))
@@ -1110,7 +1117,7 @@ def evaluate_project(result: ProjectTraining, params: dict[str, Any] | None, wor
         return ({"n_annotations": len(result.examples), **provenance}, [], [],
                 [problem("warning", message)])
     rule_preds = {e.fragment_id: result.rule_preds.get(e.fragment_id, {}) for e in result.examples}
-    cache = DocumentCache(cache_dir, "evaluate")
+    cache = DocumentCache(cache_dir, "evaluate", shape=lambda value: isinstance(value, dict))
     key = cache.key(FORMAT_VERSION, sklearn.__version__, source_fingerprint(sys.modules[__name__], evaluate),
                     settings(params), list(result.codes), training_data_hash(result.examples),
                     sorted(rule_preds.items()))

@@ -66,9 +66,35 @@ def run(force: bool) -> None:
         _fail("the pipeline stopped; the messages above name the stage and the problem.", proc.returncode)
     if not ran_a_stage:
         click.echo("Nothing changed since the last run: no stage was rerun.")
+    _leak_guard()
     from .summary import summarise_outputs
 
     click.echo(summarise_outputs())
+
+
+def _leak_guard() -> None:
+    """Every run ends with the leak guard, also when DVC reran nothing (outputs may have been copied in)."""
+    from .leakguard import LeakError, guard
+
+    try:
+        n = guard()
+    except LeakError as exc:
+        _fail(str(exc), 3)
+    click.echo(f"Leak guard: none of the {n} originals of the pseudonym key outside outputs/private/.")
+
+
+@main.command("purge-leaks")
+@click.option("--params", default="params.yaml", type=click.Path(path_type=Path))
+def purge_leaks_cmd(params: Path) -> None:
+    """After adding a missed name to corpus/pseudonyms.csv: rerun, remove every stale copy of it and
+    pseudonymise the text fields of reviews.jsonl and the annotations (backup under outputs/private/)."""
+    from .purge import PurgeError, purge_leaks
+
+    try:
+        report = purge_leaks(Path("."), echo=click.echo)
+    except PurgeError as exc:
+        _fail(str(exc), 3)
+    click.echo(report)
 
 
 @main.command("extract-text")

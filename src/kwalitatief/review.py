@@ -318,8 +318,15 @@ def apply_project(merged_codings: Iterable[dict[str, Any]], root: str | Path = "
     from . import paths
     from .jsonio import read_jsonl
 
+    from dataclasses import replace
+
+    from .keyscan import KeyIndex, read_key
+
     root = Path(root)
     decisions, problems = read_decisions(root / paths.REVIEWS)
+    # a decision's text may hold a name the detector missed then: orphan reports quote it pseudonymised
+    redactor = KeyIndex(read_key(root / paths.PSEUDONYM_KEY), strict=True)
+    decisions = [replace(d, text=redactor.redact(d.text, d.fragment_id.rsplit("-", 1)[0])) for d in decisions]
     if fragments is None:
         fragments = list(read_jsonl(root / paths.FRAGMENTS, drop=("tokens", "sents")))
     rows, apply_problems = apply_decisions(merged_codings, fragments, decisions, codes, str(paths.REVIEWS))
