@@ -12,7 +12,7 @@ from _common import run_stage, setup
 
 from kwalitatief import paths
 from kwalitatief.jsonio import atomic_write_text, read_jsonl, write_json, write_jsonl
-from kwalitatief.keyscan import KeyIndex, read_key
+from kwalitatief.keyscan import project_redactor
 
 log = logging.getLogger("kwalitatief.classify")
 
@@ -38,7 +38,7 @@ def main() -> None:
     model, problems = result.model, result.problems
     # problems quote annotations and review decisions, researcher files that may hold original names:
     # everything written outside outputs/private/ quotes them pseudonymised with the run's key
-    redactor = KeyIndex(read_key(paths.PSEUDONYM_KEY), strict=True)
+    redactor = project_redactor()
 
     paths.MODEL_DIR.mkdir(parents=True, exist_ok=True)
     from kwalitatief.classify import save_model

@@ -17,7 +17,7 @@ from kwalitatief import paths
 from kwalitatief import report as report_lib
 from kwalitatief.aggregate import read_exports
 from kwalitatief.conclusions import conclusion_tables
-from kwalitatief.keyscan import KeyIndex, read_key
+from kwalitatief.keyscan import project_redactor
 from kwalitatief.leakguard import LeakError, guard
 
 log = logging.getLogger("kwalitatief.report")
@@ -33,7 +33,7 @@ def main() -> None:
     # nothing leaves outputs/private/ with an original of the key in it: problems and the register are
     # pseudonymised with the key here too (the stages did so already; this is the last line before the
     # database), and the leak guard checks everything at the end
-    redactor = KeyIndex(read_key(paths.PSEUDONYM_KEY), strict=True)
+    redactor = project_redactor()
     problems = redactor.redact_problems(p for path in sorted(WORK.glob("problems_*.jsonl")) for p in read_jsonl(path))
     extracted = {}
     for doc in reg.documents:

@@ -228,3 +228,45 @@ def test_the_key_index_matches_whole_words_and_spares_common_words() -> None:
     assert found("Sanne de Haanstra, s.dehaan@x.nl.") == ["[EMAIL-1]"]
     strict = KeyIndex(rows, strict=True)
     assert strict.redact("Ik ken Sanne de Haan, de bakker.") == "Ik [PERSOON-2] [PERSOON-1], de [PERSOON-3]."
+
+
+def test_an_export_that_holds_an_original_is_removed_and_refused(tmp_path: Path, monkeypatch) -> None:
+    import zipfile
+
+    from kwalitatief.cli import _guard_export
+
+    key = tmp_path / "outputs/private/pseudonym_key.csv"
+    key.parent.mkdir(parents=True)
+    key.write_text("tag,original,doc_id\n[PERSOON-1],Sanne de Haan,int_1\n", encoding="utf-8")
+    export = tmp_path / "study.qdpx"
+    with zipfile.ZipFile(export, "w") as archive:   # a reviewer's memo naming someone, as QDA-XML escapes it
+        archive.writestr("project.qde", "<Note>memo: gesprek met Sanne&#32;de Haan</Note>")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stopped:
+        _guard_export(export)
+    assert stopped.value.code == 3 and not export.exists()
+    clean = tmp_path / "clean.qdpx"
+    with zipfile.ZipFile(clean, "w") as archive:
+        archive.writestr("project.qde", "<Note>memo: gesprek met [PERSOON-1]</Note>")
+    _guard_export(clean)
+    assert clean.exists()
+
+
+def test_a_wrong_shape_entry_in_the_extract_cache_is_re_extracted_not_a_type_error(tmp_path: Path, caplog) -> None:
+    from corpus_factory import make_corpus
+
+    from kwalitatief.corpus import load_register
+    from kwalitatief.ingest import extract_corpus
+
+    register = load_register(make_corpus(tmp_path))
+    cache_dir = tmp_path / "outputs/private/cache"
+    first = extract_corpus(register, cache_dir=cache_dir)
+    entries = sorted((cache_dir / "extract").glob("*.json"))
+    writer = DocumentCache(cache_dir, "extract")          # well-formed entries (checksum fine) of the wrong shape
+    for i, entry in enumerate(entries):
+        writer.put(entry.stem, [{"ok": 3}, {"ok": {"text": 1}}, {"error": None}][i % 3])
+    again = extract_corpus(register, cache_dir=cache_dir)
+    assert again.documents == first.documents and again.problems == first.problems
+    assert again.cache_hits == 0 and again.cache_misses == len(entries)
+    assert caplog.text.count("is unusable (not the shape this stage stores)") == len(entries)
+    assert extract_corpus(register, cache_dir=cache_dir).cache_hits == len(entries)

@@ -964,10 +964,9 @@ def train_from_project(params: dict[str, Any] | None, root: str | Path = ".",
     annotated = {ann.doc_id for ann in annotations}
     originals = original_texts([f for f in fragments if f["doc_id"] in annotated],
                                _root_path(root, paths.PSEUDONYMISED_DIR), _root_path(root, paths.EXTRACTED_DIR))
-    from .keyscan import KeyIndex, read_key
+    from .keyscan import project_redactor
 
-    redactor = KeyIndex(read_key(_root_path(root, paths.PSEUDONYM_KEY)), strict=True)
-    pairs, match_problems = match_annotations(annotations, fragments, originals, redactor.redact)
+    pairs, match_problems = match_annotations(annotations, fragments, originals, project_redactor(root).redact)
     problems.extend(match_problems)
     reviews, review_problems = review_labels(root, fragments)
     problems.extend(review_problems)

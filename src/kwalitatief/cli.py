@@ -317,6 +317,16 @@ def agreement_cmd(params: Path, csv_path: Path | None) -> None:
         click.echo(f"-> {csv_path}")
 
 
+def _guard_export(path: Path) -> None:
+    """An export leaves the machine: the leak guard checks it (memos, titles) and removes it on a hit."""
+    from .leakguard import LeakError, key_index, scan_paths
+
+    leaks = scan_paths(key_index("."), [path])
+    if leaks:
+        path.unlink(missing_ok=True)
+        _fail(f"{LeakError(leaks)}\n{path} was not kept.", 3)
+
+
 @main.group("export")
 def export_group() -> None:
     """Export to QDA software (REFI-QDA: ATLAS.ti, MAXQDA, NVivo, QualCoder ...)."""
@@ -334,6 +344,7 @@ def export_qdpx_cmd(out_path: Path, include_unreviewed: bool, params: Path) -> N
         counts = export_qdpx(out_path, ".", _params_or_empty(params), include_unreviewed)
     except QdaError as exc:
         _fail(str(exc))
+    _guard_export(out_path)
     click.echo(f"{out_path}: {counts['sources']} sources, {counts['codes']} codes, {counts['selections']} "
                f"selections with {counts['codings']} codings, {counts['users']} users"
                + ("" if include_unreviewed else " (reviewed codings only; --include-unreviewed adds the rest)"))

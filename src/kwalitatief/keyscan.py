@@ -23,12 +23,12 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import ahocorasick
 
 MIN_CHARS = 3
+# 'İ' (U+0130) is the one character whose lower case is two characters long: it is matched as 'I'
 _BEFORE_STOP = "-@._"   # 'x@y.nl', 'Jan-Willem', 'a.bakker': a name glued to these is part of a longer token
 _AFTER_STOP = "-@_"
 
@@ -52,6 +52,13 @@ def read_key(path: str | Path) -> list[dict[str, str]]:
         return [row for row in csv.DictReader(handle) if (row.get("original") or "").strip()]
 
 
+def project_redactor(root: str | Path = ".") -> KeyIndex:
+    """The strict index of the project's key (outputs/private/pseudonym_key.csv), for redaction."""
+    from .paths import PSEUDONYM_KEY
+
+    return KeyIndex(read_key(Path(root) / PSEUDONYM_KEY), strict=True)
+
+
 def _normalise(text: str) -> str:
     return " ".join(text.split())
 
@@ -60,38 +67,35 @@ def _significant(original: str) -> int:
     return sum(ch.isalnum() for ch in original)
 
 
-@lru_cache(maxsize=1)
-def dutch_words() -> frozenset[str]:
-    """Lower-case Dutch words: deduce's common words and every form in spaCy's Dutch lemma tables."""
+def dutch_words(candidates: Iterable[str]) -> set[str]:
+    """The ``candidates`` (lower case) that are Dutch words: deduce's common words or a form in spaCy's
+    Dutch lemma tables (spacy-lookups-data)."""
     import gzip
     import importlib.util
-    import json
+
+    import orjson
 
     from .pseudonymise import _common_words
 
-    words = set(_common_words())
+    wanted = {c.lower() for c in candidates}
+    found = wanted & _common_words()
     spec = importlib.util.find_spec("spacy_lookups_data")
-    if spec is not None and spec.origin is not None:
-        folder = Path(spec.origin).parent / "data"
-        for name in ("nl_lemma_lookup", "nl_lemma_index", "nl_lemma_exc"):
-            path = folder / f"{name}.json.gz"
-            if not path.exists():
-                continue
-            table = json.loads(gzip.decompress(path.read_bytes()))
-            for key, value in table.items():
-                if isinstance(value, dict):       # per part of speech: form -> [lemmas]
-                    words.update(value)
-                    words.update(v for vs in value.values() for v in (vs if isinstance(vs, list) else [vs]))
-                elif isinstance(value, list):     # part of speech -> lemmas
-                    words.update(value)
-                else:                             # form -> lemma
-                    words.update((key, value))
-    return frozenset(w.lower() for w in words if isinstance(w, str))
-
-
-def _is_dutch_words(original: str) -> bool:
-    words = dutch_words()
-    return all(part.lower() in words for part in original.split())
+    if spec is None or spec.origin is None:
+        return found
+    folder = Path(spec.origin).parent / "data"
+    for name in ("nl_lemma_lookup", "nl_lemma_index", "nl_lemma_exc"):
+        path = folder / f"{name}.json.gz"
+        if not path.exists():
+            continue
+        table = orjson.loads(gzip.decompress(path.read_bytes()))
+        if name == "nl_lemma_lookup":                       # form -> lemma
+            found |= wanted.intersection(table) | wanted.intersection(table.values())
+            continue
+        for part in table.values():                         # per part of speech: lemmas, or form -> lemmas
+            found |= wanted.intersection(part)
+            if isinstance(part, dict):
+                found |= wanted.intersection(v for vs in part.values() for v in (vs if isinstance(vs, list) else [vs]))
+    return found
 
 
 _SENTENCE_END = ".!?:;\"'“”‘’(«»[>*–—-\u241e"
@@ -109,25 +113,24 @@ def _word_char(ch: str) -> bool:
 
 
 class KeyIndex:
-    """The originals of a key (plus extra terms), searchable in one pass over a text.
+    """The originals of a key (rows with tag, original, doc_id), searchable in one pass over a text.
 
     ``strict`` (for redaction) looks for every original of two or more characters in any case;
     otherwise the two exceptions of the module docstring apply (for the leak guard).
     """
 
-    def __init__(self, rows: Iterable[dict[str, str]], extra: Iterable[tuple[str, str]] = (), strict: bool = False):
+    def __init__(self, rows: Iterable[dict[str, str]], strict: bool = False):
         self._tags: dict[str, dict[str | None, str]] = {}   # normalised original -> doc_id (None: any) -> tag
         self._exact: dict[str, str] = {}                    # lowered -> original as written (case-sensitive)
         for tag, original, doc_id in ([r["tag"], r["original"], r.get("doc_id") or None] for r in rows):
             self._add(_normalise(original), tag, doc_id)
-        for original, tag in extra:
-            self._add(_normalise(original), tag, None)
         self._automaton = ahocorasick.Automaton()
+        dutch = set() if strict else dutch_words(w.lower() for o in self._tags for w in o.split())
         for original in self._tags:
             if _significant(original) < (2 if strict else MIN_CHARS):
                 continue
-            lowered = original.lower()
-            if not strict and _is_dutch_words(original):
+            lowered = original.replace("\u0130", "I").lower()
+            if not strict and all(w in dutch for w in lowered.split()):
                 self._exact[lowered] = original
             self._automaton.add_word(lowered, (lowered, original))
         self.size = len(self._automaton)
@@ -157,9 +160,7 @@ class KeyIndex:
         """:meth:`find` on a text whose whitespace is already collapsed (spans are in that text)."""
         if not self.size or not flat:
             return []
-        lowered = flat.lower()
-        if len(lowered) != len(flat):    # a character whose lower case is longer (rare): keep the offsets
-            lowered = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in flat)
+        lowered = (flat.replace("\u0130", "I") if "\u0130" in flat else flat).lower()   # same offsets as ``flat``
         candidates: list[tuple[int, int, str]] = []
         for end, (key, original) in self._automaton.iter(lowered):
             start = end - len(key) + 1

@@ -132,33 +132,47 @@ def _model_texts(path: Path) -> Iterator[str]:
     yield from walk(joblib.load(path), 0)
 
 
-def _file_texts(path: Path) -> Iterator[tuple[str, list[str]]]:
+def _file_texts(path: Path, index: KeyIndex) -> Iterator[tuple[str, list[str]]]:
     """(where, texts) of one file, by its kind."""
     if path.suffix in (".db", ".sqlite", ".sqlite3"):
         yield from _database_texts(path)
     elif path.suffix in (".joblib", ".pkl", ".pickle"):
-        yield f"{path} (model)", ["\n".join(_model_texts(path))]
+        # an uncompressed pickle holds its strings as they are: only when its bytes hold a candidate (as
+        # written in the key, or all lower or upper case: not 'tOM' out of the bytes of a float array) is
+        # the model loaded (seconds: scikit-learn) to tell a real vocabulary entry from a character n-gram
+        raw = " ".join(path.read_bytes().decode("utf-8", "ignore").split())
+        if any(raw[h.start:h.end] in (h.original, h.original.lower(), h.original.upper())
+               for h in index.find_normalised(raw)):
+            yield f"{path} (model)", ["\n".join(_model_texts(path))]
     elif zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
             for name in archive.namelist():
                 yield f"{path} ({name})", [html.unescape(archive.read(name).decode("utf-8", "ignore"))]
     elif path.suffix in (".json", ".jsonl"):
-        yield from _json_file_texts(path)
+        yield from _json_file_texts(path, index)
     else:
         text = path.read_bytes().decode("utf-8", "ignore")
         yield str(path), [html.unescape(text) if path.suffix in (".html", ".htm", ".xml", ".svg") else text]
 
 
-def _json_file_texts(path: Path) -> Iterator[tuple[str, list[str]]]:
-    """A JSON or JSON-lines file per field (``file: field``), or as plain text when it does not parse."""
+def _json_file_texts(path: Path, index: KeyIndex) -> Iterator[tuple[str, list[str]]]:
+    """A JSON or JSON-lines file (a cache entry is two lines) per field (``file: field``), or as plain text
+    when it does not parse. The file's raw text (escaped line breaks as spaces) is scanned first: only a
+    file with a candidate is parsed field by field."""
     from .jsonio import loads
 
     data = path.read_bytes()
-    try:
-        values = [loads(data)] if path.suffix == ".json" else [loads(line) for line in data.splitlines() if line.strip()]
-    except ValueError:
-        yield str(path), [data.decode("utf-8", "ignore")]
+    raw = data.decode("utf-8", "ignore").replace("\\n", " ").replace("\\t", " ").replace("\\r", " ")
+    if not index.find_normalised(" ".join(raw.split())):
         return
+    try:
+        values = [loads(data)]
+    except ValueError:
+        try:
+            values = [loads(line) for line in data.splitlines() if line.strip()]
+        except ValueError:
+            yield str(path), [data.decode("utf-8", "ignore")]
+            return
     fields: dict[str, list[str]] = {}
     for value in values:
         for field, text in _json_fields(value):
@@ -173,7 +187,7 @@ def scan_paths(index: KeyIndex, targets: Iterable[Path]) -> list[Leak]:
     for target in targets:
         files = sorted(p for p in target.rglob("*") if p.is_file()) if target.is_dir() else [target]
         for file in files:
-            for where, texts in _file_texts(file):
+            for where, texts in _file_texts(file, index):
                 # one scan over all values of a column or field; a separator that is no word character
                 leaks += scan_text(index, where, "\n\u241e\n".join(texts))
     return leaks

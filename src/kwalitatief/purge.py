@@ -26,7 +26,7 @@ from typing import Any
 
 from . import paths
 from .jsonio import atomic_write_text, dumps, read_jsonl
-from .keyscan import KeyIndex, read_key
+from .keyscan import KeyIndex, project_redactor
 from .leakguard import key_index, scan_outputs, scan_paths
 from .segment import text_hash
 
@@ -109,7 +109,7 @@ def purge_leaks(root: Path = Path("."), echo: Callable[[str], Any] = print) -> s
         raise PurgeError("no dvc.yaml here; run kwal purge-leaks from the project root.")
     echo("1. rebuilding the key and the fragments with the current corpus/pseudonyms.csv (dvc repro segment)")
     _dvc(root, "repro", "segment", echo=echo)
-    index = KeyIndex(read_key(root / paths.PSEUDONYM_KEY), strict=True)
+    index = project_redactor(root)
     fragments = list(read_jsonl(root / paths.FRAGMENTS, drop=("tokens", "sents")))
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     backup = root / paths.PRIVATE / "backup" / stamp

@@ -320,12 +320,12 @@ def apply_project(merged_codings: Iterable[dict[str, Any]], root: str | Path = "
 
     from dataclasses import replace
 
-    from .keyscan import KeyIndex, read_key
+    from .keyscan import project_redactor
 
     root = Path(root)
     decisions, problems = read_decisions(root / paths.REVIEWS)
     # a decision's text may hold a name the detector missed then: orphan reports quote it pseudonymised
-    redactor = KeyIndex(read_key(root / paths.PSEUDONYM_KEY), strict=True)
+    redactor = project_redactor(root)
     decisions = [replace(d, text=redactor.redact(d.text, d.fragment_id.rsplit("-", 1)[0])) for d in decisions]
     if fragments is None:
         fragments = list(read_jsonl(root / paths.FRAGMENTS, drop=("tokens", "sents")))
