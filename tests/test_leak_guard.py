@@ -270,3 +270,26 @@ def test_a_wrong_shape_entry_in_the_extract_cache_is_re_extracted_not_a_type_err
     assert again.cache_hits == 0 and again.cache_misses == len(entries)
     assert caplog.text.count("is unusable (not the shape this stage stores)") == len(entries)
     assert extract_corpus(register, cache_dir=cache_dir).cache_hits == len(entries)
+
+
+def test_review_problems_quote_decisions_pseudonymised_before_cutting_them(tmp_path: Path) -> None:
+    from kwalitatief.review import apply_project
+
+    key = tmp_path / "outputs/private/pseudonym_key.csv"
+    key.parent.mkdir(parents=True)
+    key.write_text("tag,original,doc_id\n[PERSOON-1],Gerrit-Jan Oldenkamp,int_1\n", encoding="utf-8")
+    name = "Gerrit-Jan Oldenkamp"
+    orphan = {"time": "2026-01-01T10:00:00Z", "reviewer": "A", "fragment_id": "int_1-000000000000",
+              "text_hash": "x", "text": "proeftuin " * 14 + f"{name} zei het.", "code": "opinie.proeftuin",
+              "decision": "accept"}
+    torn = json.dumps({**orphan, "text": "proeftuin " * 7 + f"{name} zei het"})[:-10]
+    # the premise: cut where the snippets are cut (160 and 200 characters), the name would be half there
+    assert "Gerrit" in " ".join(orphan["text"].split())[:159] and name not in orphan["text"][:159]
+    assert "Gerrit" in torn[:200] and name not in torn[:200]
+    reviews = tmp_path / "codebook/reviews.jsonl"
+    reviews.parent.mkdir()
+    reviews.write_text(json.dumps(orphan) + "\n" + torn, encoding="utf-8")
+    _, problems = apply_project([], tmp_path, fragments=[])
+    assert len(problems) == 2
+    text = json.dumps(problems, ensure_ascii=False)
+    assert "Gerrit" not in text and "Olden" not in text and "[PERSOON-1]" in text
