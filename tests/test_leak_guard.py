@@ -293,3 +293,25 @@ def test_review_problems_quote_decisions_pseudonymised_before_cutting_them(tmp_p
     assert len(problems) == 2
     text = json.dumps(problems, ensure_ascii=False)
     assert "Gerrit" not in text and "Olden" not in text and "[PERSOON-1]" in text
+
+
+def test_the_guard_rereads_only_files_changed_since_a_clean_scan(tmp_path: Path) -> None:
+    key = tmp_path / "outputs/private/pseudonym_key.csv"
+    key.parent.mkdir(parents=True)
+    key.write_text("tag,original,doc_id\n[PERSOON-1],Sanne de Haan,int_1\n", encoding="utf-8")
+    report = tmp_path / "outputs/report.md"
+    report.write_text("met [PERSOON-1] gesproken\n", encoding="utf-8")
+    assert guard(tmp_path) == 1
+    record = json.loads((tmp_path / "outputs/private/leakguard_clean.json").read_text())
+    assert list(record["files"]) == [str(report)]
+    report.write_text("met Sanne de Haan gesproken\n", encoding="utf-8")   # changed: read again
+    with pytest.raises(LeakError, match=r"report\.md"):
+        guard(tmp_path)
+    with pytest.raises(LeakError):                                      # a leak is never recorded as clean
+        guard(tmp_path)
+    report.write_text("met [PERSOON-1] gesproken\n", encoding="utf-8")
+    guard(tmp_path)
+    key.write_text("tag,original,doc_id\n[PERSOON-1],Sanne de Haan,int_1\n[PERSOON-2],gesproken,int_1\n")
+    os.utime(report, ns=(record["files"][str(report)][1],) * 2)          # same file, but a new key: read again
+    with pytest.raises(LeakError):
+        guard(tmp_path)

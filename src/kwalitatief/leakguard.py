@@ -9,7 +9,8 @@ field; the message never repeats the original, only its tag and the surrounding 
 replaced.
 
 It runs at the end of the report stage and in ``kwal run`` after ``dvc repro`` (so that a run in which
-nothing changed scans too). ``kwal purge-leaks`` repairs what it finds.
+nothing changed scans too); a file unchanged (size and modification time) since a clean scan with the
+same key is not read again. ``kwal purge-leaks`` repairs what it finds.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from . import paths
 from .keyscan import KeyIndex, read_key
 
 CONTEXT = 30
+CLEAN_RECORD = paths.PRIVATE / "leakguard_clean.json"   # files found clean, by size and modification time
 MAX_REPORTED = 20
 
 
@@ -181,15 +183,31 @@ def _json_file_texts(path: Path, index: KeyIndex) -> Iterator[tuple[str, list[st
         yield f"{path}: {field}", texts
 
 
-def scan_paths(index: KeyIndex, targets: Iterable[Path]) -> list[Leak]:
-    """The leaks in the given files and folders (recursively)."""
+def scan_paths(index: KeyIndex, targets: Iterable[Path], clean: dict[str, list[int]] | None = None) -> list[Leak]:
+    """The leaks in the given files and folders (recursively).
+
+    With ``clean`` (file -> [size, mtime_ns] of its last clean scan with the same key), a file unchanged
+    since then is not read again; ``clean`` is updated to hold exactly the files found clean now.
+    """
     leaks: list[Leak] = []
+    seen: dict[str, list[int]] = {}
     for target in targets:
         files = sorted(p for p in target.rglob("*") if p.is_file()) if target.is_dir() else [target]
         for file in files:
-            for where, texts in _file_texts(file, index):
-                # one scan over all values of a column or field; a separator that is no word character
-                leaks += scan_text(index, where, "\n\u241e\n".join(texts))
+            stat = file.stat()
+            fingerprint = [stat.st_size, stat.st_mtime_ns]
+            if clean is not None and clean.get(str(file)) == fingerprint:
+                seen[str(file)] = fingerprint
+                continue
+            found = [leak for where, texts in _file_texts(file, index)
+                     # one scan over all values of a column or field; a separator that is no word character
+                     for leak in scan_text(index, where, "\n\u241e\n".join(texts))]
+            if not found:
+                seen[str(file)] = fingerprint
+            leaks += found
+    if clean is not None:
+        clean.clear()
+        clean.update(seen)
     return leaks
 
 
@@ -207,12 +225,43 @@ def key_index(root: str | Path = ".") -> KeyIndex:
     return KeyIndex(read_key(Path(root) / paths.PSEUDONYM_KEY))
 
 
+def _record_id(root: Path) -> str:
+    """What a clean scan is valid for: the key and the guard's own code."""
+    import hashlib
+    import sys
+
+    from . import keyscan
+    from .cache import source_fingerprint
+
+    key = root / paths.PSEUDONYM_KEY
+    digest = hashlib.sha256(key.read_bytes() if key.exists() else b"").hexdigest()[:16]
+    return f"{digest}-{source_fingerprint(keyscan, sys.modules[__name__])}"
+
+
 def scan_outputs(root: str | Path = ".", extra: Iterable[Path] = (), index: KeyIndex | None = None) -> list[Leak]:
-    """The leaks in all public outputs of the project at ``root`` (and in ``extra`` files)."""
+    """The leaks in all public outputs of the project at ``root`` (and in ``extra`` files).
+
+    Files found clean are recorded (size, modification time) in outputs/private/leakguard_clean.json
+    for the current key; a run in which they did not change does not read them again.
+    """
+    from .jsonio import atomic_write_text, dumps, loads
+
+    root = Path(root)
     index = index or key_index(root)
     if not index.size:
         return []
-    return scan_paths(index, [*public_outputs(root), *extra])
+    record_path = root / CLEAN_RECORD
+    record_id = _record_id(root)
+    clean: dict[str, list[int]] = {}
+    try:
+        record = loads(record_path.read_bytes())
+        if isinstance(record, dict) and record.get("id") == record_id and isinstance(record.get("files"), dict):
+            clean = record["files"]
+    except (OSError, ValueError):
+        pass
+    leaks = scan_paths(index, [*public_outputs(root), *extra], clean)
+    atomic_write_text(record_path, dumps({"id": record_id, "files": clean}) + "\n")
+    return leaks
 
 
 def guard(root: str | Path = ".", extra: Iterable[Path] = ()) -> int:
