@@ -11,7 +11,8 @@ import sys
 from _common import run_stage, setup, summary
 
 from kwalitatief import paths
-from kwalitatief.jsonio import atomic_write_text, read_jsonl, write_json, write_jsonl, write_problems
+from kwalitatief.jsonio import atomic_write_text, write_json, write_jsonl, write_problems
+from kwalitatief.keyscan import project_redactor
 
 log = logging.getLogger("kwalitatief.classify")
 
@@ -35,6 +36,9 @@ def main() -> None:
     except ClassifyError as exc:
         sys.exit(f"error: {exc}")
     model, problems = result.model, result.problems
+    # problems quote annotations and review decisions, researcher files that may hold original names:
+    # everything written outside outputs/private/ quotes them pseudonymised with the run's key
+    redactor = project_redactor()
 
     paths.MODEL_DIR.mkdir(parents=True, exist_ok=True)
     from kwalitatief.classifier.model import save_model
@@ -45,6 +49,7 @@ def main() -> None:
     from kwalitatief.review import apply_project
 
     merged_rows, review_problems = apply_project(result.merged_rows, codes=result.codes, fragments=result.fragments)
+    review_problems = redactor.redact_problems(review_problems)
     write_problems(paths.problems_file("review"), review_problems)
     write_jsonl(paths.CODINGS, merged_rows)
     for p in review_problems:
@@ -60,7 +65,7 @@ def main() -> None:
     from kwalitatief.evaluate import evaluate_project
 
     metrics, f1_rows, curve_rows, eval_problems = evaluate_project(result, params, args.workers, paths.CACHE)
-    problems.extend(eval_problems)
+    problems = redactor.redact_problems(problems + eval_problems)
     write_json(paths.METRICS_DETAIL, metrics)
     write_json(paths.METRICS, {k: v for k, v in metrics.items()
                                if k not in ("per_code", "merge_policies", "learning_curve")})
@@ -70,7 +75,7 @@ def main() -> None:
     for p in problems:
         if p["severity"] == "error":
             log.error("%s", p["message"])
-    if metrics.get("n_annotations"):
+    if all(system in metrics for system in ("rules", "classifier", "merged")):   # too few labels: no cv
         for system in ("rules", "classifier", "merged"):
             m = metrics[system]
             log.info("cross-validated %-10s micro F1 %.3f  macro F1 %.3f  mean kappa %.3f", system,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 from _common import register, run_stage, setup
@@ -16,6 +17,8 @@ from kwalitatief import paths
 from kwalitatief import report as report_lib
 from kwalitatief.aggregate import read_exports
 from kwalitatief.conclusions import conclusion_tables
+from kwalitatief.keyscan import project_redactor
+from kwalitatief.leakguard import LeakError, guard
 
 log = logging.getLogger("kwalitatief.report")
 
@@ -27,7 +30,11 @@ def _rows(path: Path) -> list[dict]:
 def main() -> None:
     args, params = setup(__doc__)
     reg = register(params)
-    problems = [p for path in sorted(WORK.glob("problems_*.jsonl")) for p in read_jsonl(path)]
+    # nothing leaves outputs/private/ with an original of the key in it: problems and the register are
+    # pseudonymised with the key here too (the stages did so already; this is the last line before the
+    # database), and the leak guard checks everything at the end
+    redactor = project_redactor()
+    problems = redactor.redact_problems(p for path in sorted(WORK.glob("problems_*.jsonl")) for p in read_jsonl(path))
     extracted = {}
     for doc in reg.documents:
         path = EXTRACTED_DIR / f"{doc.doc_id}.json"
@@ -54,9 +61,12 @@ def main() -> None:
     # the register as the database shows it: organisations that are pseudonymised in the transcripts
     # (params pseudonymise.organisation_types) appear by their tag there too
     labels = read_json(paths.PSEUDONYMISED_REGISTER) if paths.PSEUDONYMISED_REGISTER.exists() else {}
-    respondents = [{**r, "organisation": labels.get("organisations", {}).get(r["respondent_id"], r["organisation"])}
+    respondents = [redactor.redact_value({**{k: v for k, v in r.items() if k != "name"},   # names: never
+                                          "organisation": labels.get("organisations", {}).get(r["respondent_id"],
+                                                                                              r["organisation"])})
                    for r in reg.respondents]
-    documents = [{**d, "title": labels.get("titles", {}).get(d["doc_id"], d["title"])}
+    documents = [redactor.redact_value({**d, "title": labels.get("titles", {}).get(d["doc_id"], d["title"])},
+                                       d["doc_id"])
                  for d in store.document_rows(reg, extracted, problems, fragments, hashes)]
     run_facts = run_provenance(params, ".", **facts, n_codings=len(codings), n_conclusions=len(concl["conclusions"]))
     db = store.build_database(
@@ -75,6 +85,11 @@ def main() -> None:
     context["agreement"] = agreement
     report_lib.write_report(paths.REPORT_HTML, paths.REPORT_MD, context)
     log.info("wrote %s and %s", paths.REPORT_HTML, paths.REPORT_MD)
+    try:
+        checked = guard()
+    except LeakError as exc:
+        sys.exit(f"error: {exc}")
+    log.info("leak guard: none of the key's %d originals outside %s", checked, paths.PRIVATE)
 
 
 def _versions(codings: list[dict]) -> dict[str, str]:

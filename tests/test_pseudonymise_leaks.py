@@ -2,17 +2,13 @@
 exports or the report.
 
 :func:`find_leaks` scans a SQLite database and any output files for ground-truth values (doc_id, kind,
-value). It runs on a database built here from a small synthetic corpus through the pipeline functions,
+value) with the run's leak guard. It runs on a database built here from a small synthetic corpus through the pipeline functions,
 and - when ``make run`` has produced them - on the real outputs against ``corpus/pii_truth/part*.csv``.
 """
 
 from __future__ import annotations
 
 import csv
-import html
-import re
-import sqlite3
-import zipfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -24,6 +20,8 @@ from kwalitatief import store
 from kwalitatief.corpus import load_register
 from kwalitatief.ingest import extract_corpus
 from kwalitatief.jsonio import write_json, write_jsonl
+from kwalitatief.keyscan import KeyIndex
+from kwalitatief.leakguard import scan_paths
 from kwalitatief.segment import segment_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,69 +38,14 @@ def load_truth(folder: Path) -> list[Truth]:
     return rows
 
 
-def _pattern(kind: str, value: str) -> re.Pattern[str]:
-    body = r"\s+".join(re.escape(w) for w in value.split())
-    flags = re.IGNORECASE if kind == "email" else 0
-    if kind == "persoon" and value[:1].isupper():  # 'Van der Sluis' also as 'van der Sluis'
-        body = f"[{value[0]}{value[0].lower()}]" + body[1:]
-    return re.compile(rf"(?<![\w\-@.]){body}(?![\w\-@])", flags)
-
-
-def _texts_of_database(path: Path):
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-        tables = [r[0] for r in conn.execute("select name from sqlite_master where type = 'table'")]
-        for table in tables:
-            try:
-                cursor = conn.execute(f'select * from "{table}"')
-            except sqlite3.DatabaseError:
-                continue  # FTS shadow tables that cannot be read directly
-            columns = [d[0] for d in cursor.description]
-            for i, row in enumerate(cursor):
-                for column, value in zip(columns, row):
-                    if isinstance(value, bytes):
-                        value = value.decode("utf-8", "ignore")
-                    if isinstance(value, str):
-                        yield f"{path.name}: table {table}, row {i + 1}, column {column}", value
-
-
-def _texts_of_file(path: Path):
-    if path.suffix in (".db", ".sqlite"):
-        yield from _texts_of_database(path)
-    elif path.suffix == ".joblib":  # the trained model: what it learned from is its vocabulary
-        import joblib
-
-        # word n-grams are whole lemmas; character n-grams (at most 5 letters inside words, e.g. 'ellen'
-        # of 'stellen') cannot spell out a name and would only give false alarms
-        model = joblib.load(path)
-        vocabulary = getattr(model.featurizer.word, "vocabulary_", {}) or {}
-        yield f"{path} (word vocabulary)", "\n".join(sorted(vocabulary))
-    elif zipfile.is_zipfile(path):  # xlsx and other zipped exports
-        with zipfile.ZipFile(path) as archive:
-            for name in archive.namelist():
-                yield f"{path} ({name})", html.unescape(archive.read(name).decode("utf-8", "ignore"))
-    else:
-        text = path.read_bytes().decode("utf-8", "ignore")
-        yield str(path), html.unescape(text) if path.suffix in (".html", ".htm", ".xml", ".svg") else text
-
-
 def find_leaks(truth: list[Truth], paths: list[Path]) -> list[str]:
-    """Every ground-truth value found in the given files (databases, exports, reports, folders).
+    """Every ground-truth value found in the given files (databases, exports, reports, folders), by the
+    run's own leak guard (kwalitatief.leakguard) with the truth as its key.
 
-    Returns one line per leak: value, kind, its document and where it was found."""
-    patterns = [(doc_id, kind, value, _pattern(kind, value)) for doc_id, kind, value in sorted(set(truth))]
-    files: list[Path] = []
-    for path in paths:
-        files += sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    leaks: list[str] = []
-    for file in files:
-        for where, text in _texts_of_file(file):
-            for doc_id, kind, value, pattern in patterns:
-                if value in text or pattern.search(text):
-                    match = pattern.search(text)
-                    if match:
-                        context = text[max(0, match.start() - 40):match.end() + 40].replace("\n", " ")
-                        leaks.append(f"{value!r} ({kind}, {doc_id}) in {where}: …{context}…")
-    return leaks
+    Returns one line per leak: the value, its kind and document, and where it was found."""
+    index = KeyIndex([{"tag": f"{value!r} ({kind}, {doc_id})", "original": value, "doc_id": doc_id}
+                      for doc_id, kind, value in sorted(set(truth))])
+    return [str(leak) for leak in scan_paths(index, paths)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -188,7 +131,8 @@ def test_no_truth_value_reaches_a_database_built_through_the_pipeline(tmp_path: 
     # the check can fail: the original extracted text does leak every value
     write_json(out / "private" / "extracted.json", extraction.documents)
     leaked = find_leaks(TRUTH, [out / "private"])
-    assert {line.split(" (")[0].strip("'") for line in leaked} == {value for _, _, value in TRUTH}
+    found = {line.split(" in clear (")[0].rsplit(": ", 1)[1].split(" (")[0].strip("'") for line in leaked}
+    assert found == {value for _, _, value in TRUTH}
     # the key, which stays private, lets the researcher find every original back
     assert {row["original"] for row in result.key} >= {"Gerrit-Jan Oldenkamp", "Sanne de Haan", "Hendrik Wolters"}
 

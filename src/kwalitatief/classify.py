@@ -119,7 +119,9 @@ def train_from_project(params: dict[str, Any] | None, root: str | Path = ".",
     annotated = {ann.doc_id for ann in annotations}
     originals = original_texts([f for f in fragments if f["doc_id"] in annotated],
                                _root_path(root, paths.PSEUDONYMISED_DIR), _root_path(root, paths.EXTRACTED_DIR))
-    pairs, match_problems = match_annotations(annotations, fragments, originals)
+    from .keyscan import project_redactor
+
+    pairs, match_problems = match_annotations(annotations, fragments, originals, project_redactor(root).redact)
     problems.extend(match_problems)
     reviews, review_problems = review_labels(root, fragments)
     problems.extend(review_problems)

@@ -78,12 +78,38 @@ def run(ctx: click.Context, force: bool) -> None:
         click.echo("Nothing changed since the last run: no stage was rerun.")
     elif out.unchanged:
         click.echo(f"  unchanged, not rerun: {', '.join(out.unchanged)}")
+    _leak_guard()
     from .summary import summarise_outputs
 
     click.echo(summarise_outputs())
     entry = write_run_log(started, out.stages_run, _params_or_empty(Path("params.yaml")))
     click.echo(f"  run {entry['started']} – {entry['finished']}, code {entry['code_revision']}, "
                f"inputs {entry['fingerprint']}: outputs/run.json")
+
+
+def _leak_guard() -> None:
+    """Every run ends with the leak guard, also when DVC reran nothing (outputs may have been copied in)."""
+    from .leakguard import LeakError, guard
+
+    try:
+        n = guard()
+    except LeakError as exc:
+        _fail(str(exc), 3)
+    click.echo(f"Leak guard: none of the {n} originals of the pseudonym key outside outputs/private/.")
+
+
+@main.command("purge-leaks")
+@click.option("--params", default="params.yaml", type=click.Path(path_type=Path))
+def purge_leaks_cmd(params: Path) -> None:
+    """After adding a missed name to corpus/pseudonyms.csv: rerun, remove every stale copy of it and
+    pseudonymise the text fields of reviews.jsonl and the annotations (backup under outputs/private/)."""
+    from .purge import PurgeError, purge_leaks
+
+    try:
+        report = purge_leaks(Path("."), echo=click.echo)
+    except PurgeError as exc:
+        _fail(str(exc), 3)
+    click.echo(report)
 
 
 @main.command("extract-text")
@@ -392,6 +418,16 @@ def agreement_cmd(params: Path, csv_path: Path | None) -> None:
         click.echo(f"-> {csv_path}")
 
 
+def _guard_export(path: Path) -> None:
+    """An export leaves the machine: the leak guard checks it (memos, titles) and removes it on a hit."""
+    from .leakguard import LeakError, key_index, scan_paths
+
+    leaks = scan_paths(key_index("."), [path])
+    if leaks:
+        path.unlink(missing_ok=True)
+        _fail(f"{LeakError(leaks)}\n{path} was not kept.", 3)
+
+
 @main.group("export")
 def export_group() -> None:
     """Export to QDA software (REFI-QDA: ATLAS.ti, MAXQDA, NVivo, QualCoder ...)."""
@@ -409,6 +445,7 @@ def export_qdpx_cmd(out_path: Path, include_unreviewed: bool, params: Path) -> N
         counts = export_qdpx(out_path, ".", _params_or_empty(params), include_unreviewed)
     except QdaError as exc:
         _fail(str(exc))
+    _guard_export(out_path)
     click.echo(f"{out_path}: {counts['sources']} sources, {counts['codes']} codes, {counts['selections']} "
                f"selections with {counts['codings']} codings, {counts['users']} users"
                + ("" if include_unreviewed else " (reviewed codings only; --include-unreviewed adds the rest)"))

@@ -197,7 +197,7 @@ def code_corpus(fragments: Sequence[dict[str, Any]], codebook: Codebook, model: 
 
     from . import codebook as codebook_module
     from . import rules as rules_module
-    from .cache import DocumentCache, source_fingerprint
+    from .cache import DocumentCache, list_of, source_fingerprint
     from .nlp import installed_model_name, load_nlp
     from .parallel import map_groups
 
@@ -208,13 +208,13 @@ def code_corpus(fragments: Sequence[dict[str, Any]], codebook: Codebook, model: 
         by_doc.setdefault(frag["doc_id"], []).append(i)
     code = source_fingerprint(sys.modules[__name__], rules_module, codebook_module)
     resolved = installed_model_name(model)   # the pipeline itself loads only if a document is new
-    cache = DocumentCache(cache_dir, "code")
+    cache = DocumentCache(cache_dir, "code", shape=list_of(list_of(lambda row: isinstance(row, dict))))
     results: list[list[dict[str, Any]] | None] = [None] * len(codable)
     todo: list[tuple[str, str, bytes]] = []
     for doc_id, idx in by_doc.items():
         payload = orjson.dumps([[_slim(codable[i]) for i in idx], [_slim(contexts[i]) for i in idx]])
         key = cache.key(hashlib.sha256(payload).hexdigest(), codebook.version, resolved, code)
-        hit = cache.get(key)
+        hit = cache.get(key, check=lambda value, n=len(idx): len(value) == n)
         if hit is not None:
             for i, rows in zip(idx, hit):
                 results[i] = rows

@@ -291,7 +291,7 @@ def evaluate_project(result: ProjectTraining, params: dict[str, Any] | None, wor
     rule_preds = {e.fragment_id: result.rule_preds.get(e.fragment_id, {}) for e in result.examples}
     extra_preds = {e.fragment_id: {c: None for c in sorted(result.standalone_hits.get(e.fragment_id, ()))}
                    for e in result.standalone}
-    cache = DocumentCache(cache_dir, "evaluate")
+    cache = DocumentCache(cache_dir, "evaluate", shape=lambda value: isinstance(value, dict))
     key = cache.key(FORMAT_VERSION, sklearn.__version__, source_fingerprint(*training_modules(), merge, sys.modules[__name__]),
                     settings(params), list(result.codes), training_data_hash(result.examples),
                     sorted(rule_preds.items()), training_data_hash(result.standalone), sorted(extra_preds.items()))

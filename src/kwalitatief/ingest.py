@@ -120,12 +120,14 @@ def extract_corpus(register: Any, workers: int | None = 1, cache_dir: str | Path
     """Extract all documents of a register; unreadable ones become problems, the rest go on."""
     import sys
 
-    from .cache import DocumentCache, source_fingerprint
+    from .cache import DocumentCache, dict_with, source_fingerprint
     from .config import file_sha256
     from . import pdf
     from .parallel import map_documents
 
-    cache = DocumentCache(cache_dir, "extract")
+    extracted, failed = dict_with(ok=dict), dict_with(error=str)
+    cache = DocumentCache(cache_dir, "extract", shape=lambda v: failed(v) or (
+        extracted(v) and dict_with(doc_id=str, text=str)(v["ok"])))
     code = source_fingerprint(sys.modules[__name__], pdf, document, docxfile, transcripts)
     keys: dict[str, str] = {}
     done: dict[str, dict[str, Any]] = {}

@@ -19,6 +19,37 @@ def _umask() -> int:
     return mask
 
 
+PRIVATE_DIR_MODE = 0o700    # outputs/private/ holds original text and the key: only the owner may read it
+PRIVATE_FILE_MODE = 0o600
+
+
+def private_root(path: str | Path) -> Path | None:
+    """The ``outputs/private`` folder that ``path`` lies in (at any depth), or None."""
+    parts = Path(path).absolute().parts
+    for i in range(len(parts) - 1):
+        if parts[i] == "outputs" and parts[i + 1] == "private":
+            return Path(*parts[:i + 2])
+    return None
+
+
+def make_dirs(folder: str | Path) -> Path:
+    """``mkdir -p folder``; inside ``outputs/private/`` every folder is made (and kept) 0700."""
+    folder = Path(folder)
+    root = private_root(folder)
+    if root is None:
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    root.parent.mkdir(parents=True, exist_ok=True)
+    inner = Path(folder).absolute().relative_to(root).parts
+    current = root
+    for part in ("", *inner):
+        current = current / part if part else current
+        current.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
+        if current.stat().st_mode & 0o777 != PRIVATE_DIR_MODE:
+            os.chmod(current, PRIVATE_DIR_MODE)
+    return folder
+
+
 def dumps(obj: Any) -> str:
     """JSON text that is the same for the same data (sorted keys, no ASCII escaping, no spaces).
 
@@ -34,12 +65,14 @@ def dumps(obj: Any) -> str:
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write a file so that a crash never leaves half of it behind."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)
+    private = private_root(path) is not None
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; outputs are ordinary files
+        # mkstemp creates 0600: kept for outputs/private/, other outputs are ordinary files
+        os.chmod(tmp, PRIVATE_FILE_MODE if private else 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -62,8 +95,7 @@ def write_json_dir(folder: str | Path, documents: dict[str, Any]) -> int:
     """
     from .identifiers import contained_file
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = make_dirs(folder)
     targets = {name: contained_file(folder, name) for name in documents}
     written = 0
     for name, obj in documents.items():

@@ -27,7 +27,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -169,8 +169,11 @@ def _parse(raw: str, where: str, line_no: int) -> tuple[Decision | None, str | N
                     valence=valence, memo=row.get("memo") or None, text=row.get("text"), line=line_no), None
 
 
-def read_decisions(path: str | Path) -> tuple[list[Decision], list[dict[str, Any]]]:
+def read_decisions(path: str | Path, redact: Callable[[str], str | None] | None = None
+                   ) -> tuple[list[Decision], list[dict[str, Any]]]:
     """All readable decisions of the file, in file order, and the problems (malformed or torn lines).
+
+    A problem quotes the line as ``redact(line)`` (pseudonymised with the project's key), then cut.
 
     A missing file means no decisions. A last line without its newline that does not parse is a torn
     write: reported and skipped. Other malformed lines are reported with their line number and skipped;
@@ -199,11 +202,11 @@ def read_decisions(path: str | Path) -> tuple[list[Decision], list[dict[str, Any
             problems.append(problem("warning", f"{path}:{index}: the last line is incomplete (a save was "
                                                "interrupted); it is skipped, all decisions before it are kept. "
                                                "Redo that decision in kwal review.", detail={"line": index,
-                                                                                             "text": text[:200]}))
+                                                                                             "text": (redact or str)(text)[:200]}))
         else:
             problems.append(problem("error", f"{error}; the line is skipped. Correct it by hand (the file is "
                                              "append-only: fix the line, never delete others).",
-                                    detail={"line": index, "text": text[:200]}))
+                                    detail={"line": index, "text": (redact or str)(text)[:200]}))
     return decisions, problems
 
 
@@ -318,8 +321,16 @@ def apply_project(merged_codings: Iterable[dict[str, Any]], root: str | Path = "
     from . import paths
     from .jsonio import read_jsonl
 
+    from dataclasses import replace
+
+    from .keyscan import project_redactor
+
     root = Path(root)
-    decisions, problems = read_decisions(root / paths.REVIEWS)
+    # a decision's text may hold a name the detector missed then: orphan reports (and a malformed line)
+    # quote it pseudonymised, before it is cut to a snippet
+    redactor = project_redactor(root)
+    decisions, problems = read_decisions(root / paths.REVIEWS, redactor.redact)
+    decisions = [replace(d, text=redactor.redact(d.text, d.fragment_id.rsplit("-", 1)[0])) for d in decisions]
     if fragments is None:
         fragments = list(read_jsonl(root / paths.FRAGMENTS, drop=("tokens", "sents")))
     rows, apply_problems = apply_decisions(merged_codings, fragments, decisions, codes, str(paths.REVIEWS))

@@ -201,7 +201,7 @@ def segment_corpus_jsonl(docs: list[dict[str, Any]], metas: dict[str, dict[str, 
     import sys
 
     from . import nlp as nlp_module
-    from .cache import DocumentCache, source_fingerprint
+    from .cache import DocumentCache, dict_with, source_fingerprint
     from .jsonio import dumps
     from .nlp import installed_model_name, load_nlp
     from .parallel import map_documents
@@ -212,7 +212,7 @@ def segment_corpus_jsonl(docs: list[dict[str, Any]], metas: dict[str, dict[str, 
     min_chars = int(settings.get("min_chars", 1))
     resolved_model = installed_model_name(model)   # the pipeline itself loads only if a document is new
     code = source_fingerprint(sys.modules[__name__], nlp_module)
-    cache = DocumentCache(cache_dir, "segment")
+    cache = DocumentCache(cache_dir, "segment", shape=dict_with(jsonl=str, fragments=int, codable=int))
 
     results: dict[str, dict[str, Any]] = {}
     todo: list[tuple[str, str]] = []
@@ -220,11 +220,9 @@ def segment_corpus_jsonl(docs: list[dict[str, Any]], metas: dict[str, dict[str, 
         meta = metas[doc["doc_id"]]
         key = cache.key(doc, meta, unit_for, resolved_model, batch_size, min_chars, code)
         hit = cache.get(key)
-        if isinstance(hit, dict) and isinstance(hit.get("jsonl"), str):
+        if hit is not None:
             results[doc["doc_id"]] = hit
         else:
-            if hit is not None:   # an entry of another shape (an older version): segment again
-                cache.hits, cache.misses = cache.hits - 1, cache.misses + 1
             todo.append((doc["doc_id"], key))
     if len(todo) > 1:
         load_nlp(model)   # once, before the workers fork (they share it)

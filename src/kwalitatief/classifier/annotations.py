@@ -5,7 +5,7 @@ from __future__ import annotations
 import glob
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -157,9 +157,13 @@ def _tag_pattern(text: str) -> re.Pattern[str] | None:
 
 
 def match_annotations(annotations: Sequence[Annotation], fragments: Sequence[dict[str, Any]],
-                      originals: dict[str, str] | None = None
+                      originals: dict[str, str] | None = None,
+                      redact: Callable[[str, str], str | None] | None = None,
                       ) -> tuple[list[tuple[Annotation, dict[str, Any]]], list[dict[str, Any]]]:
     """Pair each annotation with its fragment; report the ones that match none.
+
+    An annotation may hold original names: a problem quotes its text as ``redact(text, doc_id)`` (the
+    project's key, :class:`kwalitatief.keyscan.KeyIndex`), cut after that, never the original.
 
     Tried in order, within the annotation's document: the whitespace-normalised pseudonymised text, the
     original text (``originals``), the letters-and-digits key of either, and the pseudonymised text with
@@ -198,7 +202,7 @@ def match_annotations(annotations: Sequence[Annotation], fragments: Sequence[dic
                     frag = candidate
                     break
         if frag is None:
-            snippet = normalise_text(ann.text)[:80]
+            snippet = normalise_text((redact or (lambda text, _: text))(ann.text, ann.doc_id) or "")[:80]
             problems.append(problem("error", f"{ann.origin}: no fragment of '{ann.doc_id}' has this text "
                                              f"(\"{snippet}…\"); the annotation is not used for training. Copy "
                                              "the paragraph exactly from the document, or remove the line.",

@@ -116,10 +116,10 @@ def classify_documents(model: Model, fragments: Sequence[dict[str, Any]], rule_h
                        executor: str = "process") -> tuple[list[dict[str, Any]], dict[str, int]]:
     """The classifier codings of ``fragments``, per document cached and in parallel (same rows as
     :func:`classifier_rows` on all of them at once). Returns (rows, {documents_reused, documents_coded})."""
-    from ..cache import DocumentCache
+    from ..cache import DocumentCache, list_of
     from ..parallel import map_groups
 
-    cache = DocumentCache(cache_dir, "classify")
+    cache = DocumentCache(cache_dir, "classify", shape=list_of(lambda row: isinstance(row, dict)))
     by_doc: dict[str, list[dict[str, Any]]] = {}
     for frag in fragments:
         by_doc.setdefault(frag.get("doc_id") or "", []).append(_slim_fragment(frag))
