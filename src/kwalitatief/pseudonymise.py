@@ -31,6 +31,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from . import name_rules
+from .name_rules import common_words as _common_words
+
 TAG_NAMES = {
     "persoon": "PERSOON",
     "organisatie": "ORGANISATIE",
@@ -39,6 +42,7 @@ TAG_NAMES = {
     "adres": "ADRES",
     "postcode": "POSTCODE",
     "gemeente": "GEMEENTE",
+    "account": "ACCOUNT",
 }
 LIST_ACTIONS = ("replace", "keep")
 LIST_COLUMNS = ("term", "action")
@@ -352,26 +356,6 @@ def trimmed_deduce_cache() -> Path | None:
     return folder
 
 
-@lru_cache(maxsize=1)
-def _common_words() -> frozenset[str]:
-    """Deduce's lists of common Dutch words (read from its data files: no need to load deduce)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("deduce")
-    if spec is None or spec.origin is None:
-        return frozenset()
-    folder = Path(spec.origin).parent / "data" / "lookup" / "src" / "whitelist"
-    words: set[str] = set()
-    for name in ("lst_common_word", "lst_stop_word", "lst_medical_term"):
-        path = folder / name / "items.txt"
-        if path.exists():
-            words.update(w.strip().casefold() for w in path.read_text(encoding="utf-8").splitlines() if w.strip())
-    exceptions = folder / "lst_common_word" / "exceptions.txt"
-    if exceptions.exists():
-        words -= {w.strip().casefold() for w in exceptions.read_text(encoding="utf-8").splitlines()}
-    return frozenset(words)
-
-
 @lru_cache(maxsize=65536)
 def term_pattern(term: str, ignore_case: bool = True) -> re.Pattern[str]:
     """A regex for ``term`` as whole words (never inside a longer word), any whitespace between words."""
@@ -402,8 +386,10 @@ def _find_term(text: str, term: str, ignore_case: bool = True) -> list[tuple[int
 
 
 def _contact_spans(text: str) -> list[Span]:
-    """E-mail addresses, phone numbers, street addresses (street + number, Postbus) and postcodes."""
+    """E-mail addresses, phone numbers, street addresses (street + number, Postbus), postcodes and social
+    media accounts (``@handle``, profile addresses)."""
     spans = [Span(m.start(), m.end(), "email", m.group(), "regex") for m in _EMAIL.finditer(text)]
+    spans += [Span(s, e, "account", text[s:e], "regex") for s, e in name_rules.handle_spans(text)]
     spans += [Span(m.start(), m.end(), "telefoon", m.group(), "regex") for m in _PHONE.finditer(text)]
     for m in _STREET.finditer(text):
         start, end = m.span(1)
@@ -549,7 +535,8 @@ def split_at_punctuation(text: str, start: int, end: int) -> list[tuple[int, int
     begin = start
     for s, e, token in _tokens(text, start, end):
         word = token.rstrip(".,;:!?")
-        ends_clause = token != word and not (len(word) <= 2 or word.casefold() in TITLES)
+        ends_clause = token != word and not (len(word) <= 2 or word.casefold() in TITLES
+                                             or (token.endswith(".") and name_rules.is_initials(word)))
         if ends_clause or "\n" in text[e:e + 1]:
             parts.append((begin, e))
             begin = e
@@ -567,6 +554,10 @@ def _deduce_person(text: str, start: int, end: int, vocab: Vocabulary, common: f
         return None
     s, e, titled = trimmed
     titled = titled or titled_before
+    tokens = _tokens(text, s, e)
+    cut = name_rules.organisation_cut([t[2] for t in tokens], vocab.protected | vocab.keep)
+    if cut is not None:   # 'Hiemstra van het Friese Museum': the name ends before 'van'
+        e = tokens[cut - 1][1]
     names = [_bare(t) for t in text[s:e].split() if _bare(t) not in INTERFIXES]
     if not titled and names and all(n in common for n in names):
         return None  # 'Stad', 'Zeker': common words that deduce took for a name
@@ -579,11 +570,12 @@ def _deduce_person(text: str, start: int, end: int, vocab: Vocabulary, common: f
 
 
 def speaker_names(turns: Sequence[dict[str, Any]]) -> list[str]:
-    """Speaker labels that are names (not I, R, Interviewer, Respondent …)."""
+    """Speaker labels that are names (not I, R, Interviewer, Respondent, nor a role such as Moeder)."""
     out: list[str] = []
     for turn in turns:
         label = " ".join(str(turn.get("speaker", "")).split())
-        if label and label.casefold().rstrip(".") not in ROLE_LABELS and label not in out:
+        if label and label.casefold().rstrip(".") not in ROLE_LABELS and label not in out \
+                and not name_rules.is_role_word(label):
             out.append(label)
     return out
 
@@ -603,9 +595,29 @@ def detect(text: str, vocab: Vocabulary, speakers: Sequence[str] = (), use_deduc
         name = label[trimmed[0]:trimmed[1]]
         for s, e in _find_term(text, name, ignore_case=False):
             candidates.append(Span(s, e, "persoon", text[s:e], "speaker"))
+    candidates.extend(_rule_persons(text, vocab))
     if use_deduce:
         candidates.extend(_deduce_persons(text, vocab, progress))
     return resolve_overlaps(_drop_kept(text, candidates, vocab))
+
+
+def _rule_persons(text: str, vocab: Vocabulary) -> list[Span]:
+    """Names by our own rules (:mod:`kwalitatief.name_rules`): a surname after an honorific or initials,
+    the first name of a possessive ``-s``."""
+    common = _common_words()
+    spans = []
+    for start, end, titled in name_rules.titled_surname_spans(text):
+        trimmed = trim_person(text, start, end, vocab)
+        if trimmed is None:
+            continue
+        s, e, _ = trimmed
+        last = _bare(text[s:e].split()[-1])
+        if last in common or last in INTERFIXES or normalise(text[s:e], "persoon") in vocab.protected:
+            continue   # 'A. Het', 'B. Daarna': an enumeration, not a name
+        spans.append(Span(s, e, "persoon", text[s:e], "rule", titled))
+    for s, e in name_rules.possessive_spans(text):
+        spans.append(Span(s, e, "persoon", text[s:e], "rule"))
+    return spans
 
 
 def _drop_kept(text: str, spans: list[Span], vocab: Vocabulary) -> list[Span]:
@@ -645,7 +657,7 @@ class _Cover:
         return i >= 0 and self._reach[i] >= end
 
 
-_PRIORITY = {"regex": 4, "list": 3, "speaker": 2, "deduce": 1, "propagated": 0}
+_PRIORITY = {"regex": 4, "list": 3, "speaker": 2, "rule": 1, "deduce": 1, "propagated": 0}
 
 
 def resolve_overlaps(spans: Iterable[Span]) -> list[Span]:
@@ -699,12 +711,15 @@ def propagate(texts: dict[str, str], spans: dict[str, list[Span]], vocab: Vocabu
             if span.kind == "persoon" and len(span.text.split()) >= 2:
                 full_names.add(" ".join(span.text.split()))
     common = _common_words()
-    candidates = _names_per_document(texts, sorted(full_names))
+    any_case = {name for name in full_names if _safe_in_any_case(name, common)}
+    candidates = _names_per_document({k: v.casefold() for k, v in texts.items()},
+                                     sorted({name.casefold() for name in any_case}))
+    exact = _names_per_document(texts, sorted(full_names - any_case))
     out: dict[str, list[Span]] = {}
     for doc_id, text in texts.items():
         extra: list[Span] = []
-        for name in candidates[doc_id]:
-            for s, e in _find_term(text, name, ignore_case=False):
+        for name, ignore_case in [(n, True) for n in candidates[doc_id]] + [(n, False) for n in exact[doc_id]]:
+            for s, e in _find_term(text, name, ignore_case=ignore_case):
                 extra.append(Span(s, e, "persoon", text[s:e], "propagated"))
         local: set[str] = set()
         for span in spans.get(doc_id, []):
@@ -721,13 +736,23 @@ def propagate(texts: dict[str, str], spans: dict[str, list[Span]], vocab: Vocabu
                 continue
             variants = {part, part[:1].upper() + part[1:]}
             for variant in sorted(variants):
-                for s, e in _find_term(text, variant, ignore_case=False):
+                found = _find_term(text, variant, ignore_case=False)
+                if " " not in variant:   # 'Sjoerds', 'Tsjallings': the possessive -s of a name in this document
+                    found += name_rules.possessive_of(text, variant)
+                for s, e in found:
                     extra.append(Span(s, e, "persoon", text[s:e], "propagated"))
         out[doc_id] = resolve_overlaps(spans.get(doc_id, []) + _drop_kept(text, extra, vocab))
     return out
 
 
 _WORD = re.compile(r"\w+")
+
+
+def _safe_in_any_case(name: str, common: frozenset[str]) -> bool:
+    """May a full name be found in lower case too (``jan de vries``)? Only when one of its words, not
+    counting particles, is no common Dutch word (``wil bakker`` or ``van dam`` in lower case are words)."""
+    words = [w.casefold() for w in name.split() if w.casefold() not in INTERFIXES]
+    return len(words) >= 2 and any(len(w) >= 3 and w not in common for w in words)
 
 
 def _names_per_document(texts: dict[str, str], names: list[str]) -> dict[str, list[str]]:
