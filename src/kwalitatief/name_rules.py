@@ -79,8 +79,13 @@ def first_names() -> frozenset[str]:
 @lru_cache(maxsize=1)
 def surnames() -> frozenset[str]:
     """Deduce's lists of surnames, with and without particles (``Hiemstra``, ``Sluis`` of ``van der Sluis``)."""
-    return frozenset(_read_list("names", "lst_surname", "items.txt")
-                     | _read_list("names", "lst_interfix_surname", "items.txt"))
+    return frozenset(_read_list("names", "lst_surname", "items.txt")) | interfix_surnames()
+
+
+@lru_cache(maxsize=1)
+def interfix_surnames() -> frozenset[str]:
+    """Deduce's list of surnames that follow a particle (``Sluis`` of ``van der Sluis``)."""
+    return frozenset(_read_list("names", "lst_interfix_surname", "items.txt"))
 
 
 def handle_spans(text: str) -> list[tuple[int, int]]:
@@ -91,9 +96,15 @@ def handle_spans(text: str) -> list[tuple[int, int]]:
 
 def titled_surname_spans(text: str) -> list[tuple[int, int, bool]]:
     """(start, end, titled) of a surname with initials and/or an honorific before it; the honorific
-    stays outside the span (``dhr. [J.P. van der Sluis]``), initials and particles are inside."""
+    stays outside the span (``dhr. [J.P. van der Sluis]``), initials and particles are inside. Without
+    an honorific, one initial before a word that is no known surname is taken for the end of a
+    sentence (``plan B. Daarna``)."""
     found = [(m.start(1), m.end(1), True) for m in TITLED_SURNAME.finditer(text)]
-    found += [(m.start(1), m.end(1), False) for m in INITIALS_SURNAME.finditer(text)]
+    lasts = surnames()
+    for m in INITIALS_SURNAME.finditer(text):
+        words = m.group(1).split()
+        if len(words) > 2 or words[0].count(".") > 1 or words[-1].split("-")[0] in lasts:
+            found.append((m.start(1), m.end(1), False))
     return found
 
 
@@ -130,7 +141,7 @@ def organisation_cut(words: list[str], protected: frozenset[str] | set[str]) -> 
     when two capitalised words follow, or the run is rare (``van het``), or a surname (that is no first
     name: ``Hiemstra van de Waag``, not ``Kees van Oosterwijk``) precedes it; or a particle before a
     protected term. Such a person is 'of' an organisation or place; the rest is no surname."""
-    lasts, firsts = surnames(), first_names()
+    lasts, firsts, after_particle = surnames(), first_names(), interfix_surnames()
     i = 1
     while i < len(words):
         if words[i].casefold() not in _PARTICLES_LOWER or not words[i - 1][:1].isupper():
@@ -148,7 +159,7 @@ def organisation_cut(words: list[str], protected: frozenset[str] | set[str]) -> 
         if not bare:
             return None
         before = words[i - 1].strip(".,;:!?\"”’)")
-        no_surname = bare[0] not in lasts
+        no_surname = bare[0] not in after_particle
         if (no_surname and (len(bare) >= 2 or run in RARE_PARTICLE_RUNS
                             or (before in lasts and before not in firsts))) \
                 or bare[0].casefold() in protected or " ".join(bare).casefold() in protected:
@@ -162,10 +173,17 @@ _PARTICLES_LOWER = {"van", "de", "der", "den", "het", "'t", "ter", "ten", "te", 
 
 
 def is_role_word(label: str) -> bool:
-    """A one-word speaker label that is a common Dutch word and no known name (``Moeder``, ``Vader``,
-    ``Oma``): a role, not a name."""
+    """A one-word speaker label that is a common Dutch word and no first name (``Moeder``, ``Vader``,
+    ``Oma``; surnames that are words, such as Vader, do not make a label a name): a role."""
     words = label.split()
     if len(words) != 1:
         return False
     word = words[0].strip(".:")
-    return word.casefold() in common_words() and word not in first_names() and word not in surnames()
+    return word.casefold() in _role_words() and word not in first_names()
+
+
+@lru_cache(maxsize=1)
+def _role_words() -> frozenset[str]:
+    """Deduce's common and stop words, including those it keeps out because they are surnames too (Vader)."""
+    return frozenset(w.casefold() for name in ("lst_common_word", "lst_stop_word")
+                     for w in _read_list("whitelist", name, "items.txt"))

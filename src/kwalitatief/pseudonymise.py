@@ -562,6 +562,8 @@ def _deduce_person(text: str, start: int, end: int, vocab: Vocabulary, common: f
     if not titled and names and all(n in common for n in names):
         return None  # 'Stad', 'Zeker': common words that deduce took for a name
     words = text[s:e].split()
+    if all(name_rules.is_initials(w) for w in words):
+        return None  # 'plan A.': initials without a name
     if not titled and words[0] in LEADING_PARTICLES:
         return None  # 'de IJssel', 'van Rijswijk': a lone surname is written 'De Vries' in Dutch
     if not titled and len(words) == 1 and _bare(words[0]) in lower_words:
