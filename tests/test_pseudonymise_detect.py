@@ -93,3 +93,17 @@ def test_role_labels_are_no_names_but_name_labels_are():
     assert [t["speaker"] for t in role["turns"]] == ["Moeder", "Interviewer", "Moeder"]
     assert [t["speaker"] for t in name["turns"]] == ["[PERSOON-1]", "Interviewer", "[PERSOON-1]"]
     assert ps.name_rules.is_role_word("Vader") and not ps.name_rules.is_role_word("Marieke")
+
+
+def test_phone_numbers_with_a_spaced_hyphen_and_abbreviated_or_frisian_streets():
+    from kwalitatief.pseudonymise import _contact_spans
+
+    spans = _contact_spans("Post naar Tsjerkestrjitte 8 of de Kerkstr 12, bel 058 - 2123456 of 020 – 6241234 niet.")
+    assert [(s.kind, s.text) for s in spans if s.kind != "postcode"] == [
+        ("telefoon", "058 - 2123456"), ("telefoon", "020 – 6241234"), ("adres", "Tsjerkestrjitte 8"),
+        ("adres", "Kerkstr 12")]
+
+
+def test_many_initials_stay_with_their_surname():
+    [text] = pseudonymised("I: Wie tekende?\n\nR: Dat deed A.B.C.D.E.F. Visser, en drs. A.Th. van der Laan.\n")
+    assert "Dat deed [PERSOON-1], en drs. [PERSOON-2]." in text

@@ -27,15 +27,16 @@ _HONORIFIC = "|".join(f"[{h[0]}{h[0].upper()}]{h[1:]}".replace(" ", r"\s+")
                       for h in sorted(HONORIFICS, key=len, reverse=True))
 _PARTICLE = r"(?:[vV]an|[dD]e|[dD]er|[dD]en|[tT]er|[tT]en|[tT]e|[hH]et|'t|[iI]n|[oO]p|[lL]a|[lL]e|[dD]u|[dD]a|[vV]on|v\.d\.)"
 _CAPITALISED = r"(?:IJ|[A-ZÀ-ÖØ-Þ])[a-zß-öø-ÿ'’]+"
-_SURNAME = rf"{_CAPITALISED}(?:-{_CAPITALISED})*"
-_INITIALS = r"(?:(?:[A-Z]|Th|Chr|Joh|Ph|Wm)\.\s?){1,5}"
+# a surname of three letters or more ('dr Vi', 'A. van der Li' are no names to deduce's authors either)
+_SURNAME = rf"(?=\S{{3}}){_CAPITALISED}(?:-{_CAPITALISED})*"
+_INITIALS = r"(?:(?:[A-Z]|Th|Chr|Joh|Ph|Wm)\.\s?){1,8}"
 # honorific(s), then initials and/or particles, then the surname: the span starts after the honorifics
 TITLED_SURNAME = re.compile(
     rf"(?<![\w\-])(?:(?:{_HONORIFIC})\.?\s+)+((?:{_INITIALS})?(?:{_PARTICLE}\s+){{0,3}}{_SURNAME})(?![\w\-])"
 )
 INITIALS_SURNAME = re.compile(rf"(?<![\w\-.])({_INITIALS}(?:{_PARTICLE}\s+){{0,3}}{_SURNAME})(?![\w\-])")
 _POSSESSIVE = re.compile(r"(?<![\w\-'’])((?:IJ|[A-Z])[a-zà-ÿ]{2,})s(?=\s+[a-zà-ÿ])")
-_INITIAL_WORD = re.compile(r"(?:[A-Z](?:\.[A-Z]){0,4}|Th|Chr|Joh|Ph|Wm)")
+_INITIAL_WORD = re.compile(r"(?:[A-Z](?:\.[A-Z]){0,7}|Th|Chr|Joh|Ph|Wm)")
 # particle runs after which a surname follows (deduce's list of interfixes is wider: 'aan de', 'bij de')
 RARE_PARTICLE_RUNS = {"van het", "van 't", "in het", "op het", "in 't", "op 't"}
 

@@ -88,14 +88,17 @@ _WORD = r"[\w'’\-]"
 _EMAIL = re.compile(r"(?<![\w.+\-])[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[a-zA-Z]{2,}(?![\w\-])")
 _PHONE = re.compile(
     # 9 digits after the 0 (or +31); 10 is a mistyped number, which identifies a person just as well
-    r"(?<![\w+])(?:(?:\+31|0031)\s?(?:\(0\)\s?)?|\(?0)(?:[\s\-]?\)?[\s\-]?\d){9,10}(?![\d])"
+    # (a hyphen or dash may have spaces around it: '088 - 7555555')
+    r"(?<![\w+])(?:(?:\+31|0031)\s?(?:\(0\)\s?)?|\(?0)(?:(?:\s?[-–]\s?|\s)?\)?(?:\s?[-–]\s?|\s)?\d){9,10}(?![\d])"
 )
 _POSTCODE = re.compile(r"(?<![\w])([1-9]\d{3})\s?([A-Z]{2})(?![\w])")
 _POSTCODE_STOP = {"SA", "SD", "SS", "EU", "NL", "VS", "UK", "OK", "BV", "NV", "CO", "TV", "PR", "ICT", "HR"}
 _STREET_SUFFIX = (
     "straat|straatweg|weg|laan|plein|gracht|kade|singel|dijk|steeg|pad|dreef|hof|park|markt|plantsoen|"
     "boulevard|allee|baan|ring|wal|haven|veld|poort|erf|oever|akker|kanaal|dam|weide|zoom|horst|"
-    "burgwal|straatje|promenade|passage|lei|kamp|gaarde|hoek|berg|donk|molen|brink|es|boord|pier"
+    "burgwal|straatje|promenade|passage|lei|kamp|gaarde|hoek|berg|donk|molen|brink|es|boord|pier|bolwerk|"
+    # Frisian street words, and the abbreviations of an address line ('Heidelbergln 1', 'Kerkstr 12')
+    "strjitte|wei|leane|loane|paad|dyk|buorren|str|ln|wg|pln|plnts|gr|hf|mrkt|pd|prk|sngl|stg|drf"
 )
 # "Lange Gracht 9", "Oude Haven 3": the street word stands on its own after a capitalised word
 _STREET_SUFFIX_CAPITALISED = "|".join(part.capitalize() for part in _STREET_SUFFIX.split("|"))
@@ -562,8 +565,8 @@ def _deduce_person(text: str, start: int, end: int, vocab: Vocabulary, common: f
     if not titled and names and all(n in common for n in names):
         return None  # 'Stad', 'Zeker': common words that deduce took for a name
     words = text[s:e].split()
-    if all(name_rules.is_initials(w) for w in words):
-        return None  # 'plan A.': initials without a name
+    if not titled and all(name_rules.is_initials(w) for w in words):
+        return None  # 'plan A.': initials without a name ('dr. A' is one)
     if not titled and words[0] in LEADING_PARTICLES:
         return None  # 'de IJssel', 'van Rijswijk': a lone surname is written 'De Vries' in Dutch
     if not titled and len(words) == 1 and _bare(words[0]) in lower_words:
