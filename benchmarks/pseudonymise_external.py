@@ -94,7 +94,8 @@ def main() -> None:
     print(f"  {'kind':9s} {'recall':>16s} {'precision':>16s}")
     for kind in FILES.values():
         found, n, right, ours = counts[kind]
-        print(f"  {kind:9s} {found:4d}/{n:<4d} {found / max(n, 1):6.3f} {right:4d}/{ours:<4d} {right / max(ours, 1):6.3f}")
+        print(f"  {kind:9s} {found:4d}/{n:<4d} {found / max(n, 1):6.3f} "
+              f"{right:4d}/{ours:<4d} {right / max(ours, 1):6.3f}")
     print(f"  ({out_of_scope} labelled place names without a number are out of scope: places are never replaced)")
     if args.show:
         print("\n".join(notes))

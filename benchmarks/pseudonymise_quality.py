@@ -96,7 +96,8 @@ def score(docs: list[dict], truth: dict[str, list[tuple[str, str]]], result) -> 
             left = [(a, b) for a, b, _ in occ if not any(s <= a and b <= e for s, e, _ in replaced)]
             if left:
                 a, b = left[0]
-                notes.append(f"  MISSED {doc_id} {kind}: {value!r} … {text[max(0, a - 40):b + 20]!r}".replace("\n", " "))
+                context = text[max(0, a - 40):b + 20].replace("\n", " ")
+                notes.append(f"  MISSED {doc_id} {kind}: {value!r} … {context!r}")
             else:
                 counts[kind][0] += 1
         for s, e, kind in replaced:

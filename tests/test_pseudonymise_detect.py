@@ -107,3 +107,15 @@ def test_phone_numbers_with_a_spaced_hyphen_and_abbreviated_or_frisian_streets()
 def test_many_initials_stay_with_their_surname():
     [text] = pseudonymised("I: Wie tekende?\n\nR: Dat deed A.B.C.D.E.F. Visser, en drs. A.Th. van der Laan.\n")
     assert "Dat deed [PERSOON-1], en drs. [PERSOON-2]." in text
+
+
+@pytest.mark.parametrize("text", [
+    "JAN DE VRIES belde, jan de vries ook; XJan de Vries en Jan de Vriesland niet. Jan  de\nVries wel.",
+    "Jan Jan de Vries Jan de Vries, en 't Hoen of 't  hoen, en Ten Brink-ten brink.",
+    "",
+])
+@pytest.mark.parametrize("ignore_case", [True, False])
+def test_looking_only_where_the_first_word_occurs_finds_what_a_full_scan_finds(text, ignore_case):
+    for term in ("Jan de Vries", "Vries", "'t Hoen", "Ten Brink", "brink"):
+        expected = [m.span() for m in ps.term_pattern(term, ignore_case).finditer(text)]
+        assert ps._find_term(text, term, ignore_case) == expected

@@ -70,5 +70,6 @@ def test_a_long_transcript_logs_its_progress(caplog, monkeypatch):
         ps.pseudonymise_corpus([doc], {"lang_interview": "transcript"}, ps.build_vocabulary([], [], ps.PseudonymList(),
                                                                                           settings), settings)
     lines = [r.getMessage() for r in caplog.records if "detection" in r.getMessage()]
-    assert lines[0].startswith("lang_interview: detection 10 %") and lines[-1].startswith("lang_interview: detection 100 %")
+    assert lines[0].startswith("lang_interview: detection 10 %")
+    assert lines[-1].startswith("lang_interview: detection 100 %")
     assert 5 <= len(lines) <= 11

@@ -25,7 +25,10 @@ HONORIFICS = ("dhr", "hr", "mw", "mevr", "mevrouw", "meneer", "mijnheer", "de he
               "drs", "mr", "ir", "ing", "prof", "ds")
 _HONORIFIC = "|".join(f"[{h[0]}{h[0].upper()}]{h[1:]}".replace(" ", r"\s+")
                       for h in sorted(HONORIFICS, key=len, reverse=True))
-_PARTICLE = r"(?:[vV]an|[dD]e|[dD]er|[dD]en|[tT]er|[tT]en|[tT]e|[hH]et|'t|[iI]n|[oO]p|[lL]a|[lL]e|[dD]u|[dD]a|[vV]on|v\.d\.)"
+_PARTICLES_LOWER = {"van", "de", "der", "den", "het", "'t", "ter", "ten", "te", "in", "op", "la", "le", "du", "da",
+                    "von", "v.d.", "vd"}
+_PARTICLE = "(?:" + "|".join(f"[{w[0]}{w[0].upper()}]{re.escape(w[1:])}"
+                             for w in sorted(_PARTICLES_LOWER, key=lambda w: (-len(w), w))) + ")"
 _CAPITALISED = r"(?:IJ|[A-ZÀ-ÖØ-Þ])[a-zß-öø-ÿ'’]+"
 # a surname of three letters or more ('dr Vi', 'A. van der Li' are no names to deduce's authors either)
 _SURNAME = rf"(?=\S{{3}}){_CAPITALISED}(?:-{_CAPITALISED})*"
@@ -168,9 +171,6 @@ def organisation_cut(words: list[str], protected: frozenset[str] | set[str]) -> 
         i = j
     return None
 
-
-_PARTICLES_LOWER = {"van", "de", "der", "den", "het", "'t", "ter", "ten", "te", "in", "op", "la", "le", "du", "da",
-                    "von", "v.d.", "vd"}
 
 
 def is_role_word(label: str) -> bool:

@@ -807,7 +807,8 @@ def _link_key(span: Span, full_keys: list[str]) -> str:
     return matches[0] if len(matches) == 1 else key
 
 
-def assign_tags(order: Sequence[str], spans: dict[str, list[Span]]) -> tuple[dict[str, dict[int, str]], list[dict[str, str]]]:
+def assign_tags(order: Sequence[str], spans: dict[str, list[Span]]
+                ) -> tuple[dict[str, dict[int, str]], list[dict[str, str]]]:
     """Tags for every span, numbered per kind by first occurrence in ``order``.
 
     Returns ({doc_id: {span.start: tag}}, key rows [{tag, original, doc_id}])."""
