@@ -73,3 +73,17 @@ def test_a_long_transcript_logs_its_progress(caplog, monkeypatch):
     assert lines[0].startswith("lang_interview: detection 10 %")
     assert lines[-1].startswith("lang_interview: detection 100 %")
     assert 5 <= len(lines) <= 11
+
+
+def test_a_long_transcript_shared_out_over_workers_gives_the_same_result(caplog, monkeypatch):
+    monkeypatch.setattr(ps, "PROGRESS_FROM", 10_000)
+    monkeypatch.setattr(ps, "PARALLEL_FROM", 20_000)
+    monkeypatch.setattr(ps, "DEDUCE_CHUNK", 2_000)
+    doc = build_transcript("lang", _text_paragraphs(long_text(300)), "txt").to_dict()
+    settings = ps.Settings()
+    vocab = ps.build_vocabulary([], [], ps.PseudonymList(), settings)
+    one = ps.pseudonymise_corpus([doc], {"lang": "transcript"}, vocab, settings, workers=1)
+    with caplog.at_level(logging.INFO, logger="kwalitatief.pseudonymise"):
+        two = ps.pseudonymise_corpus([doc], {"lang": "transcript"}, vocab, settings, workers=2)
+    assert one.documents == two.documents and one.key == two.key and one.detected == two.detected
+    assert "Hoekstra" not in two.documents[0]["text"]

@@ -504,6 +504,7 @@ def trim_person(text: str, start: int, end: int, vocab: Vocabulary) -> tuple[int
 
 DEDUCE_CHUNK = 20_000   # characters of text deduce sees at once (its own cost grows faster than linearly)
 PROGRESS_FROM = 1_000_000   # documents of at least this many characters log their progress
+PARALLEL_FROM = 1_000_000   # ... and are shared out over the worker processes
 
 
 def text_chunks(text: str, size: int = DEDUCE_CHUNK) -> list[tuple[int, int]]:
@@ -527,14 +528,36 @@ def text_chunks(text: str, size: int = DEDUCE_CHUNK) -> list[tuple[int, int]]:
     return chunks
 
 
-def _deduce_persons(text: str, vocab: Vocabulary, progress: Callable[[int, int], None] | None = None) -> list[Span]:
+def _deduce_persons(text: str, vocab: Vocabulary, progress: Callable[[int, int], None] | None = None,
+                    workers: int | None = 1) -> list[Span]:
     """Person names deduce finds, trimmed (:func:`trim_person`); deduce reads the text in chunks of
-    paragraphs, so its time grows linearly with the length of the text."""
+    paragraphs, so its time grows linearly with the length of the text. A text of ``PARALLEL_FROM``
+    characters or more is shared out over ``workers`` processes, in consecutive parts."""
+    from .parallel import map_documents, resolve_workers
+
+    lower_words = frozenset(w for w in re.findall(r"[\w'’]+", text) if w.islower())
+    chunks = text_chunks(text, DEDUCE_CHUNK)
+    n = resolve_workers(workers)
+    if n <= 1 or len(text) < PARALLEL_FROM:
+        return _deduce_part((text, vocab, chunks, lower_words, progress))
+    load_deduce()   # before the workers start, so that they share it
+    per_part = -(-len(chunks) // (n * 4))
+    parts = [chunks[i:i + per_part] for i in range(0, len(chunks), per_part)]
+    label = getattr(progress, "doc_id", None)
+    jobs = [(text, vocab, part, lower_words, PartLog(label, i + 1, len(parts), part[-1][1]) if label else None)
+            for i, part in enumerate(parts)]
+    found = map_documents(_deduce_part, jobs, n)
+    return [span for spans in found for span in spans]
+
+
+def _deduce_part(job: tuple[str, Vocabulary, list[tuple[int, int]], frozenset[str],
+                            Callable[[int, int], None] | None]) -> list[Span]:
+    """deduce over the given chunks of the text (consecutive ranges)."""
+    text, vocab, chunks, lower_words, progress = job
     deduce = load_deduce()   # only the annotators we use are configured (load_deduce)
     common = _common_words()
-    lower_words = {w for w in re.findall(r"[\w'’]+", text) if w.islower()}
     spans = []
-    for begin, end in text_chunks(text, DEDUCE_CHUNK):
+    for begin, end in chunks:
         # the redactor (deduce's own replacement text, which we do not use) is quadratic in annotations
         doc = deduce.deidentify(text[begin:end], disabled={"redactor"})
         for ann in doc.annotations:
@@ -567,7 +590,7 @@ def split_at_punctuation(text: str, start: int, end: int) -> list[tuple[int, int
 
 
 def _deduce_person(text: str, start: int, end: int, vocab: Vocabulary, common: frozenset[str],
-                   lower_words: set[str]) -> Span | None:
+                   lower_words: frozenset[str]) -> Span | None:
     before = text[max(0, start - 12):start].split()
     titled_before = bool(before) and _bare(before[-1]) in TITLES
     trimmed = trim_person(text, start, end, vocab)
@@ -604,9 +627,9 @@ def speaker_names(turns: Sequence[dict[str, Any]]) -> list[str]:
 
 
 def detect(text: str, vocab: Vocabulary, speakers: Sequence[str] = (), use_deduce: bool = True,
-           progress: Callable[[int, int], None] | None = None) -> list[Span]:
+           progress: Callable[[int, int], None] | None = None, workers: int | None = 1) -> list[Span]:
     """All personal data in ``text`` as non-overlapping spans, in text order; ``progress(done, total)``
-    is called as deduce works through the text (characters)."""
+    is called as deduce works through the text (characters); a long text uses ``workers`` processes."""
     candidates: list[Span] = _contact_spans(text)
     for term, kind in vocab.always:
         for s, e in _find_term(text, term):
@@ -620,7 +643,7 @@ def detect(text: str, vocab: Vocabulary, speakers: Sequence[str] = (), use_deduc
             candidates.append(Span(s, e, "persoon", text[s:e], "speaker"))
     candidates.extend(_rule_persons(text, vocab))
     if use_deduce:
-        candidates.extend(_deduce_persons(text, vocab, progress))
+        candidates.extend(_deduce_persons(text, vocab, progress, workers))
     return resolve_overlaps(_drop_kept(text, candidates, vocab))
 
 
@@ -954,12 +977,29 @@ class ProgressLog:
             self._next = (percent // self.step + 1) * self.step
 
 
-def _detect_job(job: tuple[str, str, Vocabulary, list[str], bool]) -> tuple[list[Span] | None, str | None]:
-    """``detect`` for one document in a worker: (spans, None), or (None, what went wrong)."""
-    doc_id, text, vocab, speakers, use_deduce = job
+class PartLog:
+    """Logs 'doc_id: detection part 3 of 8 done' when a worker finishes its part of a long text."""
+
+    def __init__(self, doc_id: str, part: int, parts: int, end: int):
+        self.doc_id, self.part, self.parts, self.end = doc_id, part, parts, end
+
+    def __call__(self, done: int, total: int) -> None:
+        import logging
+
+        if done < self.end:
+            return
+        logging.getLogger("kwalitatief.pseudonymise").info(
+            "%s: detection part %d of %d done", self.doc_id, self.part, self.parts)
+
+
+def _detect_job(job: tuple[str, str, Vocabulary, list[str], bool, int | None]
+                ) -> tuple[list[Span] | None, str | None]:
+    """``detect`` for one document (in a worker, or with ``workers`` of its own): (spans, None), or
+    (None, what went wrong)."""
+    doc_id, text, vocab, speakers, use_deduce, workers = job
     progress = ProgressLog(doc_id) if len(text) >= PROGRESS_FROM else None
     try:
-        return detect(text, vocab, speakers, use_deduce, progress), None
+        return detect(text, vocab, speakers, use_deduce, progress, workers), None
     except Exception as exc:  # noqa: BLE001 - one broken document must not stop the others
         return None, f"{exc.__class__.__name__}: {exc}"
 
@@ -983,9 +1023,16 @@ def pseudonymise_corpus(docs: Sequence[dict[str, Any]], doc_types: dict[str, str
     todo = [d for d in targets if detected is None or d["doc_id"] not in detected]
     if todo and settings.use_deduce and resolve_workers(workers) > 1 and len(todo) > 1:
         load_deduce()
-    jobs = [(d["doc_id"], d["text"], vocab, speaker_names(d.get("turns", [])), settings.use_deduce) for d in todo]
-    found = dict(zip((d["doc_id"] for d in todo),
-                     map_documents(_detect_job, jobs, workers, sizes=[len(d["text"]) for d in todo])))
+    # a long transcript shares its own detection out over the workers; the others go one per worker
+    parallel = resolve_workers(workers) > 1 and settings.use_deduce
+    long = [d for d in todo if parallel and len(d["text"]) >= PARALLEL_FROM]
+    rest = [d for d in todo if not (parallel and len(d["text"]) >= PARALLEL_FROM)]
+    jobs = [(d["doc_id"], d["text"], vocab, speaker_names(d.get("turns", [])), settings.use_deduce, 1) for d in rest]
+    found = dict(zip((d["doc_id"] for d in rest),
+                     map_documents(_detect_job, jobs, workers, sizes=[len(d["text"]) for d in rest])))
+    for d in long:
+        found[d["doc_id"]] = _detect_job((d["doc_id"], d["text"], vocab, speaker_names(d.get("turns", [])),
+                                          settings.use_deduce, workers))
     for doc in targets:
         doc_id = doc["doc_id"]
         if detected is not None and doc_id in detected:
