@@ -7,11 +7,15 @@ Detection (:func:`detect`) combines
 - speaker labels of transcripts that are names (``Marieke Dijkstra:``);
 - names from the researcher's list (``corpus/pseudonyms.csv``, action ``replace``) and from the
   respondent register (an optional ``name`` column), and organisation names of the register;
-- e-mail addresses, phone numbers, postcodes and street addresses (``Stationsweg 14``, ``Postbus 12``).
+- our own rules (:mod:`kwalitatief.name_rules`): surnames after honorifics or initials, the possessive
+  ``-s`` of a first name, names cut before ``van het <organisation>``, role words as speaker labels;
+- e-mail addresses, phone numbers, postcodes, street addresses (``Stationsweg 14``, ``Postbus 12``) and
+  social media accounts (``@handle``, profile addresses).
 Terms on the researcher's ``keep`` list and protected terms are never replaced.
 
 :func:`pseudonymise_corpus` then spreads names found in one place to every other place they occur
-(a full name corpus-wide, its parts within the same document), numbers the tags by first occurrence
+(a full name corpus-wide, also in lower case unless its words are common words; its parts and their
+possessive ``-s`` within the same document), numbers the tags by first occurrence
 in manifest order (the same normalised string gets the same tag everywhere; a lone surname or first
 name is linked to the one full name in the same document that carries it) and rewrites every
 document with all offsets remapped. The key (tag, original, doc_id) is returned separately and must
