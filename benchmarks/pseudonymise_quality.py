@@ -72,7 +72,7 @@ def occurrences(text: str, kind: str, value: str) -> list[tuple[int, int, int]]:
 
 def case_documents(folder: Path) -> list[dict]:
     """The case transcripts (``<doc_id>.txt``) as extracted documents."""
-    return [build_transcript(path.stem, _text_paragraphs(path.read_text(encoding="utf-8")), "txt").to_dict()
+    return [build_transcript(path.stem, text_paragraphs(path.read_text(encoding="utf-8")), "txt").to_dict()
             for path in sorted(folder.glob("*.txt"))]
 
 

@@ -31,7 +31,7 @@ def long_transcript(megabytes: float) -> dict:
     from pseudonymise_quality import extract
 
     from kwalitatief.corpus import MANIFEST_COLUMNS, Document, _read_csv
-    from kwalitatief.ingest import _text_paragraphs, build_transcript
+    from kwalitatief.transcripts import build_transcript, text_paragraphs
 
     corpus = ROOT / "corpus"
     rows = _read_csv(corpus / "manifest.csv", MANIFEST_COLUMNS, [])
@@ -46,7 +46,7 @@ def long_transcript(megabytes: float) -> dict:
     size = int(megabytes * 1_000_000)
     text = "\n\n".join([one_round] * (size // len(one_round) + 1))[:size]
     text = text[:text.rfind("\n\n")] + "\n"
-    return build_transcript("long", _text_paragraphs(text), "txt").to_dict()
+    return build_transcript("long", text_paragraphs(text), "txt").to_dict()
 
 
 def measure_one(megabytes: float, workers: int) -> dict:

@@ -82,7 +82,7 @@ def main() -> None:
                      m["micro_f1"], m["macro_f1"], m["mean_kappa"])
     log.info("problems: %d (see %s); metrics: %s", len(problems), paths.problems_file("classify"), paths.METRICS)
     summary("%d codings (merge policy %s)%s", len(merged_rows), cfg["merge_policy"],
-            f"; cross-validated micro F1 merged {metrics['merged']['micro_f1']:.3f}" if metrics.get("n_annotations") else "")
+            f"; cross-validated micro F1 merged {metrics['merged']['micro_f1']:.3f}" if "merged" in metrics else "")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import pstats
 import pytest
 
 from kwalitatief import pseudonymise as ps
-from kwalitatief.ingest import _text_paragraphs, build_transcript
+from kwalitatief.transcripts import build_transcript, text_paragraphs
 
 FIRST = ["Sietske", "Ruurd", "Anneke", "Pieter", "Marloes", "Youssef", "Hanneke", "Bram", "Noor", "Gerrit"]
 LAST = ["Hoekstra", "Dijkstra", "Bakker", "van den Berg", "de Groot", "Bennani", "Willemsen", "Oosterbeek"]
@@ -31,7 +31,7 @@ def long_text(paragraphs: int) -> str:
 
 
 def calls(paragraphs: int, vocab: ps.Vocabulary, settings: ps.Settings) -> int:
-    doc = build_transcript("long", _text_paragraphs(long_text(paragraphs)), "txt").to_dict()
+    doc = build_transcript("long", text_paragraphs(long_text(paragraphs)), "txt").to_dict()
     profile = cProfile.Profile()
     profile.enable()
     result = ps.pseudonymise_corpus([doc], {"long": "transcript"}, vocab, settings)
@@ -64,7 +64,7 @@ def test_deduce_reads_long_texts_in_chunks_that_end_at_paragraphs():
 def test_a_long_transcript_logs_its_progress(caplog, monkeypatch):
     monkeypatch.setattr(ps, "PROGRESS_FROM", 10_000)
     monkeypatch.setattr(ps, "DEDUCE_CHUNK", 2_000)
-    doc = build_transcript("lang_interview", _text_paragraphs(long_text(200)), "txt").to_dict()
+    doc = build_transcript("lang_interview", text_paragraphs(long_text(200)), "txt").to_dict()
     settings = ps.Settings()
     with caplog.at_level(logging.INFO, logger="kwalitatief.pseudonymise"):
         ps.pseudonymise_corpus([doc], {"lang_interview": "transcript"}, ps.build_vocabulary([], [], ps.PseudonymList(),
@@ -79,7 +79,7 @@ def test_a_long_transcript_shared_out_over_workers_gives_the_same_result(caplog,
     monkeypatch.setattr(ps, "PROGRESS_FROM", 10_000)
     monkeypatch.setattr(ps, "PARALLEL_FROM", 20_000)
     monkeypatch.setattr(ps, "DEDUCE_CHUNK", 2_000)
-    doc = build_transcript("lang", _text_paragraphs(long_text(300)), "txt").to_dict()
+    doc = build_transcript("lang", text_paragraphs(long_text(300)), "txt").to_dict()
     settings = ps.Settings()
     vocab = ps.build_vocabulary([], [], ps.PseudonymList(), settings)
     one = ps.pseudonymise_corpus([doc], {"lang": "transcript"}, vocab, settings, workers=1)
