@@ -345,6 +345,7 @@ categories:
             negation: ignore
   - id: opinie
     label: Opinies
+    valence: true
     codes:
       - id: opinie.proeftuin
         label: Proeftuin

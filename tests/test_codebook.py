@@ -89,6 +89,7 @@ def test_pattern_that_can_never_match_and_missing_lexicon(tmp_path):
 def test_kwal_check_exits_non_zero_with_the_line(tmp_path, monkeypatch):
     project = tmp_path / "project"
     shutil.copytree(ROOT / "corpus", project / "corpus", ignore=shutil.ignore_patterns("build", "pii_truth"))
+    shutil.copy(ROOT / "study.yaml", project / "study.yaml")
     (project / "params.yaml").write_text(yaml.safe_dump({"corpus": {"dir": "corpus",
                                                                    "manifest": "corpus/manifest.csv"},
                                                         **PARAMS}), encoding="utf-8")
@@ -178,6 +179,7 @@ def test_dead_alternatives_warn_and_an_all_dead_token_is_an_error(tmp_path):
 def test_kwal_check_prints_warnings_but_passes(tmp_path, monkeypatch):
     project = tmp_path / "project"
     shutil.copytree(ROOT / "corpus", project / "corpus", ignore=shutil.ignore_patterns("build", "pii_truth"))
+    shutil.copy(ROOT / "study.yaml", project / "study.yaml")
     (project / "params.yaml").write_text(yaml.safe_dump({"corpus": {"dir": "corpus",
                                                                    "manifest": "corpus/manifest.csv"},
                                                         **PARAMS}), encoding="utf-8")

@@ -5,7 +5,7 @@ document and whitespace-normalised text, pseudonymised or original) plus, when t
 review decisions (:class:`LabelRow`). The model is one logistic regression per code on lemma word n-grams
 and character n-grams (``char_wb`` 3-5, so that parts of Dutch compounds such as
 ``samenwerkingsverband`` are shared), optionally with the rule hits as extra features; a separate model
-predicts the valence of opinie codes. Per-code decision thresholds are chosen by cross-validation on the
+predicts the valence of the codes with valence. Per-code decision thresholds are chosen by cross-validation on the
 training data and stored in the model. Everything is seeded: the same data give the same codings.
 
 A code with fewer than ``min_examples`` positive (or negative) training examples gets no model; it is
@@ -20,7 +20,7 @@ import json
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -89,7 +89,7 @@ class Annotation:
 
     doc_id: str
     text: str
-    codes: dict[str, str | None]      # code -> valence (opinie) or None
+    codes: dict[str, str | None]      # code -> valence (codes with valence) or None
     coder: str | None
     origin: str                       # "<file>:<line>"
 
@@ -103,7 +103,7 @@ class Example:
     text: str
     lemmas: str
     labels: dict[str, bool]
-    valences: dict[str, str] = field(default_factory=dict)   # opinie code -> valence, where known
+    valences: dict[str, str] = field(default_factory=dict)   # code with valence -> valence, where known
     origins: list[str] = field(default_factory=list)
 
     def positives(self) -> list[str]:
@@ -131,11 +131,13 @@ def loose_key(text: str) -> str:
     return "".join(ch for ch in unicodedata.normalize("NFKC", text).lower() if ch.isalnum())
 
 
-def load_annotations(directory: str | Path, codes: Sequence[str]) -> tuple[list[Annotation], list[dict[str, Any]]]:
+def load_annotations(directory: str | Path, codes: Sequence[str], valenced: Collection[str] | None = None
+                     ) -> tuple[list[Annotation], list[dict[str, Any]]]:
     """All annotation files of ``directory`` (``*.jsonl``, sorted), validated against the codebook.
 
     A line that cannot be used (bad JSON, missing field, unknown code id) is reported as an error with its
-    file and line and left out; a missing valence on an opinie code is a warning (the code still counts).
+    file and line and left out; a missing valence on a code with valence (``valenced``, from the codebook's
+    categories; without it a given valence is taken as meant) is a warning (the code still counts).
     """
     known = set(codes)
     annotations: list[Annotation] = []
@@ -150,14 +152,15 @@ def load_annotations(directory: str | Path, codes: Sequence[str]) -> tuple[list[
                 if not line.strip():
                     continue
                 where = f"{path}:{number}"
-                ann, issues = _parse_annotation(line, where, known)
+                ann, issues = _parse_annotation(line, where, known, valenced)
                 problems.extend(issues)
                 if ann is not None:
                     annotations.append(ann)
     return annotations, problems
 
 
-def _parse_annotation(line: str, where: str, known: set[str]) -> tuple[Annotation | None, list[dict[str, Any]]]:
+def _parse_annotation(line: str, where: str, known: set[str], valenced: Collection[str] | None = None
+                      ) -> tuple[Annotation | None, list[dict[str, Any]]]:
     issues: list[dict[str, Any]] = []
     try:
         row = json.loads(line)
@@ -183,14 +186,14 @@ def _parse_annotation(line: str, where: str, known: set[str]) -> tuple[Annotatio
                                            "the id or add the code to codebook/codebook.yaml. The line is "
                                            "not used for training.", doc_id)]
         valence = item.get("valence") if isinstance(item, dict) else None
-        if code.startswith("opinie."):
+        if (code in valenced) if valenced is not None else (valence is not None):
             if valence not in VALENCES:
                 issues.append(problem("warning", f"{where}: {code} has valence {valence!r}; expected one of "
                                                  f"{', '.join(VALENCES)}. The code is used, its valence is not.",
                                       doc_id))
                 valence = None
         elif valence is not None:
-            issues.append(problem("warning", f"{where}: {code} is not an opinie code; its valence is ignored.",
+            issues.append(problem("warning", f"{where}: {code} has no valence (its category declares none); its valence is ignored.",
                                   doc_id))
             valence = None
         parsed[code] = valence
@@ -507,6 +510,7 @@ class Model:
     version: str = ""
     n_examples: int = 0
     threshold_cv: dict[str, dict[str, float]] = field(default_factory=dict)
+    valence_codes: frozenset[str] = frozenset()   # codes whose predictions get a valence (had one in training)
 
     @property
     def trained_codes(self) -> list[str]:
@@ -546,7 +550,7 @@ class Model:
             for code in sorted(probs):
                 score = float(probs[code][i])
                 if score >= self.thresholds[code]:
-                    valence = valences[i][0] if code.startswith("opinie.") else None
+                    valence = valences[i][0] if code in self.valence_codes else None
                     preds.append(Prediction(code, round(score, 4), valence))
             out.append(preds)
         return out
@@ -629,26 +633,27 @@ def train(examples: Sequence[Example], codes: Sequence[str], params: dict[str, A
     valence_estimator, valence_fallback = _train_valence(examples, X, cfg, problems)
     model = Model(featurizer, estimators, thresholds, valence_estimator, valence_fallback, list(codes), fallback,
                   codebook_version, training_data_hash(examples), _model_settings(cfg), n_examples=len(examples),
-                  threshold_cv=threshold_cv)
+                  threshold_cv=threshold_cv,
+                  valence_codes=frozenset(c for e in examples for c in e.valences))
     model.version = model_version(model)
     return model, problems
 
 
 def _train_valence(examples: Sequence[Example], X: Any, cfg: dict[str, Any],
                    problems: list[dict[str, Any]]) -> tuple[Any, str | None]:
-    """One valence model pooled over the opinie codes (valence words do not depend on the topic)."""
+    """One valence model pooled over the codes with valence (valence words do not depend on the topic)."""
     rows, labels = [], []
     for i, ex in enumerate(examples):
         for code in sorted(ex.valences):
-            if code.startswith("opinie.") and ex.labels.get(code):
+            if ex.labels.get(code):     # ex.valences holds codes with valence only
                 rows.append(i)
                 labels.append(ex.valences[code])
     counts = {v: labels.count(v) for v in VALENCES}
     present = [v for v in VALENCES if counts[v] > 0]
     if len(present) < 2 or min(counts[v] for v in present) < 2:
         most = max(VALENCES, key=lambda v: (counts[v], -VALENCES.index(v))) if labels else None
-        problems.append(problem("warning", f"valence: too few opinie annotations with a valence ({counts}); "
-                                           "classifier opinie codings take the valence of the rules, else "
+        problems.append(problem("warning", f"valence: too few annotations with a valence ({counts}); "
+                                           "classifier codings with valence take the valence of the rules, else "
                                            f"'{most}'."))
         return None, most
     from sklearn.linear_model import LogisticRegression
@@ -839,7 +844,7 @@ def merge_codings(rule_rows: Iterable[dict[str, Any]], clf_rows: Iterable[dict[s
             cls = None
         sources = "+".join(name for name, row in (("rule", rule), ("classifier", cls)) if row is not None)
         valence = None
-        if code.startswith("opinie."):
+        if any(row is not None and row.get("valence") for row in (rule, cls)):   # codes with valence only
             order = (rule, cls) if valence_from == "rule_first" else (cls, rule)
             valence = next((row["valence"] for row in order if row is not None and row.get("valence")), None)
         merged.append({
@@ -956,7 +961,7 @@ def train_from_project(params: dict[str, Any] | None, root: str | Path = ".",
     for row in rule_rows:
         rule_preds.setdefault(row["fragment_id"], {})[row["code"]] = row.get("valence")
 
-    annotations, problems = load_annotations(_root_path(root, paths.ANNOTATIONS_DIR), codes)
+    annotations, problems = load_annotations(_root_path(root, paths.ANNOTATIONS_DIR), codes, codebook.valenced_codes)
     annotated = {ann.doc_id for ann in annotations}
     originals = original_texts([f for f in fragments if f["doc_id"] in annotated],
                                _root_path(root, paths.PSEUDONYMISED_DIR), _root_path(root, paths.EXTRACTED_DIR))

@@ -2,7 +2,7 @@
 
 * :func:`export_qdpx`: a REFI-QDA project (``.qdpx``: a zip with ``project.qde`` and ``sources/<guid>.txt``):
   users (the reviewers and the machine), the codebook with colours (categories as non-codable parent
-  codes; each opinie code has the children positief / negatief / gemengd for the valence), every document
+  codes; each code with valence has the children positief / negatief / gemengd for the valence), every document
   as a text source with its PSEUDONYMISED text, and the reviewed codings (accepted, added, valence changed)
   as ``PlainTextSelection`` elements at the fragment's character positions. Unreviewed machine codings only
   with ``include_unreviewed``.
@@ -34,13 +34,12 @@ REVIEWED = ("accepted", "added", "valence_changed")
 _UUID_NS = uuid.UUID("6c1f2f0e-5b0a-4c39-9a43-3f7f4b8c2d11")
 _ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 
-# colours per category (codes take the shades in codebook order); other categories grey
-PALETTES = {
-    "doel": ["#1f77b4", "#4e94c8", "#7fb2dc", "#2b5f8a", "#a9cbe8", "#174a73"],
-    "knelpunt": ["#d62728", "#e5585a", "#f08a8b", "#a61e1f", "#f5b3b3", "#7d1516", "#ff7f0e", "#ffa64d",
-                 "#c46208", "#ffc78f"],
-    "opinie": ["#2ca02c", "#5bbd5b", "#8ad58a", "#1f7a1f", "#b5e6b5", "#145214"],
-}
+# colours of the categories in codebook order (codes take the shades in codebook order); further categories grey
+PALETTES = (
+    ["#1f77b4", "#4e94c8", "#7fb2dc", "#2b5f8a", "#a9cbe8", "#174a73"],
+    ["#d62728", "#e5585a", "#f08a8b", "#a61e1f", "#f5b3b3", "#7d1516", "#ff7f0e", "#ffa64d", "#c46208", "#ffc78f"],
+    ["#2ca02c", "#5bbd5b", "#8ad58a", "#1f7a1f", "#b5e6b5", "#145214"],
+)
 GREY = ["#7f7f7f", "#a5a5a5", "#595959"]
 VALENCE_COLOURS = {"positief": "#2ca02c", "negatief": "#d62728", "gemengd": "#ff7f0e"}
 
@@ -59,15 +58,21 @@ def code_colours(codebook: Any) -> dict[str, str]:
     used: dict[str, int] = {}
     out = {}
     for code in codebook.codes:
-        palette = PALETTES.get(code.category, GREY)
+        palette = _palette(codebook, code.category)
         i = used.get(code.category, 0)
         used[code.category] = i + 1
         out[code.id] = palette[i % len(palette)]
     return out
 
 
-def category_colour(category: str) -> str:
-    return PALETTES.get(category, GREY)[0]
+def _palette(codebook: Any, category: str) -> list[str]:
+    order = list(codebook.categories) or list(dict.fromkeys(c.category for c in codebook.codes))
+    i = order.index(category) if category in order else len(PALETTES)
+    return PALETTES[i] if i < len(PALETTES) else GREY
+
+
+def category_colour(codebook: Any, category: str) -> str:
+    return _palette(codebook, category)[0]
 
 
 def _q(ns: str, tag: str) -> str:
@@ -86,7 +91,7 @@ def _codes_element(parent: ET.Element, ns: str, codebook: Any) -> dict[tuple[str
             label = codebook.categories.get(code.category) or code.category
             cat = ET.SubElement(codes_el, _q(ns, "Code"), {
                 "guid": guid("category", code.category), "name": code.category, "isCodable": "false",
-                "color": category_colour(code.category)})
+                "color": category_colour(codebook, code.category)})
             ET.SubElement(cat, _q(ns, "Description")).text = f"{label} (categorie van het codeboek)"
             categories[code.category] = cat
         el = ET.SubElement(cat, _q(ns, "Code"), {"guid": guid("code", code.id), "name": code.id,
@@ -98,7 +103,7 @@ def _codes_element(parent: ET.Element, ns: str, codebook: Any) -> dict[tuple[str
             description += "\nNiet: " + "; ".join(code.exclude)
         ET.SubElement(el, _q(ns, "Description")).text = description
         refs[(code.id, None)] = guid("code", code.id)
-        if code.id.startswith("opinie."):
+        if codebook.has_valence(code.id):
             for valence in VALENCES:
                 child = ET.SubElement(el, _q(ns, "Code"), {
                     "guid": guid("code", code.id, valence), "name": valence, "isCodable": "true",
@@ -224,7 +229,7 @@ def project_xml(data: ProjectData, include_unreviewed: bool = False, name: str =
                 notes += [f"  memo {m}" for m in data.memos.get((fid, c["code"]), [])]
             ET.SubElement(sel, _q(NS_PROJECT, "Description")).text = "\n".join(notes)
             for c in rows:
-                ref = refs.get((c["code"], c.get("valence") if c["code"].startswith("opinie.") else None)) \
+                ref = refs.get((c["code"], c.get("valence"))) \
                     or refs.get((c["code"], None))
                 if ref is None:
                     continue
@@ -443,7 +448,7 @@ def _map_codes(proj: ET.Element, codebook: Any, problems: list[str]) -> dict[str
                 target = (name, None)
             elif name.lower() in by_label:
                 target = (by_label[name.lower()], None)
-            elif parent and parent[0].startswith("opinie.") and name in VALENCES:
+            elif parent and codebook.has_valence(parent[0]) and name in VALENCES:
                 target = (parent[0], name)
             if target is not None:
                 out[code.get("guid")] = target

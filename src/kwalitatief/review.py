@@ -84,8 +84,11 @@ def _check(field: str, ok: bool, message: str) -> None:
 
 
 def make_decision(reviewer: str, fragment: dict[str, Any], code: str, decision: str,
-                  valence: str | None = None, memo: str | None = None, time: str | None = None) -> Decision:
-    """A validated decision on ``code`` of ``fragment`` (a fragment row: fragment_id, text)."""
+                  valence: str | None = None, memo: str | None = None, time: str | None = None, *,
+                  has_valence: bool) -> Decision:
+    """A validated decision on ``code`` of ``fragment`` (a fragment row: fragment_id, text).
+
+    ``has_valence``: whether the code carries a valence (its category declares it in the codebook)."""
     reviewer = (reviewer or "").strip()
     _check("reviewer", bool(reviewer), "give the reviewer's name (kwal review --reviewer NAME).")
     _check("reviewer", len(reviewer) <= MAX_REVIEWER and "\n" not in reviewer,
@@ -94,13 +97,13 @@ def make_decision(reviewer: str, fragment: dict[str, Any], code: str, decision: 
     _check("code", bool(code) and isinstance(code, str), "give a code of the codebook.")
     if valence in ("", None):
         valence = None
-    if code.startswith("opinie."):
+    if has_valence:
         _check("valence", valence is None or valence in VALENCES,
                f"'{valence}' is not one of {', '.join(VALENCES)}.")
         _check("valence", decision != "change_valence" or valence is not None,
                "change_valence needs the new valence (positief, negatief or gemengd).")
     else:
-        _check("valence", valence is None, f"code {code} has no valence (only opinie codes have one).")
+        _check("valence", valence is None, f"code {code} has no valence (its category does not declare one).")
         _check("decision", decision != "change_valence", f"code {code} has no valence to change.")
     memo = (memo or "").strip() or None
     _check("memo", memo is None or len(memo) <= MAX_MEMO, f"at most {MAX_MEMO} characters.")
