@@ -137,8 +137,17 @@ def _labels(path: Path, data: Any, key: str, problems: list[str], allowed: tuple
         for extra in sorted(set(spec) - set(allowed)):
             problems.append(f"{_where(path, spec, extra)}: {key} '{ident}': unknown field '{extra}'; "
                             f"use {', '.join(allowed)}.")
-        out[ident] = dict(spec)
+        if not isinstance(spec, LineDict):    # a plain label: the lines are the entry's own
+            spec = _located(spec, node.key_lines.get(ident, node.line))
+        out[ident] = spec
     return out
+
+
+def _located(values: dict, line: int) -> LineDict:
+    """A mapping that reports ``line`` for itself and each of its keys."""
+    located = LineDict(values)
+    located.line, located.key_lines = line, {k: line for k in values}
+    return located
 
 
 def parse_study(path: str | Path = STUDY_FILE) -> tuple[Study | None, list[str]]:
