@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from .config import ConfigError, load_params
-from .corpus import RegisterError, load_register
+from .corpus import RegisterError, load_register, register_gaps
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -98,6 +98,24 @@ def extract_text(path: Path, doc_type: str | None, corpus_dir: Path) -> None:
     click.echo(extracted.text)
 
 
+@main.command("init")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Write into a non-empty folder: only the missing files "
+                                            "(existing files are never overwritten).")
+def init_cmd(directory: Path, force: bool) -> None:
+    """Create a new, empty study in DIRECTORY: declarations, register, codebook skeleton and the method."""
+    from .study_init import InitError, init_study
+
+    try:
+        result = init_study(directory, force)
+    except InitError as exc:
+        _fail(str(exc))
+    for path in result.kept:
+        click.echo(f"kept (not overwritten): {path}")
+    click.echo(f"wrote {len(result.written)} files and folders in {directory}/. Next: fill in study.yaml and "
+               f"the register (README.md there says in which order), then `cd {directory} && kwal check`.")
+
+
 @main.command()
 @click.option("--params", default="params.yaml", type=click.Path(path_type=Path))
 @click.option("--codebook", "codebook_path", default=None, type=click.Path(path_type=Path),
@@ -114,8 +132,14 @@ def check(params: Path, codebook_path: Path | None, all_warnings: bool) -> None:
     try:
         register = load_register(corpus.get("dir", "corpus"), corpus.get("manifest"),
                                  corpus.get("respondents"), corpus.get("regions"))
-        click.echo(f"corpus register: {len(register.documents)} documents, "
-                   f"{len(register.respondents)} respondents, {len(register.regions)} regions: ok")
+        study = register.study
+        click.echo(f"study '{study.title}': {len(study.respondent_types)} respondent types, "
+                   f"{len(study.document_types)} document types: ok")
+        gaps = register_gaps(register, corpus.get("manifest"), corpus.get("regions"))
+        errors.extend(gaps)
+        if not gaps:
+            click.echo(f"corpus register: {len(register.documents)} documents, "
+                       f"{len(register.respondents)} respondents, {len(register.regions)} regions: ok")
     except RegisterError as exc:
         errors.extend(exc.problems)
     try:

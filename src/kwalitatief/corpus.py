@@ -120,6 +120,19 @@ def known_region_values(study: Study | None, region_names: set[str]) -> set[str]
     return region_names | set(study.outside if study else ())
 
 
+def register_gaps(register: Register, manifest: str | Path | None = None,
+                  regions: str | Path | None = None) -> list[str]:
+    """What a study still lacks before it can run (a new study from ``kwal init``): regions, documents."""
+    gaps = []
+    if not register.regions:
+        gaps.append(f"{regions or register.corpus_dir / 'regions.csv'}: no groups yet; add one row per "
+                    f"{register.study.region_label if register.study else 'region'} (column region).")
+    if not register.documents:
+        gaps.append(f"{manifest or register.corpus_dir / 'manifest.csv'}: no documents registered yet; add one "
+                    "row per document (doc_id, path, doc_type, region, respondent_id, date, title).")
+    return gaps
+
+
 def load_register(corpus_dir: str | Path, manifest: str | Path | None = None,
                   respondents: str | Path | None = None, regions: str | Path | None = None,
                   study: Study | str | Path | None = None) -> Register:

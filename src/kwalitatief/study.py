@@ -121,7 +121,8 @@ def _labels(path: Path, data: Any, key: str, problems: list[str], allowed: tuple
                         f"(e.g. `{key}: {{id: label}}`, see the template of `kwal init`).")
         return {}
     if not isinstance(node, dict) or not node:
-        problems.append(f"{_where(path, data, key)}: '{key}' must map each id to its Dutch label.")
+        problems.append(f"{_where(path, data, key)}: no {key} declared yet; map each id to its Dutch label, "
+                        f"e.g. `{key}: {{{'wijkteam: wijkteam' if key == 'respondent_types' else 'beleidsplan: beleidsplan'}}}`.")
         return {}
     out: dict[str, dict] = {}
     for ident, spec in node.items():
