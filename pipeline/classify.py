@@ -70,7 +70,7 @@ def main() -> None:
     for p in problems:
         if p["severity"] == "error":
             log.error("%s", p["message"])
-    if metrics.get("n_annotations"):
+    if metrics.get("n_annotations") and "rules" in metrics:   # too few annotations: no cross-validation
         for system in ("rules", "classifier", "merged"):
             m = metrics[system]
             log.info("cross-validated %-10s micro F1 %.3f  macro F1 %.3f  mean kappa %.3f", system,
