@@ -78,3 +78,15 @@ def test_the_database_holds_the_studys_declarations_and_no_demo_words(study: Pat
     dump = "\n".join(con.iterdump())
     assert _demo_words_in("\n".join(names)) == [] and _demo_words_in(dump) == []
     assert "Greetje Wolters" not in dump and "[PERSOON-1]" in dump
+
+
+@pytest.mark.slow
+def test_annotations_are_codings_of_their_fragments(study: Path) -> None:
+    con = sqlite3.connect(study / "outputs" / "kwalitatief.db")
+    rows = con.execute("select f.doc_id, c.code, c.sources, c.status, c.reviewer from codings c "
+                       "join fragments f on f.fragment_id = c.fragment_id where c.sources = 'annotation' "
+                       "order by 1, 2").fetchall()
+    assert ("g_m03", "belasting.tijd", "annotation", "annotated", "Fenna Bosma") in rows   # no rule finds it
+    assert ("g_k02", "belasting.eenzaamheid", "annotation", "annotated", "Fenna Bosma") in rows
+    totals = dict(con.execute("select code, n_respondents from agg_code_totals"))
+    assert totals["belasting.tijd"] == 6      # five respondents by the rules, the sixth by hand (g_m03)

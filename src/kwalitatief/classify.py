@@ -888,6 +888,7 @@ class ProjectTraining:
     fragments: list[dict[str, Any]] = field(default_factory=list)   # without their token rows
     cache: dict[str, int] = field(default_factory=dict)             # model / document cache use
     model_file: Path | None = None                                  # the cached model file, if any
+    annotation_pairs: list[tuple[Annotation, dict[str, Any]]] = field(default_factory=list)  # matched annotations
 
 
 def _root_path(root: str | Path, path: str | Path) -> Path:
@@ -983,7 +984,7 @@ def train_from_project(params: dict[str, Any] | None, root: str | Path = ".",
     merged = merge_codings(rule_rows, clf_rows, cfg["merge_policy"], model.trained_codes, cfg["valence_from"],
                            codebook.version, model.version)
     return ProjectTraining(model, problems, examples, codes, rule_preds, clf_rows, merged, len(codable),
-                           fragments, {"model_reused": int(reused), **stats}, model_file)
+                           fragments, {"model_reused": int(reused), **stats}, model_file, pairs)
 
 
 def _training_key(examples: Sequence[Example], codes: Sequence[str], cfg: dict[str, Any], codebook_version: str,

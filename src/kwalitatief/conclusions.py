@@ -43,7 +43,7 @@ POPULATION_KEYS = {
 QUANTIFIER_KEYS = ("min_share", "share_above", "max_share", "share", "tolerance", "min_count", "max_count",
                    "description")
 UNIT_LABELS = {"respondent": "respondenten", "region": "regio's", "document": "documenten"}
-REVIEWED = ("accepted", "added", "valence_changed")
+REVIEWED = ("accepted", "added", "valence_changed", "annotated")   # a researcher's decision
 EPS = 1e-9
 
 
@@ -415,7 +415,7 @@ def evaluate_conclusion(c: Conclusion, frame: StudyFrame, fragments: dict[str, d
 
 
 def _source_rank(sources: Any) -> int:
-    return {"review": 0, "rule+classifier": 1}.get(sources, 2)
+    return {"review": 0, "annotation": 0, "rule+classifier": 1}.get(sources, 2)
 
 
 def rank_evidence(of_code: pd.DataFrame, matching: list[str], valences: dict[str, str], c: Conclusion,

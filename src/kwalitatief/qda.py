@@ -30,7 +30,7 @@ NS_CODEBOOK = "urn:QDA-XML:codebook:1.0"
 ORIGIN = "kwalitatief"
 MACHINE_USER = "kwalitatief (machine)"
 VALENCES = ("positief", "negatief", "gemengd")
-REVIEWED = ("accepted", "added", "valence_changed")
+REVIEWED = ("accepted", "added", "valence_changed", "annotated")
 _UUID_NS = uuid.UUID("6c1f2f0e-5b0a-4c39-9a43-3f7f4b8c2d11")
 _ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 

@@ -20,8 +20,9 @@ import pandas as pd
 VERDICT_CLASS = {"ondersteund": "ok", "niet ondersteund": "no", "te weinig gegevens": "na"}
 VALENCE_COLOURS = {"positief": "#3a8d5d", "gemengd": "#d9a441", "negatief": "#c0504d"}
 SOURCE_LABELS = {"rule": "regel", "classifier": "classifier", "rule+classifier": "regel + classifier",
-                 "review": "handmatig toegevoegd"}
+                 "review": "handmatig toegevoegd", "annotation": "handmatig gecodeerd"}
 STATUS_LABELS = {"unreviewed": "niet beoordeeld", "accepted": "geaccepteerd door onderzoeker",
+                 "annotated": "gecodeerd door onderzoeker (annotatie)",
                  "added": "toegevoegd door onderzoeker", "valence_changed": "waardering aangepast door onderzoeker"}
 PROVENANCE_LABELS = {"codebook_version": "versie codeboek", "model_version": "versie classifier",
                      "corpus_hash": "corpus (hash van manifest en documenten)", "date": "datum",

@@ -37,6 +37,7 @@ from .jsonio import dumps
 from .segment import text_hash
 
 DECISIONS = ("accept", "reject", "add", "change_valence")
+MODES = ("review", "blind")   # blind: double coding for agreement only, never applied (see effective_decisions)
 VALENCES = ("positief", "negatief", "gemengd")
 STAGE = "review"
 MAX_REVIEWER = 64
@@ -61,10 +62,13 @@ class Decision:
     memo: str | None = None
     text: str | None = None
     line: int = 0
+    mode: str = "review"
 
     def to_row(self) -> dict[str, Any]:
         row = asdict(self)
         del row["line"]
+        if row["mode"] == "review":     # the file's lines stay as they were; only blind lines say so
+            del row["mode"]
         return row
 
 
@@ -85,7 +89,7 @@ def _check(field: str, ok: bool, message: str) -> None:
 
 def make_decision(reviewer: str, fragment: dict[str, Any], code: str, decision: str,
                   valence: str | None = None, memo: str | None = None, time: str | None = None, *,
-                  has_valence: bool) -> Decision:
+                  has_valence: bool, mode: str = "review") -> Decision:
     """A validated decision on ``code`` of ``fragment`` (a fragment row: fragment_id, text).
 
     ``has_valence``: whether the code carries a valence (its category declares it in the codebook)."""
@@ -105,12 +109,13 @@ def make_decision(reviewer: str, fragment: dict[str, Any], code: str, decision: 
     else:
         _check("valence", valence is None, f"code {code} has no valence (its category does not declare one).")
         _check("decision", decision != "change_valence", f"code {code} has no valence to change.")
+    _check("mode", mode in MODES, f"'{mode}' is not one of {', '.join(MODES)}.")
     memo = (memo or "").strip() or None
     _check("memo", memo is None or len(memo) <= MAX_MEMO, f"at most {MAX_MEMO} characters.")
     text = fragment.get("text") or ""
     return Decision(time=time or now_utc(), reviewer=reviewer, fragment_id=fragment["fragment_id"],
                     text_hash=fragment.get("text_hash") or text_hash(text), code=code, decision=decision,
-                    valence=valence, memo=memo, text=text)
+                    valence=valence, memo=memo, text=text, mode=mode)
 
 
 def append_decision(path: str | Path, decision: Decision) -> None:
@@ -167,9 +172,13 @@ def _parse(raw: str, where: str, line_no: int) -> tuple[Decision | None, str | N
         return None, f"{where}:{line_no}: field 'valence' is '{valence}', not one of {', '.join(VALENCES)}"
     if row["decision"] == "change_valence" and valence is None:
         return None, f"{where}:{line_no}: change_valence without a valence"
+    mode = row.get("mode") or "review"
+    if mode not in MODES:
+        return None, f"{where}:{line_no}: field 'mode' is '{mode}', not one of {', '.join(MODES)}"
     return Decision(time=row["time"], reviewer=row["reviewer"].strip(), fragment_id=row["fragment_id"],
                     text_hash=row.get("text_hash") or "", code=row["code"], decision=row["decision"],
-                    valence=valence, memo=row.get("memo") or None, text=row.get("text"), line=line_no), None
+                    valence=valence, memo=row.get("memo") or None, text=row.get("text"), line=line_no,
+                    mode=mode), None
 
 
 def read_decisions(path: str | Path) -> tuple[list[Decision], list[dict[str, Any]]]:
@@ -223,9 +232,12 @@ def latest_per_reviewer(decisions: Iterable[Decision]) -> dict[tuple[str, str, s
 
 
 def effective_decisions(decisions: Iterable[Decision]) -> dict[tuple[str, str], Decision]:
-    """(fragment_id, code) -> the decision that counts: the latest over all reviewers."""
+    """(fragment_id, code) -> the decision that counts: the latest over all reviewers, in review mode.
+
+    Blind decisions (``kwal review --blind``) are agreement data only: they never change the codings. The
+    team adjudicates a disagreement by an explicit decision in the normal review mode, which counts."""
     effective: dict[tuple[str, str], Decision] = {}
-    for d in sorted(latest_per_reviewer(decisions).values(), key=_order_key):
+    for d in sorted(latest_per_reviewer(d for d in decisions if d.mode == "review").values(), key=_order_key):
         effective[(d.fragment_id, d.code)] = d
     return effective
 

@@ -39,9 +39,10 @@ CONTEXT_CHARS = 320
 FILTERS = ("code", "region", "rtype", "doc", "source", "status")
 ORDERS = ("document", "uncertain")
 STATUS_LABELS = {"unreviewed": "niet beoordeeld", "accepted": "geaccepteerd", "rejected": "afgewezen",
-                 "added": "toegevoegd", "valence_changed": "waardering aangepast", "coded": "gecodeerd"}
+                 "added": "toegevoegd", "valence_changed": "waardering aangepast", "coded": "gecodeerd",
+                 "annotated": "geannoteerd"}
 SOURCE_LABELS = {"rule": "regel", "classifier": "classifier", "rule+classifier": "regel + classifier",
-                 "review": "beoordelaar"}
+                 "review": "beoordelaar", "annotation": "annotatie"}
 MAX_BODY = 64 * 1024
 
 
@@ -289,7 +290,8 @@ class ReviewState:
         context_before = [self._ctx(x, keep_end=True) for x in order[max(0, pos - CONTEXT_BEFORE):pos]]
         context_after = [self._ctx(x) for x in order[pos + 1:pos + 1 + CONTEXT_AFTER]]
         eff = review.effective_decisions(ds)
-        mine = review.latest_per_reviewer(d for d in ds if d.reviewer == self.reviewer)
+        mine = review.latest_per_reviewer(d for d in ds if d.reviewer == self.reviewer
+                                          and (d.mode == "blind") == self.blind)
         if self.blind:
             own = sorted((c, d) for (r, f, c), d in mine.items() if f == fid)
             fragment_codes = [{"code": c, "status": review.status_of(d), "valence": d.valence,
@@ -380,10 +382,12 @@ class ReviewState:
         if decision == "done":
             if not self.blind:
                 raise review.ReviewError("decision field 'decision': 'done' only exists in blind mode.")
-            mine = review.latest_per_reviewer(d for d in self.decisions() if d.reviewer == self.reviewer)
+            mine = review.latest_per_reviewer(d for d in self.decisions()
+                                              if d.reviewer == self.reviewer and d.mode == "blind")
             decided = {c for (r, f, c) in mine if f == fid}
             note = "blind: niet toegekend" + (f"; {memo.strip()}" if memo and memo.strip() else "")
-            rows = [review.make_decision(self.reviewer, frag, c, "reject", memo=note, has_valence=self._has_valence(c))
+            rows = [review.make_decision(self.reviewer, frag, c, "reject", memo=note, has_valence=self._has_valence(c),
+                                         mode="blind")
                     for c in self.codes if c not in decided]
             review.append_decisions(self.decisions_path, rows)
             return {"ok": True, "status": "coded", "status_label": STATUS_LABELS["coded"], "written": len(rows)}
@@ -394,7 +398,7 @@ class ReviewState:
             row = self.merged.get((fid, code)) or {}
             valence = row.get("valence")
         d = review.make_decision(self.reviewer, frag, code, str(decision), valence, memo,
-                                 has_valence=self._has_valence(code))
+                                 has_valence=self._has_valence(code), mode="blind" if self.blind else "review")
         review.append_decision(self.decisions_path, d)
         status = review.status_of(d)
         prog = next((p for p in self.progress() if p["code"] == (code if not self.blind else "steekproef")), None)
