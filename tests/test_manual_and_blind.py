@@ -94,3 +94,15 @@ def test_an_unknown_mode_is_refused(tmp_path: Path) -> None:
                     '"mode": "stiekem"}\n', encoding="utf-8")
     decisions, problems = read_decisions(path)
     assert decisions == [] and "field 'mode' is 'stiekem'" in problems[0]["message"]
+
+
+def test_the_run_summary_names_codes_without_any_coding(tmp_path: Path) -> None:
+    import sqlite_utils
+
+    from kwalitatief.summary import summarise_outputs
+
+    db = sqlite_utils.Database(tmp_path / "kwalitatief.db")
+    db["codes"].insert_all([{"code": c, "label": c} for c in CODES])
+    db["codings"].insert_all([machine("d-1", "a.een")])
+    text = summarise_outputs(tmp_path)
+    assert "2 code(s) got no coding anywhere: a.twee, b.oordeel" in text
