@@ -22,7 +22,7 @@ def test_init_writes_an_empty_study_that_check_says_is_unfinished(tmp_path: Path
     for rel in ("study.yaml", "params.yaml", "dvc.yaml", ".gitignore", "README.md", "pipeline/extract.py",
                 "pipeline/_common.py", "corpus/manifest.csv", "corpus/respondents.csv", "corpus/regions.csv",
                 "corpus/pseudonyms.csv", "codebook/codebook.yaml", "codebook/conclusions.yaml",
-                "codebook/reviews.jsonl", "codebook/annotations/.gitkeep", ".dvc/config"):
+                "codebook/reviews.jsonl", "codebook/annotations/.gitkeep", "codebook/lexicon/.gitkeep", ".dvc/config"):
         assert (study / rel).exists(), rel
     assert (study / "corpus/manifest.csv").read_text() == "doc_id,path,doc_type,region,respondent_id,date,title\n"
     assert "/outputs/private/" in (study / ".gitignore").read_text()

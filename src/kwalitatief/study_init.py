@@ -24,7 +24,7 @@ TEMPLATE_DIR = Path(__file__).parent / "templates" / "study"
 PACKAGE_DIR = Path(__file__).resolve().parent
 REGION_HEADER = ("region", "note")
 PSEUDONYM_HEADER = ("term", "action", "kind", "note")
-EMPTY_DIRS = ("corpus/transcripts", "corpus/documents", "codebook/annotations", "outputs")
+EMPTY_DIRS = ("corpus/transcripts", "corpus/documents", "codebook/annotations", "codebook/lexicon", "outputs")
 TEMPLATE_FILES = {            # template (under templates/study) -> file of the new study
     "study.yaml": "study.yaml", "params.yaml": "params.yaml", "README.md": "README.md", "gitignore": ".gitignore",
     "codebook/codebook.yaml": "codebook/codebook.yaml", "codebook/conclusions.yaml": "codebook/conclusions.yaml",
