@@ -15,6 +15,7 @@ from typing import Any
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
+from kwalitatief import paths  # noqa: E402
 from kwalitatief.config import ConfigError, load_params  # noqa: E402
 from kwalitatief.corpus import Register, RegisterError, load_register  # noqa: E402
 from kwalitatief.parallel import limit_threads, tune_gc  # noqa: E402
@@ -47,7 +48,7 @@ def register(params: dict[str, Any]) -> Register:
     corpus = params.get("corpus", {})
     try:
         return load_register(corpus.get("dir", "corpus"), corpus.get("manifest"),
-                             corpus.get("respondents"), corpus.get("regions"))
+                             corpus.get("respondents"), corpus.get("regions"), paths.STUDY)
     except RegisterError as exc:
         sys.exit(f"error: {exc}")
 

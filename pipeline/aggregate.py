@@ -31,12 +31,12 @@ def main() -> None:
     _args, params = setup(__doc__)
     reg = register(params)
     try:
-        codes = load_codebook(paths.CODEBOOK).code_ids
+        codebook = load_codebook(paths.CODEBOOK)
     except CodebookError as exc:
         sys.exit(f"error: {paths.CODEBOOK}: {exc}\nRun `kwal check` for the details.")
     if not paths.CODINGS.exists():
         sys.exit(f"error: {paths.CODINGS} not found; run the classify stage first (kwal run).")
-    frame = frame_from_register(reg, read_jsonl(paths.CODINGS), read_jsonl(paths.FRAGMENTS, drop=("tokens", "sents")), codes)
+    frame = frame_from_register(reg, read_jsonl(paths.CODINGS), read_jsonl(paths.FRAGMENTS, drop=("tokens", "sents")), codebook)
     tables = aggregate_tables(frame)
     write_exports(tables, paths.AGGREGATES_DIR, paths.AGGREGATES_XLSX, date=_date())
     write_problems(paths.problems_file("aggregate"), frame.problems)

@@ -48,7 +48,12 @@ def main() -> None:
     # review decisions (codebook/reviews.jsonl): a human decision always overrides the machine
     from kwalitatief.review import apply_project
 
-    merged_rows, review_problems = apply_project(result.merged_rows, codes=result.codes, fragments=result.fragments)
+    # a researcher's annotation is a coding of its fragment (source annotation), and wins over the machine
+    from kwalitatief.manual import apply_annotations, manual_codings
+
+    annotated = apply_annotations(result.merged_rows, manual_codings(result.annotation_pairs, result.codes),
+                                  model.codebook_version)
+    merged_rows, review_problems = apply_project(annotated, codes=result.codes, fragments=result.fragments)
     review_problems = redactor.redact_problems(review_problems)
     write_problems(paths.problems_file("review"), review_problems)
     write_jsonl(paths.CODINGS, merged_rows)

@@ -23,12 +23,13 @@ def main() -> None:
     reg = register(params)
     settings = params.get("conclusions") or {}
     try:
-        codes = load_codebook(paths.CODEBOOK).code_ids
+        codebook = load_codebook(paths.CODEBOOK)
     except CodebookError as exc:
         sys.exit(f"error: {paths.CODEBOOK}: {exc}\nRun `kwal check` for the details.")
     try:
         quantifiers = parse_quantifiers(settings.get("quantifiers"))
-        claims = load_conclusions(paths.CONCLUSIONS_INPUT, codes, quantifiers, reg.region_names)
+        claims = load_conclusions(paths.CONCLUSIONS_INPUT, codebook.code_ids, quantifiers, reg.region_names,
+                                  reg.study, sorted(codebook.valenced_codes))
     except ConclusionsError as exc:
         sys.exit(f"error: {exc}")
     if not paths.CODINGS.exists():
@@ -36,10 +37,10 @@ def main() -> None:
     rows = [{k: f.get(k) for k in ("fragment_id", "doc_id", "respondent_id", "text")}
             for f in read_jsonl(paths.FRAGMENTS)]
     fragments = {f["fragment_id"]: f for f in rows}
-    frame = frame_from_register(reg, read_jsonl(paths.CODINGS), rows, codes)
+    frame = frame_from_register(reg, read_jsonl(paths.CODINGS), rows, codebook)
     results = evaluate_conclusions(claims, frame, fragments, quantifiers,
                                    min_population=int(settings.get("min_population", 5)),
-                                   evidence_max=int(settings.get("evidence_per_conclusion", 5)))
+                                   evidence_max=int(settings.get("evidence_per_conclusion", 5)), study=reg.study)
     write_json(paths.CONCLUSIONS, {
         "conclusions": results,
         "quantifiers": [{"name": q.name, "rule": q.rule(), "description": q.description} for q in quantifiers],

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from importlib.metadata import version
 
 from _common import register, run_stage, setup
@@ -37,10 +37,12 @@ def main() -> None:
     reg = register(params)
     try:
         settings = ps.Settings.from_params(params.get("pseudonymise"))
+        if "doc_types" not in (params.get("pseudonymise") or {}):   # default: study.yaml's interview types
+            settings = replace(settings, doc_types=reg.study.transcript_types)
         plist = ps.load_pseudonym_list(settings.list_path)
     except (ValueError, ps.PseudonymListError) as exc:
         sys.exit(f"error: {exc}")
-    vocab = ps.build_vocabulary(reg.regions, reg.respondents, plist, settings)
+    vocab = ps.build_vocabulary(reg.regions, reg.respondents, plist, settings, reg.study.protected_terms)
     doc_types = {d.doc_id: d.doc_type for d in reg.documents}
     docs = [read_json(EXTRACTED_DIR / f"{d.doc_id}.json") for d in reg.documents
             if (EXTRACTED_DIR / f"{d.doc_id}.json").exists()]

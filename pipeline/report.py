@@ -6,6 +6,8 @@ import logging
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 from _common import register, run_stage, setup
 
 from kwalitatief import store
@@ -16,6 +18,7 @@ from kwalitatief.provenance import corpus_hash, run_provenance
 from kwalitatief import paths
 from kwalitatief import report as report_lib
 from kwalitatief.aggregate import read_exports
+from kwalitatief.codebook import load_codebook
 from kwalitatief.conclusions import conclusion_tables
 from kwalitatief.keyscan import project_redactor
 from kwalitatief.leakguard import LeakError, guard
@@ -58,6 +61,9 @@ def main() -> None:
     agreement = project_agreement(params)
     if agreement:
         tables["agreement"] = agreement
+    codebook = load_codebook(paths.CODEBOOK)
+    tables["codes"] = pd.DataFrame(report_lib.code_rows(codebook),
+                                   columns=["code", "label", "category", "category_label", "valence"])
     # the register as the database shows it: organisations that are pseudonymised in the transcripts
     # (params pseudonymise.organisation_types) appear by their tag there too
     labels = read_json(paths.PSEUDONYMISED_REGISTER) if paths.PSEUDONYMISED_REGISTER.exists() else {}
@@ -71,17 +77,21 @@ def main() -> None:
     run_facts = run_provenance(params, ".", **facts, n_codings=len(codings), n_conclusions=len(concl["conclusions"]))
     db = store.build_database(
         DATABASE,
-        regions=reg.regions, respondents=respondents, documents=documents,
+        regions=region_rows(reg), respondents=respondents, documents=documents,
         fragments=fragments, problems=problems, provenance=run_facts,
         codings=codings if paths.CODINGS.exists() else None,
         machine_codings=machine if machine else None, tables=tables,
     )
-    views = report_lib.create_views(db)
+    study = reg.study
+    outside = [r for r in reg.region_names if r not in reg.population]
+    views = report_lib.create_views(db, outside)
     log.info("wrote %s: %d documents, %d fragments, %d codings, %d problems; views: %s", DATABASE,
              db["documents"].count, db["fragments"].count, len(codings), db["problems"].count, ", ".join(views))
     metrics = read_json(paths.METRICS_DETAIL) if paths.METRICS_DETAIL.exists() else None
     context = report_lib.build_context(concl["conclusions"], tables, reg.region_names, run_facts, metrics,
-                                       concl.get("quantifiers", []), problems)
+                                       concl.get("quantifiers", []), problems, study=study,
+                                       categories=dict(codebook.categories),
+                                       code_labels={c.id: c.label for c in codebook.codes})
     context["agreement"] = agreement
     report_lib.write_report(paths.REPORT_HTML, paths.REPORT_MD, context)
     log.info("wrote %s and %s", paths.REPORT_HTML, paths.REPORT_MD)
@@ -90,6 +100,14 @@ def main() -> None:
     except LeakError as exc:
         sys.exit(f"error: {exc}")
     log.info("leak guard: none of the key's %d originals outside %s", checked, paths.PRIVATE)
+
+
+def region_rows(reg) -> list[dict]:
+    """The regions table: the rows of regions.csv (in the population) and the study's outside values."""
+    names = {r["region"] for r in reg.regions}
+    rows = [{**r, "in_population": 1} for r in reg.regions]
+    return rows + [{"region": value, "note": label, "in_population": 0}
+                   for value, label in reg.study.outside.items() if value not in names]
 
 
 def _versions(codings: list[dict]) -> dict[str, str]:

@@ -52,6 +52,33 @@ def write_csv(path: Path, rows: list[dict], fields: list[str] | None = None) -> 
         writer.writerows(rows)
 
 
+STUDY_YAML = """title: Teststudie
+description: Een kleine studie voor de tests.
+regions:
+  label: regio
+  plural: regio's
+  population_group: regionaal
+  population_label: in een regio
+  outside: {geen: buiten een regio, landelijk: landelijk}
+respondent_types:
+  gemeente: {label: gemeente, plural: gemeenten}
+  provincie: {label: provincie, plural: provincies}
+  culturele_instelling: culturele instelling
+  fonds: fonds
+document_types:
+  transcript: {label: interview, plural: interviews, transcript: true}
+  profiel: {label: regioprofiel, plural: regioprofielen}
+protected_terms: [OCW, BIS]
+"""
+
+
+def write_study(root: Path, text: str = STUDY_YAML) -> Path:
+    """The study's declarations (study.yaml) at ``root``."""
+    path = root / "study.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 MANIFEST_FIELDS = ["doc_id", "path", "doc_type", "region", "respondent_id", "date", "title"]
 
 
@@ -59,6 +86,7 @@ def make_corpus(root: Path, with_corrupt_pdf: bool = False) -> Path:
     """Write a small valid corpus under ``root/corpus`` and return that folder."""
     corpus = root / "corpus"
     (corpus / "transcripts").mkdir(parents=True)
+    write_study(root)
     (corpus / "profiles").mkdir()
     write_csv(corpus / "regions.csv", REGIONS)
     write_csv(corpus / "respondents.csv", RESPONDENTS)

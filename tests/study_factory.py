@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 REGIONS = ["Aland", "Bland", "Cland", "geen", "landelijk"]
 RESPONDENTS = [
     {"respondent_id": "R1", "respondent_type": "gemeente", "organisation": "gemeente A", "region": "Aland"},
@@ -51,3 +53,23 @@ def study(texts: dict[str, str] | None = None):
     codings = [{"fragment_id": fid, "code": code, "valence": valence, "source": "rule"}
                for fid, codes in CODED.items() for code, valence in codes]
     return codings, fragments, documents, [dict(r) for r in RESPONDENTS], list(REGIONS), list(CODES)
+
+
+# the declarations of the synthetic study (what study.yaml and the codebook's categories say)
+VALENCED = [c for c in CODES if c.startswith("opinie.")]
+OUTSIDE = ["geen", "landelijk"]
+CATEGORIES = {"doel": "Doelen", "knelpunt": "Knelpunten", "opinie": "Opinies"}
+
+
+def declarations():
+    """The synthetic study's :class:`kwalitatief.study.Study`."""
+    from kwalitatief.study import DocumentType, Label, Study
+
+    return Study(path=Path("study.yaml"), title="Synthetische studie", region_label="stedelijke regio",
+                 region_plural="stedelijke regio's", population_group="stedelijk",
+                 population_label="in een stedelijke regio",
+                 outside={"geen": "buiten een stedelijke regio", "landelijk": "landelijk"},
+                 respondent_types={t: Label(t.replace("_", " "), t.replace("_", " "))
+                                   for t in ("gemeente", "provincie", "culturele_instelling", "fonds")},
+                 document_types={"transcript": DocumentType("interview", "interviews", True),
+                                 "profiel": DocumentType("regioprofiel", "regioprofielen")})

@@ -8,11 +8,11 @@ import pandas as pd
 from kwalitatief import store
 from kwalitatief.aggregate import aggregate_tables, build_frame, read_exports, unit_valence, workbook_bytes, write_exports
 from kwalitatief.report import create_views
-from study_factory import study
+from study_factory import OUTSIDE, VALENCED, study
 
 
 def test_a_respondent_who_repeats_a_code_counts_once():
-    frame = build_frame(*study())
+    frame = build_frame(*study(), VALENCED, OUTSIDE)
     tables = aggregate_tables(frame)
     row = tables["agg_code_region"].query("code == 'knelpunt.financiering' and region == 'Aland'").iloc[0]
     assert row["n_fragments"] == 4          # R1 said it three times, R2 once ...
@@ -27,7 +27,7 @@ def test_a_respondent_who_repeats_a_code_counts_once():
 
 
 def test_codes_without_codings_get_zero_rows():
-    tables = aggregate_tables(build_frame(*study()))
+    tables = aggregate_tables(build_frame(*study(), VALENCED, OUTSIDE))
     rows = tables["agg_code_region"].query("code == 'knelpunt.tijdsdruk'")
     assert len(rows) == 5 and rows["n_respondents"].sum() == 0
 
@@ -42,8 +42,8 @@ def test_unit_valence_rule():
 
 
 def test_opinie_split_by_respondent_valence():
-    tables = aggregate_tables(build_frame(*study()))
-    val = tables["agg_opinie_valence"].query("code == 'opinie.proeftuin' and group_by == 'totaal'")
+    tables = aggregate_tables(build_frame(*study(), VALENCED, OUTSIDE))
+    val = tables["agg_valence"].query("code == 'opinie.proeftuin' and group_by == 'totaal'")
     counts = dict(zip(val["valence"], val["n_respondents"]))
     # R1 positief twice -> positief; R2 positief + negatief -> gemengd; R4 negatief
     assert counts == {"positief": 1, "gemengd": 1, "negatief": 1}
@@ -51,7 +51,7 @@ def test_opinie_split_by_respondent_valence():
 
 
 def test_cooccurrence_within_fragment_and_respondent():
-    tables = aggregate_tables(build_frame(*study()))
+    tables = aggregate_tables(build_frame(*study(), VALENCED, OUTSIDE))
     frag = tables["cooc_fragment"].query("code_a == 'knelpunt.financiering' and code_b == 'opinie.proeftuin'")
     assert frag.iloc[0]["n_fragments"] == 1
     resp = tables["cooc_respondent"].query("code_a == 'knelpunt.financiering' and code_b == 'opinie.proeftuin'")
@@ -61,13 +61,13 @@ def test_cooccurrence_within_fragment_and_respondent():
 def test_unknown_fragment_is_reported_not_dropped_silently():
     codings, fragments, documents, respondents, regions, codes = study()
     codings = codings + [{"fragment_id": "gone-1", "code": "doel.matching", "valence": None}]
-    frame = build_frame(codings, fragments, documents, respondents, regions, codes)
+    frame = build_frame(codings, fragments, documents, respondents, regions, codes, VALENCED, OUTSIDE)
     assert any("gone-1" in p["message"] for p in frame.problems)
 
 
 def _database(tmp_path):
     codings, fragments, documents, respondents, regions, codes = study()
-    frame = build_frame(codings, fragments, documents, respondents, regions, codes)
+    frame = build_frame(codings, fragments, documents, respondents, regions, codes, VALENCED, OUTSIDE)
     tables = aggregate_tables(frame)
     write_exports(tables, tmp_path / "aggregates", tmp_path / "aggregates.xlsx")
     loaded = read_exports(tmp_path / "aggregates")
@@ -75,7 +75,9 @@ def _database(tmp_path):
         tmp_path / "k.db", regions=[{"region": r} for r in regions], respondents=respondents,
         documents=documents, fragments=fragments, problems=[], provenance={"x": 1},
         codings=[{**c, "sources": "rule", "status": "unreviewed"} for c in codings], tables=loaded)
-    create_views(db)
+    db["codes"].insert_all([{"code": c, "label": c, "category": c.split(".")[0], "category_label": "",
+                             "valence": c in VALENCED} for c in codes])
+    create_views(db, OUTSIDE)
     return tmp_path / "k.db"
 
 
@@ -110,15 +112,16 @@ def test_aggregates_recomputed_with_plain_sql_match(tmp_path):
 
 def test_views_answer_the_common_questions(tmp_path):
     con = sqlite3.connect(_database(tmp_path))
-    knelpunten = con.execute("select code, n_regions from v_knelpunten_per_regio").fetchall()
+    knelpunten = con.execute("select code, n_regions from v_regions_per_code where category = 'knelpunt'").fetchall()
     assert knelpunten[0] == ("knelpunt.financiering", 2)
-    proeftuin = con.execute("select respondent_type, valence, n_respondents from v_proeftuin_per_respondenttype"
-                            ).fetchall()
+    assert not con.execute("select * from v_regions_per_code where regions like '%geen%'").fetchall()
+    proeftuin = con.execute("select respondent_type, valence, n_respondents from v_valence_per_respondenttype "
+                            "where code = 'opinie.proeftuin'").fetchall()
     assert ("gemeente", "positief", 1) in proeftuin and ("provincie", "gemengd", 1) in proeftuin
 
 
 def test_exports_are_reproducible(tmp_path):
-    tables = aggregate_tables(build_frame(*study()))
+    tables = aggregate_tables(build_frame(*study(), VALENCED, OUTSIDE))
     data = workbook_bytes(tables, date=(2022, 6, 1))
     assert data == workbook_bytes(tables, date=(2022, 6, 1))
     import zipfile

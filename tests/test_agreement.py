@@ -70,3 +70,8 @@ def test_orphaned_decisions_are_not_compared():
     decisions = _decisions(A, "anna", codes) + _decisions(B, "bram", codes)
     rows = agreement_rows(decisions, fragments)
     assert rows[0]["n"] == 5
+
+
+def test_too_few_pairs_read_te_weinig():
+    assert interpret(0.95, n=4) == "te weinig (n < 10)"
+    assert interpret(0.95, n=10) == "betrouwbaar"

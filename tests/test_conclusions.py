@@ -11,7 +11,7 @@ from kwalitatief.aggregate import build_frame
 from kwalitatief.conclusions import (ConclusionsError, evaluate_conclusion, load_conclusions, parse_quantifiers,
                                      strongest)
 from kwalitatief.config import load_params
-from study_factory import REGIONS, study
+from study_factory import CATEGORIES, OUTSIDE, REGIONS, VALENCED, declarations, study
 
 PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
 
@@ -53,7 +53,7 @@ def test_strongest_supported_quantifier(quantifiers, count, total, expected):
 def _claims(tmp_path, body: str, quantifiers, codes=None):
     path = tmp_path / "conclusions.yaml"
     path.write_text(textwrap.dedent(body), encoding="utf-8")
-    return load_conclusions(path, codes or study()[5], quantifiers, REGIONS)
+    return load_conclusions(path, codes or study()[5], quantifiers, REGIONS, declarations(), VALENCED)
 
 
 CLAIMS = """\
@@ -88,10 +88,11 @@ conclusions:
 
 def _evaluate(tmp_path, quantifiers, min_population=2, texts=None):
     codings, fragments, documents, respondents, regions, codes = study(texts)
-    frame = build_frame(codings, fragments, documents, respondents, regions, codes)
+    frame = build_frame(codings, fragments, documents, respondents, regions, codes, VALENCED, OUTSIDE)
     claims = _claims(tmp_path, CLAIMS, quantifiers)
     by_id = {f["fragment_id"]: f for f in fragments}
-    return {c.id: evaluate_conclusion(c, frame, by_id, quantifiers, min_population=min_population) for c in claims}
+    return {c.id: evaluate_conclusion(c, frame, by_id, quantifiers, min_population=min_population,
+                                      study=declarations()) for c in claims}
 
 
 def test_supported_claim_with_counts(tmp_path, quantifiers):
@@ -142,7 +143,7 @@ def test_reviewed_and_agreeing_codings_rank_first(quantifiers):
             c.update(status="accepted", sources="rule")
         elif c["fragment_id"] == "t1-1":
             c.update(sources="rule+classifier", score=0.9)
-    frame = build_frame(codings, fragments, documents, respondents, regions, codes)
+    frame = build_frame(codings, fragments, documents, respondents, regions, codes, VALENCED, OUTSIDE)
     from kwalitatief.conclusions import Conclusion
 
     claim = Conclusion(id="x", text="x", code="knelpunt.financiering", unit="respondent", population={},
@@ -158,7 +159,9 @@ def test_reviewed_and_agreeing_codings_rank_first(quantifiers):
     ("quantifier", "bijna iedereen", "unknown quantifier 'bijna iedereen'"),
     ("unit", "persoon", "unknown unit 'persoon'"),
     ("population", "{leeftijd: oud}", "'leeftijd' does not apply to unit region"),
-    ("valence", "blij", "only opinie codes have a valence"),
+    ("valence", "blij", "code 'knelpunt.financiering' has no valence"),
+    ("population", "{respondent_type: [wijkteam]}", "unknown respondent_type 'wijkteam'; declared in study.yaml: "
+                                                    "gemeente, provincie, culturele_instelling, fonds"),
 ])
 def test_validation_errors_name_file_line_id_and_field(tmp_path, quantifiers, field, value, expected):
     body = {"text": "Iets.", "code": "knelpunt.financiering", "unit": "region", "population": "alle",

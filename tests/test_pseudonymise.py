@@ -23,9 +23,16 @@ RESPONDENTS = [
 ]
 
 
+# what the demo study declares: its protected terms (study.yaml) and the respondent types whose
+# organisations are replaced (params.yaml)
+STUDY_TERMS = ("OCW", "Ministerie van OCW", "BIS", "VNG", "IPO", "Raad voor Cultuur", "RvC")
+ORGANISATION_TYPES = ("culturele_instelling", "adviesraad")
+
+
 def vocabulary(settings: ps.Settings | None = None, replace=(), keep=(), respondents=RESPONDENTS) -> ps.Vocabulary:
     plist = ps.PseudonymList(replace=list(replace), keep=list(keep))
-    return ps.build_vocabulary(REGIONS, respondents, plist, settings or ps.Settings())
+    return ps.build_vocabulary(REGIONS, respondents, plist,
+                               settings or ps.Settings(organisation_types=ORGANISATION_TYPES), STUDY_TERMS)
 
 
 def transcript(doc_id: str, text: str) -> dict:
@@ -33,7 +40,7 @@ def transcript(doc_id: str, text: str) -> dict:
 
 
 def run(docs: list[dict], settings: ps.Settings | None = None, **vocab_args) -> ps.CorpusResult:
-    settings = settings or ps.Settings()
+    settings = settings or ps.Settings(organisation_types=ORGANISATION_TYPES)
     vocab = vocabulary(settings, **vocab_args)
     return ps.pseudonymise_corpus(docs, {d["doc_id"]: "transcript" for d in docs}, vocab, settings)
 
@@ -164,9 +171,10 @@ def test_register_organisations_and_municipalities_follow_the_settings():
     doc = transcript("int_f", "I: Waar werkt u?\n\nR: Bij Productiehuis De Oversteek in Kampen, regio Zwolle.\n")
     on = run([doc]).documents[0]["text"]
     assert "Bij [ORGANISATIE-1] in Kampen, regio Zwolle." in on
-    off = run([doc], ps.Settings(replace_organisations=False)).documents[0]["text"]
+    off = run([doc], ps.Settings(replace_organisations=False, organisation_types=ORGANISATION_TYPES)).documents[0]["text"]
     assert "Productiehuis De Oversteek" in off
-    municipalities = run([doc], ps.Settings(replace_municipalities=True)).documents[0]["text"]
+    municipalities = run([doc], ps.Settings(replace_municipalities=True,
+                                            organisation_types=ORGANISATION_TYPES)).documents[0]["text"]
     assert "in [GEMEENTE-1], regio Zwolle." in municipalities  # Zwolle is a region name: it stays
 
 
@@ -215,7 +223,7 @@ def test_register_organisations_and_titles_get_the_transcripts_tag():
     documents = [{"doc_id": "int_r4", "respondent_id": "R4", "title": "Interview Theater X (fictief)"},
                  {"doc_id": "int_r1", "respondent_id": "R1", "title": "Interview gemeente Zwolle"}]
     key = [{"tag": "[ORGANISATIE-2]", "original": "Theater X", "doc_id": "int_r4"}]
-    labels = register_labels(respondents, documents, key, Settings())
+    labels = register_labels(respondents, documents, key, Settings(organisation_types=ORGANISATION_TYPES))
     assert labels == {"organisations": {"R4": "[ORGANISATIE-2]"},
                       "titles": {"int_r4": "Interview [ORGANISATIE-2]"}}
 

@@ -13,7 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pytest
-from corpus_factory import write_csv
+from corpus_factory import write_csv, write_study
 
 from kwalitatief import pseudonymise as ps
 from kwalitatief import store
@@ -86,6 +86,7 @@ TRUTH: list[Truth] = [
 
 def _synthetic_corpus(root: Path) -> Path:
     corpus = root / "corpus"
+    write_study(root)
     (corpus / "transcripts").mkdir(parents=True)
     write_csv(corpus / "regions.csv", [
         {"region": "Twente", "provinces": "Overijssel", "municipalities": "Enschede; Hengelo"},

@@ -28,10 +28,10 @@ def _reviewed_project(root: Path) -> dict:
     project = make_review_project(root, build_db=False)
     path = root / "codebook/reviews.jsonl"
     append_decision(path, make_decision("anna", _frag(project, 1), "opinie.proeftuin", "change_valence", "gemengd",
-                                        memo="positief én kritisch"))
-    append_decision(path, make_decision("anna", _frag(project, 2), "knelpunt.tijdsdruk", "accept"))
-    append_decision(path, make_decision("bram", _frag(project, 3), "doel.samenwerking_regio", "reject"))
-    append_decision(path, make_decision("bram", _frag(project, 0, "int_b"), "knelpunt.status", "add"))
+                                        memo="positief én kritisch", has_valence=True))
+    append_decision(path, make_decision("anna", _frag(project, 2), "knelpunt.tijdsdruk", "accept", has_valence=False))
+    append_decision(path, make_decision("bram", _frag(project, 3), "doel.samenwerking_regio", "reject", has_valence=False))
+    append_decision(path, make_decision("bram", _frag(project, 0, "int_b"), "knelpunt.status", "add", has_valence=False))
     return project
 
 

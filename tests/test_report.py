@@ -9,7 +9,7 @@ from kwalitatief.aggregate import aggregate_tables, build_frame
 from kwalitatief.conclusions import evaluate_conclusions, load_conclusions, parse_quantifiers
 from kwalitatief.config import load_params
 from kwalitatief.report import build_context, render_html, render_markdown, write_report
-from study_factory import REGIONS, study
+from study_factory import CATEGORIES, OUTSIDE, REGIONS, VALENCED, declarations, study
 
 PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
 MARKUP = 'De proeftuin <script>alert("x")</script> was <b>top</b> & "goed" | echt.'
@@ -27,16 +27,17 @@ PROVENANCE = {"codebook_version": "cb123", "model_version": "m456", "corpus_hash
 
 def _context(tmp_path, plots=True, provenance=None):
     codings, fragments, documents, respondents, regions, codes = study({"t1-1": MARKUP})
-    frame = build_frame(codings, fragments, documents, respondents, regions, codes)
+    frame = build_frame(codings, fragments, documents, respondents, regions, codes, VALENCED, OUTSIDE)
     quantifiers = parse_quantifiers(load_params(PARAMS)["conclusions"]["quantifiers"])
     (tmp_path / "c.yaml").write_text(CLAIMS, encoding="utf-8")
-    claims = load_conclusions(tmp_path / "c.yaml", codes, quantifiers, REGIONS)
+    claims = load_conclusions(tmp_path / "c.yaml", codes, quantifiers, REGIONS, declarations(), VALENCED)
     results = evaluate_conclusions(claims, frame, {f["fragment_id"]: f for f in fragments}, quantifiers,
-                                   min_population=2, evidence_max=10)
+                                   min_population=2, evidence_max=10, study=declarations())
     metrics = {"n_annotations": 100, "cv_folds": 5, "merge_policy": "union",
                "rules": {"micro_f1": 0.61, "macro_f1": 0.5}, "merged": {"micro_f1": 0.72, "macro_f1": 0.6},
                "per_code": {"knelpunt.financiering": {"support": 12, "rules": {"f1": 0.7}, "merged": {"f1": 0.8}}}}
-    return build_context(results, aggregate_tables(frame), REGIONS, provenance or PROVENANCE, metrics, plots=plots)
+    return build_context(results, aggregate_tables(frame), REGIONS, provenance or PROVENANCE, metrics, plots=plots,
+                         study=declarations(), categories=CATEGORIES)
 
 
 def test_fragment_markup_is_escaped(tmp_path):

@@ -30,12 +30,12 @@ def test_decisions_override_the_machine_and_survive_a_rerun(tmp_path):
     project = make_review_project(tmp_path, build_db=False)
     path = tmp_path / "codebook/reviews.jsonl"
     proeftuin, krap, regio = _frag(project, 1), _frag(project, 2), _frag(project, 3)
-    append_decision(path, make_decision("anna", krap, "knelpunt.tijdsdruk", "reject", time="2024-01-01T10:00:00Z"))
+    append_decision(path, make_decision("anna", krap, "knelpunt.tijdsdruk", "reject", time="2024-01-01T10:00:00Z", has_valence=False))
     append_decision(path, make_decision("anna", proeftuin, "opinie.proeftuin", "change_valence", "gemengd",
-                                        memo="ook kritisch", time="2024-01-01T10:01:00Z"))
+                                        memo="ook kritisch", time="2024-01-01T10:01:00Z", has_valence=True))
     append_decision(path, make_decision("anna", regio, "doel.samenwerking_regio", "accept",
-                                        time="2024-01-01T10:02:00Z"))
-    append_decision(path, make_decision("anna", regio, "knelpunt.status", "add", time="2024-01-01T10:03:00Z"))
+                                        time="2024-01-01T10:02:00Z", has_valence=False))
+    append_decision(path, make_decision("anna", regio, "knelpunt.status", "add", time="2024-01-01T10:03:00Z", has_valence=False))
     before = path.read_bytes()
     for _ in range(2):   # the classify stage reruns: same machine codings, decisions applied again
         rows, problems = apply_project(project["merged"], tmp_path, ["doel.samenwerking_regio", "knelpunt.tijdsdruk",
@@ -57,13 +57,13 @@ def test_latest_decision_wins_per_fragment_and_code_across_reviewers(tmp_path):
     project = make_review_project(tmp_path, build_db=False)
     frag = _frag(project, 2)
     decisions = [
-        make_decision("bram", frag, "knelpunt.tijdsdruk", "accept", time="2024-01-02T09:00:00Z"),
-        make_decision("anna", frag, "knelpunt.tijdsdruk", "reject", time="2024-01-01T09:00:00Z"),
+        make_decision("bram", frag, "knelpunt.tijdsdruk", "accept", time="2024-01-02T09:00:00Z", has_valence=False),
+        make_decision("anna", frag, "knelpunt.tijdsdruk", "reject", time="2024-01-01T09:00:00Z", has_valence=False),
     ]
     rows, _ = apply_decisions(project["merged"], project["fragments"], decisions)
     row = next(r for r in rows if r["fragment_id"] == frag["fragment_id"] and r["code"] == "knelpunt.tijdsdruk")
     assert (row["status"], row["reviewer"]) == ("accepted", "bram")
-    decisions.append(make_decision("anna", frag, "knelpunt.tijdsdruk", "reject", time="2024-01-03T09:00:00Z"))
+    decisions.append(make_decision("anna", frag, "knelpunt.tijdsdruk", "reject", time="2024-01-03T09:00:00Z", has_valence=False))
     rows, _ = apply_decisions(project["merged"], project["fragments"], decisions)
     assert not any(r["fragment_id"] == frag["fragment_id"] and r["code"] == "knelpunt.tijdsdruk" for r in rows)
 
@@ -73,14 +73,14 @@ def test_torn_last_line_is_reported_and_everything_before_it_kept(tmp_path):
     path = tmp_path / "codebook/reviews.jsonl"
     for seq in (1, 2, 3):
         code = {1: "opinie.proeftuin", 2: "knelpunt.tijdsdruk", 3: "doel.samenwerking_regio"}[seq]
-        append_decision(path, make_decision("anna", _frag(project, seq), code, "accept"))
+        append_decision(path, make_decision("anna", _frag(project, seq), code, "accept", has_valence=code.startswith("opinie.")))
     with open(path, "a", encoding="utf-8") as handle:   # a crash in the middle of a write
         handle.write('{"code":"knelpunt.tijdsdruk","decision":"rej')
     decisions, problems = read_decisions(path)
     assert len(decisions) == 3
     assert len(problems) == 1 and ":4:" in problems[0]["message"] and "incomplete" in problems[0]["message"]
     # the next save starts on a fresh line; the broken line stays visible, nothing is glued to it
-    append_decision(path, make_decision("bram", _frag(project, 2), "knelpunt.tijdsdruk", "reject"))
+    append_decision(path, make_decision("bram", _frag(project, 2), "knelpunt.tijdsdruk", "reject", has_valence=False))
     decisions, problems = read_decisions(path)
     assert [d.reviewer for d in decisions] == ["anna", "anna", "anna", "bram"]
     assert len(problems) == 1 and ":4:" in problems[0]["message"]
@@ -103,7 +103,7 @@ def _writer(args):
     frag = {"fragment_id": "doc-abc", "text": "tekst"}
     for i in range(n):
         append_decision(path, make_decision(reviewer, frag, "knelpunt.tijdsdruk",
-                                            "accept" if i % 2 else "reject", memo="x" * 3000))
+                                            "accept" if i % 2 else "reject", memo="x" * 3000, has_valence=False))
 
 
 def test_two_reviewers_saving_at_the_same_moment_lose_nothing(tmp_path):
@@ -121,8 +121,8 @@ def test_orphaned_decisions_are_reported_with_old_text_and_kept(tmp_path):
     project = make_review_project(tmp_path, build_db=False)
     path = tmp_path / "codebook/reviews.jsonl"
     changed, stable = _frag(project, 2), _frag(project, 3)
-    append_decision(path, make_decision("anna", changed, "knelpunt.tijdsdruk", "reject"))
-    append_decision(path, make_decision("anna", stable, "doel.samenwerking_regio", "accept"))
+    append_decision(path, make_decision("anna", changed, "knelpunt.tijdsdruk", "reject", has_valence=False))
+    append_decision(path, make_decision("anna", stable, "doel.samenwerking_regio", "accept", has_valence=False))
     before = path.read_bytes()
     # re-extraction changed one paragraph: it gets a new id; the other fragments keep theirs
     from review_factory import DOCS
@@ -148,9 +148,9 @@ def test_orphaned_decisions_are_reported_with_old_text_and_kept(tmp_path):
 def test_reviewed_fragments_become_training_labels(tmp_path):
     project = make_review_project(tmp_path, build_db=False)
     path = tmp_path / "codebook/reviews.jsonl"
-    append_decision(path, make_decision("anna", _frag(project, 2), "knelpunt.tijdsdruk", "reject"))
-    append_decision(path, make_decision("anna", _frag(project, 1), "opinie.proeftuin", "change_valence", "negatief"))
-    append_decision(path, make_decision("anna", _frag(project, 3), "knelpunt.status", "add"))
+    append_decision(path, make_decision("anna", _frag(project, 2), "knelpunt.tijdsdruk", "reject", has_valence=False))
+    append_decision(path, make_decision("anna", _frag(project, 1), "opinie.proeftuin", "change_valence", "negatief", has_valence=True))
+    append_decision(path, make_decision("anna", _frag(project, 3), "knelpunt.status", "add", has_valence=False))
     labels = {(lab.fragment_id, lab.code): lab for lab in training_labels(path, project["fragments"])}
     assert labels[(_frag(project, 2)["fragment_id"], "knelpunt.tijdsdruk")].present is False
     assert labels[(_frag(project, 1)["fragment_id"], "opinie.proeftuin")].valence == "negatief"
@@ -166,7 +166,8 @@ def test_reviewed_fragments_become_training_labels(tmp_path):
 ])
 def test_invalid_decisions_are_refused_with_the_field_named(kwargs, field):
     with pytest.raises(ReviewError, match=f"'{field}'"):
-        make_decision(fragment={"fragment_id": "d-1", "text": "t"}, **kwargs)
+        make_decision(fragment={"fragment_id": "d-1", "text": "t"}, **kwargs,
+                      has_valence=kwargs["code"].startswith("opinie."))
 
 
 def test_the_classify_stage_applies_decisions_and_writes_problems(tmp_path):
@@ -188,8 +189,8 @@ def test_the_classify_stage_applies_decisions_and_writes_problems(tmp_path):
     target = merged[0]
     frag = next(f for f in frags if f["fragment_id"] == target["fragment_id"])
     path = tmp_path / "codebook/reviews.jsonl"
-    append_decision(path, make_decision("anna", frag, target["code"], "reject"))
-    append_decision(path, make_decision("anna", {"fragment_id": "gone-1", "text": "weg"}, "knelpunt.status", "add"))
+    append_decision(path, make_decision("anna", frag, target["code"], "reject", has_valence=target["code"].startswith("opinie.")))
+    append_decision(path, make_decision("anna", {"fragment_id": "gone-1", "text": "weg"}, "knelpunt.status", "add", has_valence=False))
     second = run()
     assert second.returncode == 0, second.stderr
     after = {(r["fragment_id"], r["code"]) for r in read_jsonl(tmp_path / "outputs/work/codings.jsonl")}

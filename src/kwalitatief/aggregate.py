@@ -8,12 +8,12 @@ Definitions (also in the README of the aggregates folder, ``outputs/aggregates/R
 - A *source* of a coding is its respondent when the fragment belongs to a respondent (interviews), else
   its document (policy documents have no respondent).
 - The *region* of a coding is the respondent's region when there is a respondent, else the document's
-  region. Only the registered regions other than ``geen`` and ``landelijk`` are *real* regions (15 in the
-  demo study); shares of regions always use the real regions as denominator.
+  region. The rows of the region register form the population (*real* regions); values the study declares
+  ``outside`` (study.yaml) are not in it. Shares of regions always use the real regions as denominator.
 - Denominators of respondent shares are the respondents of the group in the register
   (``corpus/respondents.csv``), whether or not all of them were coded; of document shares the documents of
   the group in the manifest.
-- Valence of a unit (respondent, region, document) for an opinie code: ``positief`` when all its codings
+- Valence of a unit (respondent, region, document) for a code with valence (its category declares it): ``positief`` when all its codings
   of that code are positief, ``negatief`` when all are negatief, otherwise ``gemengd`` (both poles, or a
   gemengd coding). Codings without a valence are ignored; a unit with only such codings is ``onbekend``.
 """
@@ -31,7 +31,6 @@ from typing import Any
 
 import pandas as pd
 
-from .corpus import SPECIAL_REGIONS
 from .jsonio import atomic_write_text
 
 VALENCES = ("positief", "negatief", "gemengd")
@@ -53,10 +52,14 @@ class StudyFrame:
     all_regions: list[str]                  # every region of the register, special ones included
     codes: list[str]
     problems: list[dict[str, Any]] = field(default_factory=list)
+    valenced: frozenset[str] = frozenset()  # codes whose category carries a valence
+
+    def has_valence(self, code: str) -> bool:
+        return code in self.valenced
 
 
 def category(code: str) -> str:
-    """``doel``, ``knelpunt`` or ``opinie`` (the part of the code id before the first dot)."""
+    """The code's category: the part of its id before the first dot (the codebook enforces it)."""
     return code.split(".", 1)[0]
 
 
@@ -74,13 +77,16 @@ def unit_valence(valences: Iterable[Any]) -> str:
 
 def build_frame(codings: Iterable[dict[str, Any]], fragments: Iterable[dict[str, Any]],
                 documents: Sequence[dict[str, Any]], respondents: Sequence[dict[str, Any]],
-                regions: Sequence[str], codes: Sequence[str] | None = None) -> StudyFrame:
+                regions: Sequence[str], codes: Sequence[str] | None = None,
+                valenced: Iterable[str] = (), outside: Iterable[str] = ()) -> StudyFrame:
     """Join codings to fragments, documents and respondents; codings that cannot be placed become problems.
 
     ``documents`` are manifest rows (doc_id, doc_type, region, respondent_id), ``respondents`` register
-    rows (respondent_id, respondent_type, region), ``regions`` every registered region name. ``codes``
-    (e.g. all codes of the codebook) makes sure codes without any coding still get (zero) rows.
+    rows (respondent_id, respondent_type, region), ``regions`` every region value (population first).
+    ``codes`` (e.g. all codes of the codebook) makes sure codes without any coding still get (zero) rows;
+    ``valenced`` are the codes that carry a valence, ``outside`` the region values outside the population.
     """
+    valenced, outside = frozenset(valenced), frozenset(outside)
     problems: list[dict[str, Any]] = []
     frag_info = {f["fragment_id"]: (f["doc_id"], f.get("respondent_id") or None) for f in fragments}
     docs = {d["doc_id"]: d for d in documents}
@@ -105,15 +111,15 @@ def build_frame(codings: Iterable[dict[str, Any]], fragments: Iterable[dict[str,
             rid = None
         region = person["region"] if person else doc.get("region")
         valence = coding.get("valence") or None
-        if category(code) == "opinie" and valence not in VALENCES:
-            problems.append(_problem(doc_id, f"opinie coding {code} on {fid} has no valid valence "
+        if code in valenced and valence not in VALENCES:
+            problems.append(_problem(doc_id, f"coding {code} on {fid} has no valid valence "
                                              f"({valence!r}); it counts for the code but not for a valence.", fid))
             valence = None
         rows.append({
             "fragment_id": fid, "code": code, "category": category(code), "valence": valence,
             "sources": coding.get("sources") or coding.get("source"), "status": coding.get("status"),
             "score": coding.get("score"), "doc_id": doc_id, "doc_type": doc.get("doc_type"),
-            "region": region, "real_region": region not in SPECIAL_REGIONS,
+            "region": region, "real_region": region not in outside,
             "respondent_id": rid, "respondent_type": person["respondent_type"] if person else None,
             "source_unit": f"respondent:{rid}" if rid else f"document:{doc_id}",
         })
@@ -125,8 +131,8 @@ def build_frame(codings: Iterable[dict[str, Any]], fragments: Iterable[dict[str,
     resp_frame = pd.DataFrame([{k: r.get(k) for k in ("respondent_id", "respondent_type", "region")}
                                for r in respondents], columns=["respondent_id", "respondent_type", "region"])
     all_codes = sorted(set(codes or []) | set(coded["code"]))
-    real = [r for r in regions if r not in SPECIAL_REGIONS]
-    return StudyFrame(coded, doc_frame, resp_frame, real, list(regions), all_codes, problems)
+    real = [r for r in regions if r not in outside]
+    return StudyFrame(coded, doc_frame, resp_frame, real, list(regions), all_codes, problems, valenced)
 
 
 def _problem(doc_id: str | None, message: str, detail: str | None = None) -> dict[str, Any]:
@@ -149,7 +155,7 @@ def _counts(group: pd.DataFrame) -> dict[str, int]:
 
 
 def _valence_counts(group: pd.DataFrame, by: str = "respondent_id") -> dict[str, int]:
-    """Units (respondents by default) per unit valence, for an opinie code."""
+    """Units (respondents by default) per unit valence, for a code with valence."""
     units = group.dropna(subset=[by]).groupby(by)["valence"].agg(unit_valence)
     return {f"n_{by.split('_')[0]}_{v}": int((units == v).sum()) for v in (*VALENCES, UNKNOWN_VALENCE)}
 
@@ -178,7 +184,7 @@ def code_by_region(frame: StudyFrame) -> pd.DataFrame:
             counts.pop("n_regions")
             total = int(totals.get(region, 0))
             rows.append({"code": code, "category": category(code), "region": region,
-                         "real_region": region not in SPECIAL_REGIONS, **counts,
+                         "real_region": region in frame.regions, **counts,
                          "respondents_in_group": total, "share_respondents": _share(counts["n_respondents"], total)})
     return pd.DataFrame(rows)
 
@@ -196,11 +202,11 @@ def code_by_respondent_type(frame: StudyFrame) -> pd.DataFrame:
             counts = _counts(group)
             members = resp[resp["respondent_type"] == rtype]
             total = int(members["respondent_id"].nunique())
-            type_regions = int(members.loc[~members["region"].isin(SPECIAL_REGIONS), "region"].nunique())
+            type_regions = int(members.loc[members["region"].isin(frame.regions), "region"].nunique())
             row = {"code": code, "category": category(code), "respondent_type": rtype, **counts,
                    "respondents_in_group": total, "share_respondents": _share(counts["n_respondents"], total),
                    "regions_in_group": type_regions, "share_regions": _share(counts["n_regions"], type_regions)}
-            if category(code) == "opinie":
+            if frame.has_valence(code):
                 row.update(_valence_counts(group))
             rows.append(row)
     return pd.DataFrame(rows)
@@ -235,7 +241,7 @@ def code_totals(frame: StudyFrame) -> pd.DataFrame:
                "regions_total": len(frame.regions), "share_regions": _share(counts["n_regions"], len(frame.regions)),
                "respondents_total": n_resp, "share_respondents": _share(counts["n_respondents"], n_resp),
                "documents_total": n_docs, "share_documents": _share(counts["n_documents"], n_docs)}
-        if category(code) == "opinie":
+        if frame.has_valence(code):
             row.update(_valence_counts(group))
             real = group[group["real_region"]]
             row.update(_valence_counts(real, by="region"))
@@ -243,14 +249,14 @@ def code_totals(frame: StudyFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def opinie_valence(frame: StudyFrame) -> pd.DataFrame:
-    """Per opinie code: respondents by their valence, in total, per region and per respondent type.
+def valence_table(frame: StudyFrame) -> pd.DataFrame:
+    """Per code with valence: respondents by their valence, in total, per region and per respondent type.
 
     ``share`` is of the respondents in the group who express an opinion on the code at all.
     """
     rows = []
-    coded = frame.coded[(frame.coded["category"] == "opinie") & frame.coded["respondent_id"].notna()]
-    for code in [c for c in frame.codes if category(c) == "opinie"]:
+    coded = frame.coded[frame.coded["code"].isin(frame.valenced) & frame.coded["respondent_id"].notna()]
+    for code in [c for c in frame.codes if frame.has_valence(c)]:
         of_code = coded[coded["code"] == code]
         per_resp = of_code.groupby("respondent_id").agg(
             valence=("valence", unit_valence), region=("region", "first"),
@@ -299,7 +305,7 @@ def aggregate_tables(frame: StudyFrame) -> dict[str, pd.DataFrame]:
         "agg_code_region": code_by_region(frame),
         "agg_code_respondent_type": code_by_respondent_type(frame),
         "agg_code_doc_type": code_by_doc_type(frame),
-        "agg_opinie_valence": opinie_valence(frame),
+        "agg_valence": valence_table(frame),
         "cooc_fragment": cooccurrence(frame, "fragment"),
         "cooc_respondent": cooccurrence(frame, "respondent"),
     }
@@ -353,13 +359,13 @@ def workbook_bytes(tables: dict[str, pd.DataFrame], date: tuple[int, int, int] =
 
 TABLE_HELP = {
     "agg_code_totals": "per code over the whole study: real regions, respondents, documents, fragments; "
-                       "for opinie codes respondents and regions per valence",
+                       "for codes with valence respondents and regions per valence",
     "agg_code_region": "per code x region: distinct respondents, documents, fragments, sources; share of the "
                        "region's registered respondents",
     "agg_code_respondent_type": "per code x respondent type: respondents (share of that type in the register), "
-                                "real regions they cover; for opinie codes respondents per valence",
+                                "real regions they cover; for codes with valence respondents per valence",
     "agg_code_doc_type": "per code x document type: documents (share of that type in the manifest), respondents, regions",
-    "agg_opinie_valence": "per opinie code: respondents per valence, in total / per region / per respondent type; "
+    "agg_valence": "per code with valence: respondents per valence, in total / per region / per respondent type; "
                           "share of those who express an opinion on the code",
     "cooc_fragment": "pairs of codes in the same fragment (code_a < code_b), with Jaccard index",
     "cooc_respondent": "pairs of codes carried by the same respondent (code_a < code_b), with Jaccard index",
@@ -380,8 +386,11 @@ def read_exports(csv_dir: str | Path) -> dict[str, pd.DataFrame]:
 
 
 def frame_from_register(register: Any, codings: Iterable[dict[str, Any]], fragments: Iterable[dict[str, Any]],
-                        codes: Sequence[str] | None = None) -> StudyFrame:
-    """:func:`build_frame` for a loaded :class:`kwalitatief.corpus.Register`."""
+                        codebook: Any) -> StudyFrame:
+    """:func:`build_frame` for a loaded :class:`kwalitatief.corpus.Register` and
+    :class:`kwalitatief.codebook.Codebook` (its codes and which of them carry a valence)."""
     documents = [{"doc_id": d.doc_id, "doc_type": d.doc_type, "region": d.region,
                   "respondent_id": d.respondent_id or None} for d in register.documents]
-    return build_frame(codings, fragments, documents, register.respondents, register.region_names, codes)
+    outside = [r for r in register.region_names if r not in register.population]
+    return build_frame(codings, fragments, documents, register.respondents, register.region_names,
+                       codebook.code_ids, codebook.valenced_codes, outside)

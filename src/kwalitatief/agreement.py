@@ -26,8 +26,14 @@ COLUMNS = ("comparison", "rater_a", "rater_b", "code", "n", "n_fragments", "agre
 Key = tuple[str, str]
 
 
-def interpret(alpha: float | None) -> str:
-    """The reading of an alpha value for the report (Dutch, like the report)."""
+MIN_PAIRS = 10   # fewer (fragment, code) pairs than this: a value that means nothing yet
+
+
+def interpret(alpha: float | None, n: int | None = None) -> str:
+    """The reading of an alpha value for the report (Dutch, like the report); ``n`` pairs below
+    :data:`MIN_PAIRS` read "te weinig"."""
+    if n is not None and n < MIN_PAIRS:
+        return f"te weinig (n < {MIN_PAIRS})"
     if alpha is None:
         return "niet te bepalen"
     if alpha >= 0.800:
@@ -80,7 +86,7 @@ def _row(comparison: str, rater_a: str, rater_b: str, code: str, keys: list[Key]
     return {"comparison": comparison, "rater_a": rater_a, "rater_b": rater_b, "code": code, "n": len(keys),
             "n_fragments": len({k[0] for k in keys}),
             "agreement": round(sum(x == y for x, y in zip(la, lb)) / len(keys), 4),
-            "kappa": _round(cohen_kappa(la, lb)), "alpha": _round(alpha), "interpretation": interpret(alpha)}
+            "kappa": _round(cohen_kappa(la, lb)), "alpha": _round(alpha), "interpretation": interpret(alpha, len(keys))}
 
 
 def _round(value: float | None) -> float | None:

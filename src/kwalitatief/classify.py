@@ -42,6 +42,7 @@ class ProjectTraining:
     model_file: Path | None = None                                  # the cached model file, if any
     standalone: list[Example] = field(default_factory=list)         # codebook and codebook/training texts
     standalone_hits: dict[str, set[str]] = field(default_factory=dict)
+    annotation_pairs: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)   # matched annotations
 
 
 def _root_path(root: str | Path, path: str | Path) -> Path:
@@ -115,7 +116,7 @@ def train_from_project(params: dict[str, Any] | None, root: str | Path = ".",
     for row in rule_rows:
         rule_preds.setdefault(row["fragment_id"], {})[row["code"]] = row.get("valence")
 
-    annotations, problems = load_annotations(_root_path(root, paths.ANNOTATIONS_DIR), codes)
+    annotations, problems = load_annotations(_root_path(root, paths.ANNOTATIONS_DIR), codes, codebook.valenced_codes)
     annotated = {ann.doc_id for ann in annotations}
     originals = original_texts([f for f in fragments if f["doc_id"] in annotated],
                                _root_path(root, paths.PSEUDONYMISED_DIR), _root_path(root, paths.EXTRACTED_DIR))
@@ -142,7 +143,7 @@ def train_from_project(params: dict[str, Any] | None, root: str | Path = ".",
                            codebook.version, model.version)
     return ProjectTraining(model, problems, examples, codes, rule_preds, clf_rows, merged, len(codable),
                            fragments, {"model_reused": int(reused), **stats}, model_file, standalone,
-                           standalone_hits)
+                           standalone_hits, pairs)
 
 
 def standalone_training(params: dict[str, Any] | None, root: str | Path, codebook: Any
@@ -151,7 +152,8 @@ def standalone_training(params: dict[str, Any] | None, root: str | Path, codeboo
     ``classify.training_dir``), as examples with their rule hits, and the problems of those files."""
     cfg = settings(params)
     texts = codebook_texts(codebook, cfg["codebook_knowledge"]) if cfg["codebook_knowledge"] else []
-    texts_from_files, problems = load_training_texts(_root_path(root, cfg["training_dir"]), codebook.code_ids)
+    texts_from_files, problems = load_training_texts(_root_path(root, cfg["training_dir"]), codebook.code_ids,
+                                                     codebook.valenced_codes)
     texts += texts_from_files
     if not texts:
         return [], {}, problems

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from .config import ConfigError, load_params
-from .corpus import RegisterError, load_register
+from .corpus import RegisterError, load_register, register_gaps
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -17,18 +17,29 @@ def _fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
-def _doc_type_for(path: Path, corpus_dir: Path, given: str | None) -> tuple[str, str]:
-    """(doc_id, doc_type) of a path: from the manifest when the file is registered there."""
-    if given:
-        return path.stem, given
-    from .csvfiles import read_rows
+def _kind_for(path: Path, corpus_dir: Path, given: str | None, default: str) -> tuple[str, str]:
+    """(doc_id, kind) of a path: its doc_type from ``given`` or the manifest, read as ``transcript`` or
+    ``document`` as study.yaml declares that type (``given`` may also name a kind); else ``default``."""
+    from .study import DOCUMENT_KIND, STUDY_FILE, TRANSCRIPT_KIND, parse_study
 
+    doc_id, doc_type = path.stem, given
     manifest = corpus_dir / "manifest.csv"
-    if manifest.exists():
+    if manifest.exists() and not given:
+        from .csvfiles import read_rows
+
         for _, row in read_rows(manifest, ("doc_id", "path", "doc_type"), []):   # read like the register
             if (corpus_dir / row["path"]).resolve() == path.resolve():
-                return row["doc_id"], row["doc_type"]
-    return path.stem, "overig"
+                doc_id, doc_type = row["doc_id"], row["doc_type"]
+    study, _ = parse_study(corpus_dir.parent / STUDY_FILE)
+    if doc_type and study and doc_type in study.document_types:
+        return doc_id, study.kind(doc_type)
+    if doc_type in (TRANSCRIPT_KIND, DOCUMENT_KIND):
+        return doc_id, doc_type
+    if doc_type:
+        declared = list(study.document_types) if study else []
+        _fail(f"unknown doc_type '{doc_type}'; use a type declared in {STUDY_FILE} "
+              f"({', '.join(declared) or 'none declared'}) or transcript / document.")
+    return doc_id, default
 
 
 @click.group()
@@ -114,18 +125,36 @@ def purge_leaks_cmd(params: Path) -> None:
 
 @main.command("extract-text")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--doc-type", default=None, help="Document type (default: from corpus/manifest.csv, else overig).")
+@click.option("--doc-type", default=None, help="Document type of study.yaml, or transcript / document (default: from corpus/manifest.csv, else document).")
 @click.option("--corpus", "corpus_dir", default="corpus", type=click.Path(path_type=Path))
 def extract_text(path: Path, doc_type: str | None, corpus_dir: Path) -> None:
     """Print the cleaned text of one document (to check an extraction)."""
     from .ingest import ExtractionError, extract_document
 
-    doc_id, kind = _doc_type_for(path, corpus_dir, doc_type)
+    doc_id, kind = _kind_for(path, corpus_dir, doc_type, "document")
     try:
         extracted = extract_document(doc_id, path, kind)
     except ExtractionError as exc:
         _fail(f"{path}: {exc}")
     click.echo(extracted.text)
+
+
+@main.command("init")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Write into a non-empty folder: only the missing files "
+                                            "(existing files are never overwritten).")
+def init_cmd(directory: Path, force: bool) -> None:
+    """Create a new, empty study in DIRECTORY: declarations, register, codebook skeleton and the method."""
+    from .study_init import InitError, init_study
+
+    try:
+        result = init_study(directory, force)
+    except InitError as exc:
+        _fail(str(exc))
+    for path in result.kept:
+        click.echo(f"kept (not overwritten): {path}")
+    click.echo(f"wrote {len(result.written)} files and folders in {directory}/. Next: fill in study.yaml and "
+               f"the register (README.md there says in which order), then `cd {directory} && kwal check`.")
 
 
 @main.command()
@@ -148,8 +177,14 @@ def check(params: Path, codebook_path: Path | None, conclusions_path: Path, all_
         register = load_register(corpus.get("dir", "corpus"), corpus.get("manifest"),
                                  corpus.get("respondents"), corpus.get("regions"))
         regions = register.region_names
-        click.echo(f"corpus register: {len(register.documents)} documents, "
-                   f"{len(register.respondents)} respondents, {len(register.regions)} regions: ok")
+        study = register.study
+        click.echo(f"study '{study.title}': {len(study.respondent_types)} respondent types, "
+                   f"{len(study.document_types)} document types: ok")
+        gaps = register_gaps(register, corpus.get("manifest"), corpus.get("regions"))
+        errors.extend(gaps)
+        if not gaps:
+            click.echo(f"corpus register: {len(register.documents)} documents, "
+                       f"{len(register.respondents)} respondents, {len(register.regions)} regions: ok")
     except RegisterError as exc:
         errors.extend(exc.problems)
     try:
@@ -306,7 +341,7 @@ def eval_cmd(gold_path: Path, codebook_path: Path, params: Path, model_dir: Path
 
 @main.command("pseudonymise")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--doc-type", default=None, help="Document type (default: from corpus/manifest.csv, else transcript).")
+@click.option("--doc-type", default=None, help="Document type of study.yaml, or transcript / document (default: from corpus/manifest.csv, else transcript).")
 @click.option("--params", default="params.yaml", type=click.Path(path_type=Path))
 @click.option("--key", "show_key", is_flag=True,
               help="Also print which original each tag replaces (to stderr; contains the names!).")
@@ -329,15 +364,17 @@ def pseudonymise_cmd(path: Path, doc_type: str | None, params: Path, show_key: b
         plist = ps.load_pseudonym_list(settings.list_path)
     except (ValueError, ps.PseudonymListError) as exc:
         _fail(str(exc))
-    doc_id, kind = _doc_type_for(path, corpus_dir, doc_type)
-    kind = doc_type or (kind if kind != "overig" else "transcript")
+    doc_id, kind = _kind_for(path, corpus_dir, doc_type, "transcript")
     try:
         extracted = extract_document(doc_id, path, kind)
     except ExtractionError as exc:
         _fail(f"{path}: {exc}")
     regions = ps.read_table(corpus.get("regions") or corpus_dir / "regions.csv")
     respondents = ps.read_table(corpus.get("respondents") or corpus_dir / "respondents.csv")
-    vocab = ps.build_vocabulary(regions, respondents, plist, settings)
+    from .study import STUDY_FILE, parse_study
+
+    study, _ = parse_study(corpus_dir.parent / STUDY_FILE)
+    vocab = ps.build_vocabulary(regions, respondents, plist, settings, study.protected_terms if study else ())
     forced = ps.Settings(**{**settings.__dict__, "doc_types": (kind,)})
     result = ps.pseudonymise_corpus([extracted.to_dict()], {doc_id: kind}, vocab, forced)
     if result.problems:

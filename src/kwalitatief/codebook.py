@@ -8,10 +8,11 @@ The codebook is researcher input. Its structure (see the file's own header for t
     contrast: [maar, echter, ...]       # contrast markers (also clause breaks)
     cues: {name: [pattern, ...]}        # named cue sets, used in rules as "@name"
     categories:
-      - id: doel
-        label: ...
+      - id: <category>
+        label: ...                      # the category's Dutch label (report, review page, exports)
+        valence: true | false           # do its codes carry a valence (positief / negatief / gemengd)?
         codes:
-          - id: doel.samenwerking_regio
+          - id: <category>.<name>
             label / definition / include / exclude / examples
             rules: [{id, match, with, without, without_codes, scope, negation}]
 
@@ -29,7 +30,7 @@ from typing import Any
 
 import yaml
 
-CATEGORIES = ("doel", "knelpunt", "opinie")
+CATEGORY_FIELDS = ("id", "label", "valence", "codes", "note")
 VALENCES = ("positief", "negatief", "gemengd")
 POLARITY_REFS = ("@positief", "@negatief")
 CODE_FIELDS = ("id", "label", "definition", "include", "exclude", "examples", "rules")
@@ -157,7 +158,8 @@ class Codebook:
     lexicon: list[LexiconEntry]
     lexicon_paths: list[Path]
     version: str
-    categories: dict[str, str] = field(default_factory=dict)
+    categories: dict[str, str] = field(default_factory=dict)     # category id -> label
+    valence_categories: frozenset[str] = frozenset()              # categories whose codes carry a valence
 
     @property
     def code_ids(self) -> list[str]:
@@ -168,6 +170,18 @@ class Codebook:
             if c.id == code_id:
                 return c
         raise KeyError(code_id)
+
+    @property
+    def valenced_codes(self) -> frozenset[str]:
+        """The codes that carry a valence (their category declares ``valence: true``)."""
+        return frozenset(c.id for c in self.codes if c.category in self.valence_categories)
+
+    def has_valence(self, code_id: str) -> bool:
+        return code_id in self.valenced_codes
+
+    def label(self, code_id: str) -> str:
+        """A code's label ('' for an unknown code)."""
+        return next((c.label for c in self.codes if c.id == code_id), "")
 
     @property
     def rules(self) -> list[Rule]:
@@ -306,7 +320,7 @@ def _parse_code(path: Path, category: str, node: Any, problems: list[str]) -> Co
     where = _where(path, node)
     if not isinstance(cid, str) or not _CODE_ID.match(cid):
         problems.append(f"{where}: code id {cid!r} is missing or malformed. Hint: use '<category>.<name>', "
-                        "lower case, e.g. 'knelpunt.tijdsdruk'.")
+                        "lower case, e.g. 'barriere.wachtlijst'.")
         return None
     if cid.split(".")[0] != category:
         problems.append(f"{where}: code '{cid}' is listed under category '{category}'. Hint: its id must "
@@ -392,15 +406,16 @@ def parse_codebook(path: str | Path) -> tuple[Codebook | None, list[str]]:
     lexicon: list[LexiconEntry] = []
     lexicon_paths: list[Path] = []
     lex_field = data.get("lexicon")
-    if not lex_field:
+    wants_valence = any(isinstance(c, dict) and c.get("valence") is True for c in data.get("categories") or [])
+    if not lex_field and wants_valence:
         problems.append(f"{_where(path, data)}: no valence lexicon. Hint: add 'lexicon: lexicon/valence.tsv' "
                         "and put the evaluative words there (term<TAB>positief|negatief|gemengd).")
-    else:
+    elif lex_field:
         for rel in ([lex_field] if isinstance(lex_field, str) else list(lex_field)):
             lex_path = (path.parent / str(rel))
             if not lex_path.is_file():
                 problems.append(f"{_where(path, data, 'lexicon')}: valence lexicon '{rel}' not found at "
-                                f"{lex_path}. Hint: opinie codes need it; restore the file or fix the path.")
+                                f"{lex_path}. Hint: codes with a valence need it; restore the file or fix the path.")
                 continue
             entries, lex_problems = load_lexicon(lex_path)
             problems.extend(lex_problems)
@@ -434,6 +449,7 @@ def parse_codebook(path: str | Path) -> tuple[Codebook | None, list[str]]:
 
     codes: list[Code] = []
     categories: dict[str, str] = {}
+    valence_categories: set[str] = set()
     cats = data.get("categories")
     if not isinstance(cats, list) or not cats:
         problems.append(f"{_where(path, data, 'categories') if 'categories' in data else path}: "
@@ -441,12 +457,13 @@ def parse_codebook(path: str | Path) -> tuple[Codebook | None, list[str]]:
         cats = []
     for cat in cats:
         if not isinstance(cat, dict) or not isinstance(cat.get("id"), str):
-            problems.append(f"{_where(path, cat)}: each category needs an 'id' (doel, knelpunt or opinie).")
+            problems.append(f"{_where(path, cat)}: each category needs an 'id' (one word, lower case) and a "
+                            "'label'.")
             continue
-        if cat["id"] not in CATEGORIES:
-            problems.append(f"{_where(path, cat, 'id')}: unknown category '{cat['id']}'. Hint: use one of "
-                            f"{', '.join(CATEGORIES)}.")
+        _check_category(path, cat, categories, problems)
         categories[cat["id"]] = str(cat.get("label", cat["id"]))
+        if cat.get("valence") is True:
+            valence_categories.add(cat["id"])
         if not isinstance(cat.get("codes"), list):
             problems.append(f"{_where(path, cat)}: category '{cat['id']}' has no list of 'codes'.")
             continue
@@ -485,15 +502,35 @@ def parse_codebook(path: str | Path) -> tuple[Codebook | None, list[str]]:
                 if ref.strip() not in POLARITY_REFS and name not in cues:
                     problems.append(f"{path}:{rule.line}: rule '{rule.id}' refers to unknown cue set '{ref}'. "
                                     f"Hint: define it under 'cues:' or use {' / '.join(POLARITY_REFS)}.")
-            if code.category == "opinie" and not lexicon:
-                problems.append(f"{path}:{rule.line}: opinie rule '{rule.id}' needs the valence lexicon.")
+            if code.category in valence_categories and not lexicon:
+                problems.append(f"{path}:{rule.line}: rule '{rule.id}' of a category with valence needs the "
+                                "valence lexicon.")
     for owner, line, pattern in patterns_with_lines(data):
         problems.extend(regex_like_problems(f"{path}:{line}: {owner}", [pattern]))
     if problems:
         return None, problems
     version = codebook_version(path, lexicon_paths)
     return Codebook(path, codes, cues, word_lists["negators"], word_lists["clause_breaks"],
-                    word_lists["contrast"], lexicon, lexicon_paths, version, categories), []
+                    word_lists["contrast"], lexicon, lexicon_paths, version, categories,
+                    frozenset(valence_categories)), []
+
+
+def _check_category(path: Path, cat: dict, seen: dict[str, str], problems: list[str]) -> None:
+    """A category declares its id, a Dutch label and whether its codes carry a valence."""
+    cid = cat["id"]
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", cid):
+        problems.append(f"{_where(path, cat, 'id')}: category id '{cid}' must be one lower-case word "
+                        "(letters, digits, _), e.g. 'barriere'.")
+    if cid in seen:
+        problems.append(f"{_where(path, cat, 'id')}: category '{cid}' is declared twice; keep one.")
+    if not isinstance(cat.get("label"), str) or not cat["label"].strip():
+        problems.append(f"{_where(path, cat)}: category '{cid}' needs a Dutch 'label' (shown in the report).")
+    if "valence" in cat and not isinstance(cat["valence"], bool):
+        problems.append(f"{_where(path, cat, 'valence')}: category '{cid}': valence is true (its codes carry "
+                        "positief / negatief / gemengd) or false.")
+    for extra in sorted(set(cat) - set(CATEGORY_FIELDS)):
+        problems.append(f"{_where(path, cat, extra)}: category '{cid}': unknown field '{extra}'; use "
+                        f"{', '.join(CATEGORY_FIELDS)}.")
 
 
 def load_codebook(path: str | Path = "codebook/codebook.yaml") -> Codebook:

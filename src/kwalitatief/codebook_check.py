@@ -64,6 +64,14 @@ def _alternatives(raw: str) -> tuple[list[str], bool]:
     return text[1:].lower().split("|") if exact else text.lower().split("|"), exact
 
 
+def _covered(lemma: str, alternatives: list[str]) -> bool:
+    """Whether a word with ``lemma`` is matched by one of the token's alternatives (literal or prefix ``x*``)."""
+    for alt in alternatives:
+        if alt == lemma or ("*" in alt and re.fullmatch(re.escape(alt).replace(r"\*", ".*"), lemma)):
+            return True
+    return False
+
+
 def alternative_problems(codebook: Codebook, nlp: Any) -> tuple[list[str], list[str]]:
     """Check each alternative of every ``a|b|c`` token of the cue sets and rules; returns (errors, warnings).
 
@@ -125,6 +133,9 @@ def alternative_problems(codebook: Codebook, nlp: Any) -> tuple[list[str], list[
 
     for where, token, literals, wildcard in checked:
         dead = list(dict.fromkeys(a for a in literals if not producible.get(a, False)))
+        # an inflected form whose lemma another alternative lists (or a prefix covers) matches through it
+        alternatives = _alternatives(token)[0]
+        dead = [a for a in dead if not _covered(lemma_of(a), [x for x in alternatives if x != a])]
         if not dead:
             continue
         shown = ", ".join(f"'{a}' is lemmatised as '{lemma_of(a)}'" for a in dead)

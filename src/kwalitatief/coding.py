@@ -98,7 +98,7 @@ def code_file(in_path: str, out_path: str, codebook: Codebook, nlp: Language,
     """``kwal code-file``: code ``{"id", "text"}`` lines; returns (fragments coded, problems by line).
 
     A malformed line is reported with its line number and skipped; the other lines are still coded.
-    Output lines: ``{"id", "codes": [{code, valence (opinie only), source, score, evidence, rule_id,
+    Output lines: ``{"id", "codes": [{code, valence (codes with valence only), source, score, evidence, rule_id,
     start, end}]}`` in input order.
     """
     import json
@@ -128,7 +128,7 @@ def code_file(in_path: str, out_path: str, codebook: Codebook, nlp: Language,
         codes = []
         for row in rows:
             entry = {k: row.get(k) for k in ("code", "source", "score", "evidence", "rule_id", "start", "end")}
-            if row["code"].startswith("opinie."):
+            if codebook.has_valence(row["code"]):
                 entry["valence"] = row.get("valence")
             codes.append(entry)
         out.append({"id": item_id, "codes": codes})
@@ -140,7 +140,7 @@ def previous_questions(fragments: Sequence[dict[str, Any]],
                        codable: Sequence[dict[str, Any]]) -> list[dict[str, Any] | None]:
     """For each codable fragment, the last interviewer fragment before it in the same document (or None).
 
-    Used only to find the topic of an opinie when the answer does not name it ("Wat vindt u daarvan?").
+    Used only to find the topic of a code with valence when the answer does not name it ("Wat vindt u daarvan?").
     """
     last: dict[tuple[str, int], dict[str, Any] | None] = {}
     current: dict[str, dict[str, Any] | None] = {}

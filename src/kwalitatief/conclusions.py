@@ -1,6 +1,6 @@
 """The report's conclusions as checkable claims, recomputed from the codings and traced to their quotes.
 
-A claim (``codebook/conclusions.yaml``, researcher input) names a code (and for opinie codes the valence),
+A claim (``codebook/conclusions.yaml``, researcher input) names a code (and for a code with valence the valence),
 the unit that is counted (``respondent``, ``region`` or ``document``), the population of units the claim is
 about, and the Dutch quantifier the report uses ("vrijwel alle regio's", "de meeste respondenten", ...).
 :func:`evaluate_conclusions` counts the units of the population that carry the code (with that valence),
@@ -27,12 +27,11 @@ from typing import Any
 
 import pandas as pd
 
-from .aggregate import VALENCES, StudyFrame, category, unit_valence
-from .corpus import DOC_TYPES, RESPONDENT_TYPES, SPECIAL_REGIONS
+from .aggregate import VALENCES, StudyFrame, unit_valence
+from .study import Study, unknown
 
 UNITS = ("respondent", "region", "document")
 VERDICTS = ("ondersteund", "niet ondersteund", "te weinig gegevens")
-REGION_GROUPS = ("stedelijk", "geen", "landelijk")
 CONCLUSION_FIELDS = ("id", "chapter", "section", "text", "code", "valence", "unit", "population",
                      "quantifier", "doc_types", "note")
 REQUIRED_FIELDS = ("id", "text", "code", "unit", "population", "quantifier")
@@ -43,11 +42,8 @@ POPULATION_KEYS = {
 }
 QUANTIFIER_KEYS = ("min_share", "share_above", "max_share", "share", "tolerance", "min_count", "max_count",
                    "description")
-DOC_TYPE_PLURALS = {"transcript": "interviews", "profiel": "regioprofielen", "advies": "adviezen",
-                    "kamerbrief": "Kamerbrieven", "proeftuin": "proeftuindocumenten",
-                    "reflectie": "reflecties", "overig": "overige documenten"}
 UNIT_LABELS = {"respondent": "respondenten", "region": "regio's", "document": "documenten"}
-REVIEWED = ("accepted", "added", "valence_changed")
+REVIEWED = ("accepted", "added", "valence_changed", "annotated")   # a researcher's decision
 EPS = 1e-9
 
 
@@ -185,8 +181,12 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def load_conclusions(path: str | Path, codes: Sequence[str], quantifiers: Sequence[Quantifier],
-                     regions: Sequence[str] | None = None) -> list[Conclusion]:
-    """Read and validate ``conclusions.yaml``; every problem names file:line, conclusion id, field and fix."""
+                     regions: Sequence[str] | None = None, study: Study | None = None,
+                     valenced: Sequence[str] | None = None) -> list[Conclusion]:
+    """Read and validate ``conclusions.yaml``; every problem names file:line, conclusion id, field and fix.
+
+    ``study`` (its declared respondent types, document types and region groups) and ``valenced`` (the codes
+    that carry a valence) are checked when given."""
     from .codebook import LineDict, LineList, load_yaml_with_lines  # YAML with line numbers
 
     path = Path(path)
@@ -233,8 +233,9 @@ def load_conclusions(path: str | Path, codes: Sequence[str], quantifiers: Sequen
             err("code", f"unknown code '{code}'; use a code id of codebook/codebook.yaml "
                         f"(e.g. {', '.join(sorted(known_codes)[:3])}).")
         valence = [str(v) for v in _as_list(item.get("valence"))]
-        if valence and code and category(str(code)) != "opinie":
-            err("valence", f"only opinie codes have a valence; remove it or use an opinie code.")
+        if valence and code and valenced is not None and code not in valenced:
+            err("valence", f"code '{code}' has no valence (its category does not declare `valence: true`); "
+                           "remove the valence or use a code with valence.")
         for v in valence:
             if v not in VALENCES:
                 err("valence", f"unknown valence '{v}'; use {', '.join(VALENCES)} (or a list of them).")
@@ -249,22 +250,20 @@ def load_conclusions(path: str | Path, codes: Sequence[str], quantifiers: Sequen
         if population == "alle":
             population = {}
         if population is not None and not isinstance(population, dict):
-            err("population", "use 'alle' or a mapping, e.g. {respondent_type: [gemeente]} or "
+            err("population", "use 'alle' or a mapping, e.g. {respondent_type: [<a declared type>]} or "
                               "{expresses_opinion: true}.")
             population = {}
         population = dict(population or {})
         if unit in UNITS:
             for key in sorted(set(population) - set(POPULATION_KEYS[unit])):
                 err("population", f"'{key}' does not apply to unit {unit}; use {', '.join(POPULATION_KEYS[unit])}.")
-        for v in _as_list(population.get("respondent_type")):
-            if v not in RESPONDENT_TYPES:
-                err("population", f"unknown respondent_type '{v}'; use {', '.join(RESPONDENT_TYPES)}.")
-        for v in _as_list(population.get("region_group")):
-            if v not in REGION_GROUPS:
-                err("population", f"unknown region_group '{v}'; use {', '.join(REGION_GROUPS)}.")
-        for v in _as_list(population.get("doc_type")):
-            if v not in DOC_TYPES:
-                err("population", f"unknown doc_type '{v}'; use {', '.join(DOC_TYPES)}.")
+        declared = _declared(study)
+        for fld, values in (("respondent_type", _as_list(population.get("respondent_type"))),
+                            ("region_group", _as_list(population.get("region_group"))),
+                            ("doc_type", _as_list(population.get("doc_type")))):
+            for v in values:
+                if study is not None and v not in declared[fld]:
+                    err("population", unknown(fld, v, declared[fld], str(study.path)))
         if known_regions is not None:
             for v in _as_list(population.get("region")):
                 if v not in known_regions:
@@ -275,8 +274,8 @@ def load_conclusions(path: str | Path, codes: Sequence[str], quantifiers: Sequen
             err("population", "expresses_opinion is true or false.")
         doc_types = [str(v) for v in _as_list(item.get("doc_types"))]
         for v in doc_types:
-            if v not in DOC_TYPES:
-                err("doc_types", f"unknown doc_type '{v}'; use {', '.join(DOC_TYPES)}.")
+            if study is not None and v not in declared["doc_type"]:
+                err("doc_types", unknown("doc_type", v, declared["doc_type"], str(study.path)))
         if len(problems) == before:
             out.append(Conclusion(
                 id=cid, text=str(item["text"]).strip(), code=str(code), unit=str(unit), population=population,
@@ -301,21 +300,35 @@ def conclusions_problems(path: str | Path, params: dict[str, Any], codes: Sequen
 
 # --------------------------------------------------------------------------- evaluation
 
-def population_label(c: Conclusion, n_regions: int) -> str:
-    """The population in Dutch words, e.g. "respondenten (type gemeente, provincie) met een opinie over ..."."""
+def _declared(study: Study | None) -> dict[str, Any]:
+    """The declared values per population field (empty without a study)."""
+    if study is None:
+        return {"respondent_type": {}, "region_group": {}, "doc_type": {}}
+    return {"respondent_type": study.respondent_types, "region_group": study.region_groups,
+            "doc_type": study.document_types}
+
+
+def unit_labels(study: Study | None) -> dict[str, str]:
+    """The counted units in the study's words (regions by the study's own name for them)."""
+    return {**UNIT_LABELS, "region": study.region_plural} if study else dict(UNIT_LABELS)
+
+
+def population_label(c: Conclusion, n_regions: int, study: Study | None = None) -> str:
+    """The population in Dutch words, e.g. "respondenten van type <label>, <label> die zich uitspreken over <code>"."""
     pop = c.population
-    noun = UNIT_LABELS[c.unit]
+    noun = unit_labels(study)[c.unit]
     if c.unit == "region" and not pop.get("region"):
-        noun = f"de {n_regions} stedelijke regio's"
+        noun = f"de {n_regions} {noun}"
     parts = [noun]
     if pop.get("respondent_type"):
-        parts.append("van type " + ", ".join(str(t).replace("_", " ") for t in _as_list(pop["respondent_type"])))
+        parts.append("van type " + ", ".join(study.respondent_label(t) if study else str(t)
+                                              for t in _as_list(pop["respondent_type"])))
     if pop.get("doc_type"):
-        parts.append("van soort " + ", ".join(_as_list(pop["doc_type"])))
+        parts.append("van soort " + ", ".join(study.doc_type_label(t) if study else str(t)
+                                               for t in _as_list(pop["doc_type"])))
     if pop.get("region_group"):
-        names = {"stedelijk": "in een stedelijke regio", "geen": "buiten een stedelijke regio",
-                 "landelijk": "landelijk"}
-        parts.append(" of ".join(names[g] for g in _as_list(pop["region_group"])))
+        names = study.region_groups if study else {}
+        parts.append(" of ".join(names.get(g, g) for g in _as_list(pop["region_group"])))
     if pop.get("region"):
         parts.append("in " + ", ".join(_as_list(pop["region"])))
     if pop.get("expresses_opinion"):
@@ -323,13 +336,13 @@ def population_label(c: Conclusion, n_regions: int) -> str:
     if pop.get("has_code"):
         parts.append(f"met code {pop['has_code']}")
     if c.doc_types:
-        parts.append("— geteld in: " + ", ".join(DOC_TYPE_PLURALS.get(t, t) for t in c.doc_types))
+        parts.append("— geteld in: " + ", ".join(study.doc_type_plural(t) if study else t for t in c.doc_types))
     if len(parts) == 1 and c.unit != "region":
         return "alle " + noun
     return " ".join(parts)
 
 
-def _base_units(frame: StudyFrame, c: Conclusion) -> list[str]:
+def _base_units(frame: StudyFrame, c: Conclusion, study: Study | None) -> list[str]:
     pop = c.population
     if c.unit == "region":
         wanted = set(_as_list(pop.get("region"))) or None
@@ -346,11 +359,11 @@ def _base_units(frame: StudyFrame, c: Conclusion) -> list[str]:
     if pop.get("region_group"):
         groups = _as_list(pop["region_group"])
         in_group = pd.Series(False, index=table.index)
-        if "stedelijk" in groups:
-            in_group |= ~table["region"].isin(SPECIAL_REGIONS)
-        for special in ("geen", "landelijk"):
-            if special in groups:
-                in_group |= table["region"] == special
+        if study is not None and study.population_group in groups:
+            in_group |= table["region"].isin(frame.regions)
+        for outside in (study.outside if study else ()):
+            if outside in groups:
+                in_group |= table["region"] == outside
         mask &= in_group
     return sorted(table.loc[mask, key].dropna().unique())
 
@@ -361,7 +374,7 @@ def _unit_column(unit: str) -> str:
 
 def evaluate_conclusion(c: Conclusion, frame: StudyFrame, fragments: dict[str, dict[str, Any]],
                         quantifiers: Sequence[Quantifier], min_population: int = 5,
-                        evidence_max: int = 5) -> dict[str, Any]:
+                        evidence_max: int = 5, study: Study | None = None) -> dict[str, Any]:
     """Count, share, strongest supported quantifier, verdict and ranked evidence of one claim."""
     by_name = {q.name: q for q in quantifiers}
     col = _unit_column(c.unit)
@@ -370,7 +383,7 @@ def evaluate_conclusion(c: Conclusion, frame: StudyFrame, fragments: dict[str, d
         coded = coded[coded["doc_type"].isin(c.doc_types)]
     if c.unit == "region":
         coded = coded[coded["real_region"]]
-    base = _base_units(frame, c)
+    base = _base_units(frame, c, study)
     opinion_code = c.population.get("has_code") or (c.code if c.population.get("expresses_opinion") else None)
     if opinion_code:
         having = set(coded.loc[coded["code"] == opinion_code, col].dropna())
@@ -388,7 +401,7 @@ def evaluate_conclusion(c: Conclusion, frame: StudyFrame, fragments: dict[str, d
             "regels en annotaties van deze code.")
     elif total < min_population:
         verdict, reason = "te weinig gegevens", (
-            f"de populatie telt {total} {UNIT_LABELS[c.unit]}, minder dan het minimum van {min_population} "
+            f"de populatie telt {total} {unit_labels(study)[c.unit]}, minder dan het minimum van {min_population} "
             "(params.yaml conclusions.min_population).")
     elif by_name[c.quantifier].holds(count, total):
         verdict, reason = "ondersteund", f"'{c.quantifier}' ({by_name[c.quantifier].rule()}) klopt met {count} van {total}."
@@ -398,13 +411,13 @@ def evaluate_conclusion(c: Conclusion, frame: StudyFrame, fragments: dict[str, d
                   + (f" ({share:.0%})" if share is not None else "") + "; "
                   + (f"de gegevens ondersteunen '{supported}'." if supported else "geen enkele kwantor past."))
     valence_split = {}
-    if category(c.code) == "opinie":
+    if frame.has_valence(c.code):
         valence_split = {v: sum(1 for x in valences.values() if x == v) for v in (*VALENCES, "onbekend")}
     evidence = rank_evidence(of_code, matching, valences, c, fragments, col, evidence_max)
     return {
         "id": c.id, "chapter": c.chapter, "section": c.section, "text": c.text, "note": c.note,
         "code": c.code, "valence": c.valence, "unit": c.unit, "population": c.population,
-        "population_label": population_label(c, len(frame.regions)), "doc_types": c.doc_types,
+        "population_label": population_label(c, len(frame.regions), study), "doc_types": c.doc_types,
         "quantifier": c.quantifier, "quantifier_rule": by_name[c.quantifier].rule(),
         "n_population": total, "n_matching": count, "share": share,
         "n_with_code": len(valences), "valence_split": valence_split, "codings_in_corpus": in_corpus,
@@ -414,7 +427,7 @@ def evaluate_conclusion(c: Conclusion, frame: StudyFrame, fragments: dict[str, d
 
 
 def _source_rank(sources: Any) -> int:
-    return {"review": 0, "rule+classifier": 1}.get(sources, 2)
+    return {"review": 0, "annotation": 0, "rule+classifier": 1}.get(sources, 2)
 
 
 def rank_evidence(of_code: pd.DataFrame, matching: list[str], valences: dict[str, str], c: Conclusion,
@@ -462,9 +475,10 @@ def rank_evidence(of_code: pd.DataFrame, matching: list[str], valences: dict[str
 
 def evaluate_conclusions(conclusions: Sequence[Conclusion], frame: StudyFrame,
                          fragments: dict[str, dict[str, Any]], quantifiers: Sequence[Quantifier],
-                         min_population: int = 5, evidence_max: int = 5) -> list[dict[str, Any]]:
+                         min_population: int = 5, evidence_max: int = 5,
+                         study: Study | None = None) -> list[dict[str, Any]]:
     """Evaluate every claim (in file order)."""
-    return [evaluate_conclusion(c, frame, fragments, quantifiers, min_population, evidence_max)
+    return [evaluate_conclusion(c, frame, fragments, quantifiers, min_population, evidence_max, study)
             for c in conclusions]
 
 

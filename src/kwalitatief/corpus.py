@@ -7,12 +7,8 @@ from pathlib import Path
 
 from .csvfiles import read_rows
 from .identifiers import id_problem, name_problem
+from .study import STUDY_FILE, TRANSCRIPT_KIND, Study, parse_study, unknown
 
-DOC_TYPES = ("profiel", "advies", "kamerbrief", "proeftuin", "reflectie", "transcript", "overig")
-RESPONDENT_TYPES = (
-    "gemeente", "provincie", "culturele_instelling", "fonds", "adviesraad", "rijk", "koepel",
-)
-SPECIAL_REGIONS = ("geen", "landelijk")
 SUPPORTED_SUFFIXES = (".pdf", ".docx", ".txt", ".srt", ".vtt")
 
 MANIFEST_COLUMNS = ("doc_id", "path", "doc_type", "region", "respondent_id", "date", "title")
@@ -55,6 +51,7 @@ class Register:
     regions: list[dict[str, str]]
     respondents: list[dict[str, str]]
     documents: list[Document] = field(default_factory=list)
+    study: Study | None = None
 
     @property
     def respondent_by_id(self) -> dict[str, dict[str, str]]:
@@ -62,7 +59,16 @@ class Register:
 
     @property
     def region_names(self) -> list[str]:
-        return [r["region"] for r in self.regions]
+        """Every value of the ``region`` column: the rows of regions.csv, then the declared outside values."""
+        names = [r["region"] for r in self.regions]
+        outside = list(self.study.outside) if self.study else []
+        return names + [o for o in outside if o not in names]
+
+    @property
+    def population(self) -> list[str]:
+        """The regions that form the population for region shares (regions.csv minus declared outside)."""
+        names = [r["region"] for r in self.regions]
+        return self.study.population(names) if self.study else names
 
 
 def _read_csv(path: Path, required: tuple[str, ...], problems: list[str]) -> list[tuple[int, dict[str, str]]]:
@@ -82,14 +88,54 @@ def identifier_problems(where: str, values: dict[str, str]) -> list[str]:
     return problems
 
 
+def study_for(corpus_dir: Path, study: Study | str | Path | None, problems: list[str]) -> Study | None:
+    """The study's declarations: given, or read from ``study.yaml`` beside the corpus folder."""
+    if isinstance(study, Study):
+        return study
+    path = Path(study) if study else corpus_dir.parent / STUDY_FILE
+    declared, study_problems = parse_study(path)
+    problems.extend(study_problems)
+    return declared
+
+
+def check_declared(study: Study | None, where: str, field_name: str, value: str, problems: list[str]) -> None:
+    """A respondent_type or doc_type must be declared in study.yaml; the message lists the declared ones."""
+    if study is None:
+        return
+    declared = study.respondent_types if field_name == "respondent_type" else study.document_types
+    if value not in declared:
+        problems.append(f"{where}: {unknown(field_name, value, declared, str(study.path))}")
+
+
+def known_region_values(study: Study | None, region_names: set[str]) -> set[str]:
+    """Values the ``region`` column may take: rows of regions.csv and the study's declared outside values."""
+    return region_names | set(study.outside if study else ())
+
+
+def register_gaps(register: Register, manifest: str | Path | None = None,
+                  regions: str | Path | None = None) -> list[str]:
+    """What a study still lacks before it can run (a new study from ``kwal init``): regions, documents."""
+    gaps = []
+    if not register.regions:
+        gaps.append(f"{regions or register.corpus_dir / 'regions.csv'}: no groups yet; add one row per "
+                    f"{register.study.region_label if register.study else 'region'} (column region).")
+    if not register.documents:
+        gaps.append(f"{manifest or register.corpus_dir / 'manifest.csv'}: no documents registered yet; add one "
+                    "row per document (doc_id, path, doc_type, region, respondent_id, date, title).")
+    return gaps
+
+
 def load_register(corpus_dir: str | Path, manifest: str | Path | None = None,
-                  respondents: str | Path | None = None, regions: str | Path | None = None) -> Register:
-    """Read and validate regions, respondents and manifest; raise :class:`RegisterError` listing all problems."""
+                  respondents: str | Path | None = None, regions: str | Path | None = None,
+                  study: Study | str | Path | None = None) -> Register:
+    """Read and validate regions, respondents and manifest against the study's declarations (``study``, by
+    default ``study.yaml`` beside the corpus folder); raise :class:`RegisterError` listing all problems."""
     corpus_dir = Path(corpus_dir)
     manifest_path = Path(manifest) if manifest else corpus_dir / "manifest.csv"
     respondents_path = Path(respondents) if respondents else corpus_dir / "respondents.csv"
     regions_path = Path(regions) if regions else corpus_dir / "regions.csv"
     problems: list[str] = []
+    declared = study_for(corpus_dir, study, problems)
 
     region_rows = _read_csv(regions_path, REGION_COLUMNS, problems)
     region_names: set[str] = set()
@@ -99,10 +145,7 @@ def load_register(corpus_dir: str | Path, manifest: str | Path | None = None,
             problems.append(f"{regions_path} line {line}: region '{name}' appears twice; keep one row.")
         problems.extend(identifier_problems(f"{regions_path} line {line}", {"region": name}))
         region_names.add(name)
-    for special in SPECIAL_REGIONS:
-        if region_rows and special not in region_names:
-            problems.append(f"{regions_path}: the value '{special}' is missing; add a row for it.")
-    known_regions = region_names | set(SPECIAL_REGIONS)
+    known_regions = known_region_values(declared, region_names)
 
     respondent_rows = _read_csv(respondents_path, RESPONDENT_COLUMNS, problems)
     respondent_ids: dict[str, dict[str, str]] = {}
@@ -115,11 +158,7 @@ def load_register(corpus_dir: str | Path, manifest: str | Path | None = None,
         if rid in respondent_ids:
             problems.append(f"{where}: duplicate respondent_id '{rid}'.")
         problems.extend(identifier_problems(where, {"respondent_id": rid}))
-        if row["respondent_type"] not in RESPONDENT_TYPES:
-            problems.append(
-                f"{where}: unknown respondent_type '{row['respondent_type']}'; "
-                f"use one of {', '.join(RESPONDENT_TYPES)}."
-            )
+        check_declared(declared, where, "respondent_type", row["respondent_type"], problems)
         if row["region"] not in known_regions:
             problems.append(f"{where}: unknown region '{row['region']}'; add it to {regions_path.name} or fix the spelling.")
         respondent_ids[rid] = row
@@ -151,15 +190,15 @@ def load_register(corpus_dir: str | Path, manifest: str | Path | None = None,
             problems.append(f"{where}: file '{rel}' not found in {corpus_dir}/.")
         elif target.suffix.lower() not in SUPPORTED_SUFFIXES:
             problems.append(f"{where}: '{rel}' has an unsupported type; use PDF, DOCX, TXT, SRT or VTT.")
-        if row["doc_type"] not in DOC_TYPES:
-            problems.append(f"{where}: unknown doc_type '{row['doc_type']}'; use one of {', '.join(DOC_TYPES)}.")
+        check_declared(declared, where, "doc_type", row["doc_type"], problems)
         if row["region"] not in known_regions:
             problems.append(f"{where}: unknown region '{row['region']}'; add it to {regions_path.name} or fix the spelling.")
         rid = row.get("respondent_id", "")
         if rid and rid not in respondent_ids:
             problems.append(f"{where}: unknown respondent '{rid}'; add it to {respondents_path.name}.")
-        if row["doc_type"] == "transcript" and not rid:
-            problems.append(f"{where}: a transcript needs a respondent_id.")
+        if declared and declared.kind(row["doc_type"]) == TRANSCRIPT_KIND and not rid:
+            problems.append(f"{where}: doc_type '{row['doc_type']}' is an interview (transcript: true in "
+                            f"{declared.path}); it needs a respondent_id.")
         documents.append(Document(**{k: row.get(k, "") for k in MANIFEST_COLUMNS}))
 
     if problems:
@@ -169,4 +208,5 @@ def load_register(corpus_dir: str | Path, manifest: str | Path | None = None,
         regions=[row for _, row in region_rows],
         respondents=[row for _, row in respondent_rows],
         documents=documents,
+        study=declared,
     )

@@ -1,7 +1,7 @@
 """Honest evaluation of the coders: stratified k-fold cross-validation on the annotations.
 
 Rules, classifier and their merge are scored on the same out-of-fold predictions: precision, recall and
-F1 per code, micro and macro, Cohen's kappa per code, valence accuracy for opinie codes, and a learning
+F1 per code, micro and macro, Cohen's kappa per code, valence accuracy for codes with valence, and a learning
 curve (F1 against the number of training annotations).
 """
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("kwalitatief.evaluate")
 
 SYSTEMS = ("rules", "classifier", "merged")
-Predicted = dict[str, str | None]        # code -> valence (None for doel/knelpunt)
+Predicted = dict[str, str | None]        # code -> valence (None for codes without valence)
 
 
 def _order_key(seed: int, fragment_id: str) -> str:

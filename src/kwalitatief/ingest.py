@@ -134,12 +134,14 @@ def extract_corpus(register: Any, workers: int | None = 1, cache_dir: str | Path
     jobs: list[tuple[str, str, str]] = []
     for doc in register.documents:
         path = doc.source(register.corpus_dir)
-        keys[doc.doc_id] = cache.key(file_sha256(path), doc.doc_id, doc.doc_type, code)
+        study = getattr(register, "study", None)
+        kind = study.kind(doc.doc_type) if study else doc.doc_type   # how the file is read: transcript | document
+        keys[doc.doc_id] = cache.key(file_sha256(path), doc.doc_id, kind, code)
         hit = cache.get(keys[doc.doc_id])
         if hit is not None:
             done[doc.doc_id] = hit
         else:
-            jobs.append((doc.doc_id, str(path), doc.doc_type))
+            jobs.append((doc.doc_id, str(path), kind))
     # a few long PDFs must not share one batch (a missing file is reported by _extract_job)
     sizes = [Path(path).stat().st_size if Path(path).is_file() else 0 for _, path, _ in jobs]
     for (doc_id, _, _), result in zip(jobs, map_documents(_extract_job, jobs, workers, executor, sizes)):

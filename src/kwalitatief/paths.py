@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+STUDY = Path("study.yaml")                     # researcher input: the study's declarations
 OUTPUTS = Path("outputs")
 PRIVATE = OUTPUTS / "private"
 WORK = OUTPUTS / "work"

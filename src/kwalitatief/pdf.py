@@ -491,7 +491,7 @@ def remove_running_lines(pages: list[list[Line]], sizes: list[tuple[float, float
 # ------------------------------------------------------------------------------------------ paragraphs
 
 def join_hyphenated(first: str, second: str) -> str:
-    """Join two lines, undoing a hyphenated line break but keeping real hyphens (``BIS-aanvragen``)."""
+    """Join two lines, undoing a hyphenated line break but keeping real hyphens (``AOW-uitkering``)."""
     if first.endswith(("\x02", "-")) and not first.endswith((" -", " \x02")) and second:
         stem = first[:-1]
         next_word = second.split(" ", 1)[0].lower().strip(",.;:")

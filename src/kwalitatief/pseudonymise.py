@@ -2,7 +2,8 @@
 
 Detection (:func:`detect`) combines
 - person names found by the ``deduce`` package (Dutch name lists and rules), trimmed of titles
-  (``wethouder``, ``mevrouw``), protected terms (regions, provinces, municipalities, ``OCW``) and
+  (``wethouder``, ``mevrouw``), protected terms (regions, provinces, municipalities, the study's own
+  ``protected_terms`` of study.yaml) and
   stray lower-case words;
 - speaker labels of transcripts that are names (``Marieke Dijkstra:``);
 - names from the researcher's list (``corpus/pseudonyms.csv``, action ``replace``) and from the
@@ -55,10 +56,9 @@ PROVINCES = (
     "Groningen", "Friesland", "Fryslân", "Drenthe", "Overijssel", "Flevoland", "Gelderland", "Utrecht",
     "Noord-Holland", "Zuid-Holland", "Zeeland", "Noord-Brabant", "Brabant", "Limburg",
 )
-# Terms that are analysis variables or institutions of the study, never persons.
+# Dutch words of state and geography that are never persons (a study adds its own: study.yaml protected_terms).
 FIXED_PROTECTED = (
-    "OCW", "ministerie", "Ministerie van OCW", "minister", "Rijk", "het Rijk", "Nederland", "Randstad",
-    "BIS", "VNG", "IPO", "Raad voor Cultuur", "RvC", "Tweede Kamer", "Kamer",
+    "ministerie", "minister", "Rijk", "het Rijk", "Nederland", "Randstad", "Tweede Kamer", "Kamer",
     # parts of the country are analysis variables too
     "Noorden", "Zuiden", "Oosten", "Westen", "Noord-Nederland", "Oost-Nederland", "Zuid-Nederland",
     "West-Nederland", "Groene Hart", "Achterhoek", "Veluwe", "Landsdeel Oost", "Landsdeel Noord",
@@ -137,10 +137,10 @@ class Span:
 class Settings:
     """The ``pseudonymise`` section of params.yaml."""
 
-    doc_types: tuple[str, ...] = ("transcript",)
+    doc_types: tuple[str, ...] = ("transcript",)   # the pipeline's default: study.yaml's types with transcript: true
     replace_municipalities: bool = False
     replace_organisations: bool = True
-    organisation_types: tuple[str, ...] = ("culturele_instelling", "adviesraad")
+    organisation_types: tuple[str, ...] = ()   # respondent types whose organisation names are replaced
     use_deduce: bool = True
     list_path: str = "corpus/pseudonyms.csv"
 
@@ -245,10 +245,11 @@ def _strip_parenthetical(name: str) -> str:
 
 
 def build_vocabulary(regions: Iterable[dict[str, str]], respondents: Iterable[dict[str, str]],
-                     plist: PseudonymList, settings: Settings) -> Vocabulary:
-    """Protected terms (regions, provinces, municipalities unless replaced, fixed terms) and the terms
-    always to replace (the list, register names, register organisations, municipalities if set)."""
-    protected: set[str] = {t.casefold() for t in PROVINCES + FIXED_PROTECTED}
+                     plist: PseudonymList, settings: Settings, study_terms: Iterable[str] = ()) -> Vocabulary:
+    """Protected terms (regions, provinces, municipalities unless replaced, fixed terms, the study's
+    ``study_terms``) and the terms always to replace (the list, register names, register organisations,
+    municipalities if set)."""
+    protected: set[str] = {t.casefold() for t in (*PROVINCES, *FIXED_PROTECTED, *study_terms)}
     municipalities: set[str] = set()
     always: list[tuple[str, str]] = [(term, kind) for term, kind in plist.replace]
     for row in regions:
@@ -262,9 +263,9 @@ def build_vocabulary(regions: Iterable[dict[str, str]], respondents: Iterable[di
         org = _strip_parenthetical(row.get("organisation", ""))
         rtype = row.get("respondent_type", "")
         head, _, rest = org.partition(" ")
-        if rtype == "gemeente" and head.lower() == "gemeente" and rest:
+        if head.lower() == "gemeente" and rest:      # "gemeente Almere": a municipality's name
             municipalities.add(rest)
-        elif rtype == "provincie" and head.lower() == "provincie" and rest:
+        elif head.lower() == "provincie" and rest:
             protected.add(rest.casefold())
         elif org and settings.replace_organisations and rtype in settings.organisation_types:
             always.append((org, "organisatie"))

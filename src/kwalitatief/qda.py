@@ -29,17 +29,16 @@ NS_CODEBOOK = "urn:QDA-XML:codebook:1.0"
 ORIGIN = "kwalitatief"
 MACHINE_USER = "kwalitatief (machine)"
 VALENCES = ("positief", "negatief", "gemengd")
-REVIEWED = ("accepted", "added", "valence_changed")
+REVIEWED = ("accepted", "added", "valence_changed", "annotated")
 _UUID_NS = uuid.UUID("6c1f2f0e-5b0a-4c39-9a43-3f7f4b8c2d11")
 _ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 
-# colours per category (codes take the shades in codebook order); other categories grey
-PALETTES = {
-    "doel": ["#1f77b4", "#4e94c8", "#7fb2dc", "#2b5f8a", "#a9cbe8", "#174a73"],
-    "knelpunt": ["#d62728", "#e5585a", "#f08a8b", "#a61e1f", "#f5b3b3", "#7d1516", "#ff7f0e", "#ffa64d",
-                 "#c46208", "#ffc78f"],
-    "opinie": ["#2ca02c", "#5bbd5b", "#8ad58a", "#1f7a1f", "#b5e6b5", "#145214"],
-}
+# colours of the categories in codebook order (codes take the shades in codebook order); further categories grey
+PALETTES = (
+    ["#1f77b4", "#4e94c8", "#7fb2dc", "#2b5f8a", "#a9cbe8", "#174a73"],
+    ["#d62728", "#e5585a", "#f08a8b", "#a61e1f", "#f5b3b3", "#7d1516", "#ff7f0e", "#ffa64d", "#c46208", "#ffc78f"],
+    ["#2ca02c", "#5bbd5b", "#8ad58a", "#1f7a1f", "#b5e6b5", "#145214"],
+)
 GREY = ["#7f7f7f", "#a5a5a5", "#595959"]
 VALENCE_COLOURS = {"positief": "#2ca02c", "negatief": "#d62728", "gemengd": "#ff7f0e"}
 
@@ -58,15 +57,21 @@ def code_colours(codebook: Any) -> dict[str, str]:
     used: dict[str, int] = {}
     out = {}
     for code in codebook.codes:
-        palette = PALETTES.get(code.category, GREY)
+        palette = _palette(codebook, code.category)
         i = used.get(code.category, 0)
         used[code.category] = i + 1
         out[code.id] = palette[i % len(palette)]
     return out
 
 
-def category_colour(category: str) -> str:
-    return PALETTES.get(category, GREY)[0]
+def _palette(codebook: Any, category: str) -> list[str]:
+    order = list(codebook.categories) or list(dict.fromkeys(c.category for c in codebook.codes))
+    i = order.index(category) if category in order else len(PALETTES)
+    return PALETTES[i] if i < len(PALETTES) else GREY
+
+
+def category_colour(codebook: Any, category: str) -> str:
+    return _palette(codebook, category)[0]
 
 
 def qname(ns: str, tag: str) -> str:
@@ -74,15 +79,15 @@ def qname(ns: str, tag: str) -> str:
 
 
 def valenced_codes(codebook: Any) -> set[str]:
-    """The codes whose codings carry a valence (positief / negatief / gemengd): the opinie category."""
-    return {c.id for c in codebook.codes if c.category == "opinie"}
+    """The codes whose codings carry a valence (positief / negatief / gemengd), as the codebook declares."""
+    return {c.id for c in codebook.codes if codebook.has_valence(c.id)}
 
 
 def valence_code_name(code_id: str, valence: str) -> str:
-    """The exported name of a valence child code: unique over the whole codebook (``opinie.x · positief``).
+    """The exported name of a valence child code: unique over the whole codebook (``<code> · positief``).
 
     QualCoder keeps one code per name (its ``code_name`` table is ``unique(name)``); a child called just
-    ``positief`` under every opinie code would merge them all into the first one.
+    ``positief`` under every valenced code would merge them all into the first one.
     """
     return f"{code_id} · {valence}"
 
@@ -108,7 +113,7 @@ def _codes_element(parent: ET.Element, ns: str, codebook: Any) -> dict[tuple[str
         if cat is None:
             label = codebook.categories.get(code.category) or code.category
             cat = add(codes_el, {"guid": guid("category", code.category), "name": code.category,
-                                 "isCodable": "false", "color": category_colour(code.category)})
+                                 "isCodable": "false", "color": category_colour(codebook, code.category)})
             ET.SubElement(cat, qname(ns, "Description")).text = f"{label} (categorie van het codeboek)"
             categories[code.category] = cat
         el = add(cat, {"guid": guid("code", code.id), "name": code.id, "isCodable": "true",
@@ -156,7 +161,7 @@ class ExportCoding:
     code: str
     valence: str | None
     user: str                       # a reviewer, or MACHINE_USER for a machine proposal nobody reviewed
-    status: str                     # accepted | added | valence_changed | unreviewed
+    status: str                     # accepted | added | valence_changed | annotated | unreviewed
     time: str | None = None         # the reviewer's decision time
     memos: list[str] = field(default_factory=list)
     note: str = ""                  # the machine's source and score
@@ -208,6 +213,10 @@ def reviewer_codings(machine: list[dict[str, Any]], fragments: list[dict[str, An
             out.append(ExportCoding(row["fragment_id"], row["code"],
                                     row.get("valence") if row["code"] in valenced else None, MACHINE_USER,
                                     "unreviewed", note=_machine_note(row)))
+        elif row.get("status") == "annotated":   # a researcher's annotation is a coding by its coder
+            out.append(ExportCoding(row["fragment_id"], row["code"],
+                                    row.get("valence") if row["code"] in valenced else None,
+                                    row.get("reviewer") or "annotatie", "annotated"))
     out.sort(key=lambda c: (c.fragment_id, c.user, c.code))
     return out, problems
 

@@ -19,11 +19,10 @@ import pandas as pd
 
 VERDICT_CLASS = {"ondersteund": "ok", "niet ondersteund": "no", "te weinig gegevens": "na"}
 VALENCE_COLOURS = {"positief": "#3a8d5d", "gemengd": "#d9a441", "negatief": "#c0504d"}
-TYPE_LABELS = {"gemeente": "gemeente", "provincie": "provincie", "culturele_instelling": "culturele instelling",
-               "fonds": "fonds", "adviesraad": "adviesraad", "rijk": "rijk", "koepel": "koepel"}
 SOURCE_LABELS = {"rule": "regel", "classifier": "classifier", "rule+classifier": "regel + classifier",
-                 "review": "handmatig toegevoegd"}
+                 "review": "handmatig toegevoegd", "annotation": "handmatig gecodeerd"}
 STATUS_LABELS = {"unreviewed": "niet beoordeeld", "accepted": "geaccepteerd door onderzoeker",
+                 "annotated": "gecodeerd door onderzoeker (annotatie)",
                  "added": "toegevoegd door onderzoeker", "valence_changed": "waardering aangepast door onderzoeker"}
 PROVENANCE_LABELS = {"codebook_version": "versie codeboek", "model_version": "versie classifier",
                      "corpus_hash": "corpus (hash van manifest en documenten)", "date": "datum (SOURCE_DATE_EPOCH)",
@@ -35,8 +34,6 @@ PROVENANCE_LABELS = {"codebook_version": "versie codeboek", "model_version": "ve
                      "hash_code": "hash van de code (src/, pipeline/)",
                      "n_codings": "coderingen", "n_conclusions": "conclusies", "n_documents": "documenten"}
 RUN_LOG_NOTE = "datum, tijd en git-versie van elke run: outputs/run.json en outputs/runs.jsonl (kwal run)"
-
-CATEGORY_LABELS = {"doel": "Doelen", "knelpunt": "Knelpunten", "opinie": "Opinies"}
 
 
 # --------------------------------------------------------------------------- plots
@@ -65,7 +62,7 @@ def category_of(code: str) -> str:
     return str(code).split(".", 1)[0]
 
 
-def heatmap_regions(by_region: pd.DataFrame, regions: Sequence[str]) -> str | None:
+def heatmap_regions(by_region: pd.DataFrame, regions: Sequence[str], outside: Sequence[str] = ()) -> str | None:
     """Codes × regions: number of sources (respondents, and documents without a respondent) per cell."""
     if by_region.empty:
         return None
@@ -89,7 +86,7 @@ def heatmap_regions(by_region: pd.DataFrame, regions: Sequence[str]) -> str | No
     for y in range(1, len(cats)):
         if cats[y] != cats[y - 1]:
             ax.axhline(y - 0.5, color="#333", linewidth=0.8)
-    specials = [i for i, r in enumerate(columns) if r in ("geen", "landelijk")]
+    specials = [i for i, r in enumerate(columns) if r in outside]
     if specials:
         ax.axvline(min(specials) - 0.5, color="#333", linewidth=1.2)
     for spine in ax.spines.values():
@@ -98,7 +95,7 @@ def heatmap_regions(by_region: pd.DataFrame, regions: Sequence[str]) -> str | No
     return png_base64(fig)
 
 
-def bars_respondent_type(by_type: pd.DataFrame) -> str | None:
+def bars_respondent_type(by_type: pd.DataFrame, labels: dict[str, str] | None = None) -> str | None:
     """Per code: respondents carrying it, stacked by respondent type."""
     if by_type.empty:
         return None
@@ -110,7 +107,7 @@ def bars_respondent_type(by_type: pd.DataFrame) -> str | None:
     left = pd.Series(0, index=table.index)
     colours = plt.get_cmap("tab10").colors
     for i, column in enumerate(table.columns):
-        ax.barh(table.index, table[column], left=left, color=colours[i % 10], label=TYPE_LABELS.get(column, column))
+        ax.barh(table.index, table[column], left=left, color=colours[i % 10], label=(labels or {}).get(column, column))
         left = left + table[column]
     ax.set_xlabel("respondenten (elk één keer geteld)")
     ax.xaxis.get_major_locator().set_params(integer=True)
@@ -120,7 +117,7 @@ def bars_respondent_type(by_type: pd.DataFrame) -> str | None:
 
 
 def bars_valence(valence: pd.DataFrame) -> str | None:
-    """Per opinie code: respondents by their valence (positief, gemengd, negatief)."""
+    """Per code with valence: respondents by their valence (positief, gemengd, negatief)."""
     data = valence[valence["group_by"] == "totaal"] if not valence.empty else valence
     if data.empty or data["n_respondents"].sum() == 0:
         return None
@@ -136,7 +133,7 @@ def bars_valence(valence: pd.DataFrame) -> str | None:
             if width:
                 ax.text(start + width / 2, y, str(int(width)), ha="center", va="center", color="white", fontsize=8)
         left = left + table[valence_name]
-    ax.set_xlabel("respondenten met een opinie (elk één keer geteld, met hun oordeel)")
+    ax.set_xlabel("respondenten met een oordeel (elk één keer geteld)")
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, frameon=False, fontsize=8)
     return png_base64(fig)
@@ -177,13 +174,16 @@ def _fmt(value: Any) -> str:
     return f"{value:.2f}" if isinstance(value, float) else str(value)
 
 
-def conclusions_view(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Conclusion results with display strings (counts, share, verdict class)."""
+def conclusions_view(results: Sequence[dict[str, Any]], type_labels: dict[str, str] | None = None,
+                     doc_labels: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Conclusion results with display strings (counts, share, verdict class, the study's labels)."""
+    type_labels, doc_labels = type_labels or {}, doc_labels or {}
     out = []
     for r in results:
         valence = " of ".join(r.get("valence") or [])
         evidence = [{**e, "who": " · ".join(str(x) for x in (
-                        TYPE_LABELS.get(e.get("respondent_type"), e.get("respondent_type")) or e.get("doc_type"),
+                        type_labels.get(e.get("respondent_type"), e.get("respondent_type"))
+                        or doc_labels.get(e.get("doc_type"), e.get("doc_type")),
                         e.get("region"), e.get("doc_id"), e.get("fragment_id")) if x),
                      "how": " · ".join(x for x in (
                         SOURCE_LABELS.get(e.get("sources"), e.get("sources")),
@@ -216,12 +216,19 @@ def top_regions_table(by_region: pd.DataFrame, totals: pd.DataFrame, category_na
 def build_context(results: Sequence[dict[str, Any]], tables: dict[str, pd.DataFrame], regions: Sequence[str],
                   provenance: dict[str, Any], metrics: dict[str, Any] | None,
                   quantifiers: Sequence[dict[str, Any]] = (), problems: Sequence[dict[str, Any]] = (),
-                  plots: bool = True) -> dict[str, Any]:
-    """Everything the templates show."""
+                  plots: bool = True, study: Any = None, categories: dict[str, str] | None = None,
+                  code_labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """Everything the templates show. ``study`` (:class:`kwalitatief.study.Study`) gives the title and the
+    labels, ``categories`` the codebook's category labels (id -> label, codebook order), ``code_labels``
+    each code's label."""
     empty = pd.DataFrame()
     by_region = tables.get("agg_code_region", empty)
     totals = tables.get("agg_code_totals", empty)
-    conclusions = conclusions_view(results)
+    type_labels = {k: v.label for k, v in study.respondent_types.items()} if study else {}
+    doc_labels = {k: v.label for k, v in study.document_types.items()} if study else {}
+    outside = list(study.outside) if study else []
+    categories = categories if categories is not None else {c: c for c in sorted(set(totals.get("category", [])))}
+    conclusions = conclusions_view(results, type_labels, doc_labels)
     counts = {v: sum(1 for c in conclusions if c["verdict"] == v) for v in VERDICT_CLASS}
     return {
         "conclusions": conclusions, "verdict_counts": counts, "quantifiers": list(quantifiers),
@@ -229,12 +236,18 @@ def build_context(results: Sequence[dict[str, Any]], tables: dict[str, pd.DataFr
         "provenance_rows": [(PROVENANCE_LABELS.get(k, k.replace("version_", "versie ")), v)
                             for k, v in sorted(provenance.items())] + [("run", RUN_LOG_NOTE)],
         "metrics": metrics_view(metrics),
-        "categories": [{"name": CATEGORY_LABELS[c], "rows": top_regions_table(by_region, totals, c, limit=24)}
-                       for c in CATEGORY_LABELS],
-        "heatmap": heatmap_regions(by_region, regions) if plots else None,
-        "bars_type": bars_respondent_type(tables.get("agg_code_respondent_type", empty)) if plots else None,
-        "bars_valence": bars_valence(tables.get("agg_opinie_valence", empty)) if plots else None,
-        "n_regions": len([r for r in regions if r not in ("geen", "landelijk")]),
+        "categories": [{"name": label, "rows": top_regions_table(by_region, totals, c, limit=24)}
+                       for c, label in categories.items()],
+        "heatmap": heatmap_regions(by_region, regions, outside) if plots else None,
+        "bars_type": bars_respondent_type(tables.get("agg_code_respondent_type", empty), type_labels) if plots else None,
+        "bars_valence": bars_valence(tables.get("agg_valence", empty)) if plots else None,
+        "n_regions": len([r for r in regions if r not in outside]),
+        "title": study.title if study else "kwalitatief",
+        "description": study.description if study else "",
+        "region_label": study.region_label if study else "regio",
+        "region_plural": study.region_plural if study else "regio's",
+        "outside_labels": [study.outside[o] for o in outside] if study else [],
+        "code_labels": dict(code_labels or {}),
         "n_problems": len(problems),
         "problem_counts": _problem_counts(problems),
         "problems": [p for p in problems if p.get("severity") == "error"][:10],
@@ -275,7 +288,9 @@ def _md(text: Any) -> str:
 
 def render_markdown(context: dict[str, Any]) -> str:
     """The report as Markdown: conclusions with verdicts and evidence, findings, metrics, provenance."""
-    lines = ["# Rapport: conclusies nagerekend op de gecodeerde gegevens", ""]
+    lines = [f"# {_md(context['title'])}", "", "Conclusies nagerekend op de gecodeerde gegevens.", ""]
+    if context.get("description"):
+        lines += [_md(context["description"]), ""]
     p = context["provenance"]
     lines += [f"Codeboek {_md(p.get('codebook_version', '–'))} · model {_md(p.get('model_version', '–'))} · "
               f"corpus {_md(p.get('corpus_hash', '–'))} · herkomst {_md(p.get('fingerprint', '–'))}"
@@ -291,7 +306,9 @@ def render_markdown(context: dict[str, Any]) -> str:
     lines.append("")
     for c in context["conclusions"]:
         lines += [f"## {_md(c['id'])}: {_md(c['text'])}", "",
-                  f"- Code: `{_md(c['code'])}`" + (f", waardering {_md(c['valence_text'])}" if c["valence_text"] else ""),
+                  f"- Code: `{_md(c['code'])}`"
+                  + (f" ({_md(context['code_labels'][c['code']])})" if context["code_labels"].get(c["code"]) else "")
+                  + (f", waardering {_md(c['valence_text'])}" if c["valence_text"] else ""),
                   f"- Populatie: {_md(c['population_label'])} ({c['n_population']})",
                   f"- Oordeel: **{_md(c['verdict'])}**: {_md(c['reason'])}"]
         if c.get("note"):
@@ -302,12 +319,13 @@ def render_markdown(context: dict[str, Any]) -> str:
     for category_view in context["categories"]:
         if not category_view["rows"]:
             continue
-        lines += [f"## {category_view['name']} per aantal regio's", "",
-                  "| code | regio's | aandeel regio's | respondenten | aandeel respondenten | fragmenten |",
-                  "|---|---|---|---|---|---|"]
+        plural = _md(context["region_plural"])
+        lines += [f"## {category_view['name']} per aantal {plural}", "",
+                  f"| code | label | {plural} | aandeel {plural} | respondenten | aandeel respondenten | fragmenten |",
+                  "|---|---|---|---|---|---|---|"]
         for r in category_view["rows"]:
-            lines.append(f"| `{_md(r['code'])}` | {r['n_regions']} | {r['share_regions']} | {r['n_respondents']} | "
-                         f"{r['share_respondents']} | {r['n_fragments']} |")
+            lines.append(f"| `{_md(r['code'])}` | {_md(context['code_labels'].get(r['code'], ''))} | {r['n_regions']} | "
+                         f"{r['share_regions']} | {r['n_respondents']} | {r['share_respondents']} | {r['n_fragments']} |")
         lines.append("")
     m = context["metrics"]
     if m:
@@ -334,61 +352,84 @@ def render_markdown(context: dict[str, Any]) -> str:
 
 # --------------------------------------------------------------------------- database views
 
-VIEWS = {
-    # which knelpunten are named by most regions (distinct real regions, and respondents)
-    "v_knelpunten_per_regio": """
-        select c.code, count(distinct case when g.region not in ('geen', 'landelijk') then g.region end) as n_regions,
-               count(distinct g.respondent_id) as n_respondents, count(distinct c.fragment_id) as n_fragments,
-               group_concat(distinct case when g.region not in ('geen', 'landelijk') then g.region end) as regions
-        from codings c join v_coded_fragments g on g.fragment_id = c.fragment_id
-        where c.code like 'knelpunt.%'
-        group by c.code order by n_regions desc, n_respondents desc, c.code""",
-    # how each respondent type judges the proeftuinen (respondents by their valence)
-    "v_proeftuin_per_respondenttype": """
-        select respondent_type, valence, count(*) as n_respondents
-        from v_respondent_valence where code = 'opinie.proeftuin'
-        group by respondent_type, valence order by respondent_type, valence""",
-    # every coding with its respondent, region and document: the base of the other views
-    "v_coded_fragments": """
-        select f.fragment_id, f.doc_id, d.doc_type, f.respondent_id, r.respondent_type,
-               coalesce(r.region, d.region) as region
-        from fragments f join documents d on d.doc_id = f.doc_id
-        left join respondents r on r.respondent_id = coalesce(f.respondent_id, d.respondent_id)""",
-    # one row per respondent and opinie code: positief/negatief if all codings agree, else gemengd
-    "v_respondent_valence": """
-        select c.code, g.respondent_id, g.respondent_type, g.region,
-               case when min(c.valence) = max(c.valence) and min(c.valence) in ('positief', 'negatief')
-                    then min(c.valence) else 'gemengd' end as valence,
-               count(*) as n_fragments
-        from codings c join v_coded_fragments g on g.fragment_id = c.fragment_id
-        where c.code like 'opinie.%' and g.respondent_id is not null and c.valence is not null
-        group by c.code, g.respondent_id""",
-    # codes per region: distinct respondents and documents
-    "v_codes_per_regio": """
-        select c.code, g.region, count(distinct g.respondent_id) as n_respondents,
-               count(distinct g.doc_id) as n_documents, count(distinct c.fragment_id) as n_fragments
-        from codings c join v_coded_fragments g on g.fragment_id = c.fragment_id
-        group by c.code, g.region order by c.code, g.region""",
-    # the verdicts with their strongest evidence quote
-    "v_conclusies": """
-        select k.conclusion_id, k.verdict, k.quantifier, k.supported_quantifier, k.n_matching, k.n_population,
-               k.share, k.text, e.text as best_evidence, e.respondent_type, e.region, e.fragment_id
-        from conclusions k left join conclusion_evidence e on e.conclusion_id = k.conclusion_id and e.rank = 1
-        order by k.rowid""",
-}
-VIEW_ORDER = ("v_coded_fragments", "v_respondent_valence", "v_knelpunten_per_regio",
-              "v_proeftuin_per_respondenttype", "v_codes_per_regio", "v_conclusies")
+def _sql_list(values: Sequence[str]) -> str:
+    """A SQL list literal of strings (quotes doubled); ``()`` when empty, which SQLite accepts."""
+    return "(" + ", ".join("'" + str(v).replace("'", "''") + "'" for v in values) + ")"
 
 
-def create_views(db: Any) -> list[str]:
+def views(outside: Sequence[str] = ()) -> dict[str, str]:
+    """The views for the common questions, generated for a study: ``outside`` are the region values that are
+    not in the population (study.yaml). Codes and their categories and valence come from the ``codes`` table."""
+    out = _sql_list(outside)
+    return {
+        # every coding with its respondent, region and document: the base of the other views
+        "v_coded_fragments": """
+            select f.fragment_id, f.doc_id, d.doc_type, f.respondent_id, r.respondent_type,
+                   coalesce(r.region, d.region) as region
+            from fragments f join documents d on d.doc_id = f.doc_id
+            left join respondents r on r.respondent_id = coalesce(f.respondent_id, d.respondent_id)""",
+        # one row per respondent and code with valence: positief/negatief if all codings agree, else gemengd
+        "v_respondent_valence": """
+            select c.code, g.respondent_id, g.respondent_type, g.region,
+                   case when min(c.valence) = max(c.valence) and min(c.valence) in ('positief', 'negatief')
+                        then min(c.valence) else 'gemengd' end as valence,
+                   count(*) as n_fragments
+            from codings c join v_coded_fragments g on g.fragment_id = c.fragment_id
+            join codes k on k.code = c.code
+            where k.valence and g.respondent_id is not null and c.valence is not null
+            group by c.code, g.respondent_id""",
+        # per code (with its category): how many regions of the population name it, and which
+        "v_regions_per_code": f"""
+            select c.code, k.category, k.label, count(distinct case when g.region not in {out} then g.region end)
+                   as n_regions,
+                   count(distinct g.respondent_id) as n_respondents, count(distinct c.fragment_id) as n_fragments,
+                   group_concat(distinct case when g.region not in {out} then g.region end) as regions
+            from codings c join v_coded_fragments g on g.fragment_id = c.fragment_id
+            join codes k on k.code = c.code
+            group by c.code order by k.category, n_regions desc, n_respondents desc, c.code""",
+        # per code with valence and respondent type: respondents by their valence
+        "v_valence_per_respondenttype": """
+            select code, respondent_type, valence, count(*) as n_respondents
+            from v_respondent_valence
+            group by code, respondent_type, valence order by code, respondent_type, valence""",
+        # codes per region: distinct respondents and documents
+        "v_codes_per_regio": """
+            select c.code, g.region, count(distinct g.respondent_id) as n_respondents,
+                   count(distinct g.doc_id) as n_documents, count(distinct c.fragment_id) as n_fragments
+            from codings c join v_coded_fragments g on g.fragment_id = c.fragment_id
+            group by c.code, g.region order by c.code, g.region""",
+        # the verdicts with their strongest evidence quote
+        "v_conclusies": """
+            select k.conclusion_id, k.verdict, k.quantifier, k.supported_quantifier, k.n_matching, k.n_population,
+                   k.share, k.text, e.text as best_evidence, e.respondent_type, e.region, e.fragment_id
+            from conclusions k left join conclusion_evidence e on e.conclusion_id = k.conclusion_id and e.rank = 1
+            order by k.rowid""",
+    }
+
+
+VIEW_ORDER = ("v_coded_fragments", "v_respondent_valence", "v_regions_per_code",
+              "v_valence_per_respondenttype", "v_codes_per_regio", "v_conclusies")
+
+
+def code_rows(codebook: Any) -> list[dict[str, Any]]:
+    """The ``codes`` table: every code of the codebook with its label, category and whether it has a valence."""
+    return [{"code": c.id, "label": c.label, "category": c.category,
+             "category_label": codebook.categories.get(c.category, c.category),
+             "valence": c.id in codebook.valenced_codes} for c in codebook.codes]
+
+
+def create_views(db: Any, outside: Sequence[str] = ()) -> list[str]:
     """Create the views for the common questions (those whose tables exist); returns their names."""
     tables = set(db.table_names())
     needs = {"v_conclusies": {"conclusions", "conclusion_evidence"}}
+    definitions = views(outside)
     made = []
     for name in VIEW_ORDER:
         required = needs.get(name, {"codings", "fragments", "documents", "respondents"})
+        if name in ("v_respondent_valence", "v_regions_per_code", "v_valence_per_respondenttype"):
+            required = required | {"codes"}
         if required <= tables:
-            db.create_view(name, VIEWS[name].strip(), replace=True)
+            db.create_view(name, definitions[name].strip(), replace=True)
             made.append(name)
     return made
 

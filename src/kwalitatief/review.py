@@ -37,6 +37,7 @@ from .jsonio import dumps
 from .segment import text_hash
 
 DECISIONS = ("accept", "reject", "add", "change_valence")
+MODES = ("review", "blind")   # blind: double coding for agreement only, never applied (see effective_decisions)
 VALENCES = ("positief", "negatief", "gemengd")
 STAGE = "review"
 MAX_REVIEWER = 64
@@ -61,10 +62,13 @@ class Decision:
     memo: str | None = None
     text: str | None = None
     line: int = 0
+    mode: str = "review"
 
     def to_row(self) -> dict[str, Any]:
         row = asdict(self)
         del row["line"]
+        if row["mode"] == "review":     # the file's lines stay as they were; only blind lines say so
+            del row["mode"]
         return row
 
 
@@ -84,8 +88,11 @@ def _check(field: str, ok: bool, message: str) -> None:
 
 
 def make_decision(reviewer: str, fragment: dict[str, Any], code: str, decision: str,
-                  valence: str | None = None, memo: str | None = None, time: str | None = None) -> Decision:
-    """A validated decision on ``code`` of ``fragment`` (a fragment row: fragment_id, text)."""
+                  valence: str | None = None, memo: str | None = None, time: str | None = None, *,
+                  has_valence: bool, mode: str = "review") -> Decision:
+    """A validated decision on ``code`` of ``fragment`` (a fragment row: fragment_id, text).
+
+    ``has_valence``: whether the code carries a valence (its category declares it in the codebook)."""
     reviewer = (reviewer or "").strip()
     _check("reviewer", bool(reviewer), "give the reviewer's name (kwal review --reviewer NAME).")
     _check("reviewer", len(reviewer) <= MAX_REVIEWER and "\n" not in reviewer,
@@ -94,20 +101,21 @@ def make_decision(reviewer: str, fragment: dict[str, Any], code: str, decision: 
     _check("code", bool(code) and isinstance(code, str), "give a code of the codebook.")
     if valence in ("", None):
         valence = None
-    if code.startswith("opinie."):
+    if has_valence:
         _check("valence", valence is None or valence in VALENCES,
                f"'{valence}' is not one of {', '.join(VALENCES)}.")
         _check("valence", decision != "change_valence" or valence is not None,
                "change_valence needs the new valence (positief, negatief or gemengd).")
     else:
-        _check("valence", valence is None, f"code {code} has no valence (only opinie codes have one).")
+        _check("valence", valence is None, f"code {code} has no valence (its category does not declare one).")
         _check("decision", decision != "change_valence", f"code {code} has no valence to change.")
+    _check("mode", mode in MODES, f"'{mode}' is not one of {', '.join(MODES)}.")
     memo = (memo or "").strip() or None
     _check("memo", memo is None or len(memo) <= MAX_MEMO, f"at most {MAX_MEMO} characters.")
     text = fragment.get("text") or ""
     return Decision(time=time or now_utc(), reviewer=reviewer, fragment_id=fragment["fragment_id"],
                     text_hash=fragment.get("text_hash") or text_hash(text), code=code, decision=decision,
-                    valence=valence, memo=memo, text=text)
+                    valence=valence, memo=memo, text=text, mode=mode)
 
 
 def append_decision(path: str | Path, decision: Decision) -> None:
@@ -164,9 +172,13 @@ def _parse(raw: str, where: str, line_no: int) -> tuple[Decision | None, str | N
         return None, f"{where}:{line_no}: field 'valence' is '{valence}', not one of {', '.join(VALENCES)}"
     if row["decision"] == "change_valence" and valence is None:
         return None, f"{where}:{line_no}: change_valence without a valence"
+    mode = row.get("mode") or "review"
+    if mode not in MODES:
+        return None, f"{where}:{line_no}: field 'mode' is '{mode}', not one of {', '.join(MODES)}"
     return Decision(time=row["time"], reviewer=row["reviewer"].strip(), fragment_id=row["fragment_id"],
                     text_hash=row.get("text_hash") or "", code=row["code"], decision=row["decision"],
-                    valence=valence, memo=row.get("memo") or None, text=row.get("text"), line=line_no), None
+                    valence=valence, memo=row.get("memo") or None, text=row.get("text"), line=line_no,
+                    mode=mode), None
 
 
 def read_decisions(path: str | Path, redact: Callable[[str], str | None] | None = None
@@ -223,9 +235,12 @@ def latest_per_reviewer(decisions: Iterable[Decision]) -> dict[tuple[str, str, s
 
 
 def effective_decisions(decisions: Iterable[Decision]) -> dict[tuple[str, str], Decision]:
-    """(fragment_id, code) -> the decision that counts: the latest over all reviewers."""
+    """(fragment_id, code) -> the decision that counts: the latest over all reviewers, in review mode.
+
+    Blind decisions (``kwal review --blind``) are agreement data only: they never change the codings. The
+    team adjudicates a disagreement by an explicit decision in the normal review mode, which counts."""
     effective: dict[tuple[str, str], Decision] = {}
-    for d in sorted(latest_per_reviewer(decisions).values(), key=_order_key):
+    for d in sorted(latest_per_reviewer(d for d in decisions if d.mode == "review").values(), key=_order_key):
         effective[(d.fragment_id, d.code)] = d
     return effective
 

@@ -43,9 +43,10 @@ CONTEXT_CHARS = 320
 FILTERS = ("code", "region", "rtype", "doc", "source", "status")
 ORDERS = ("document", "uncertain")
 STATUS_LABELS = {"unreviewed": "niet beoordeeld", "accepted": "geaccepteerd", "rejected": "afgewezen",
-                 "added": "toegevoegd", "valence_changed": "waardering aangepast", "coded": "gecodeerd"}
+                 "added": "toegevoegd", "valence_changed": "waardering aangepast", "coded": "gecodeerd",
+                 "annotated": "geannoteerd"}
 SOURCE_LABELS = {"rule": "regel", "classifier": "classifier", "rule+classifier": "regel + classifier",
-                 "review": "beoordelaar"}
+                 "review": "beoordelaar", "annotation": "annotatie"}
 MAX_BODY = 64 * 1024
 REQUEST_QUEUE_SIZE = 128   # connections waiting to be accepted (the default of 5 reset simultaneous reviewers)
 REQUEST_TIMEOUT = 30       # seconds a client may take to send its request (a too short body never blocks us)
@@ -104,6 +105,7 @@ class ReviewState:
     machine: dict[tuple[str, str], dict[str, dict[str, Any]]] = field(default_factory=dict)
     codes: dict[str, Any] = field(default_factory=dict)
     categories: dict[str, str] = field(default_factory=dict)
+    valenced: frozenset[str] = frozenset()
     thresholds: dict[str, float] = field(default_factory=dict)
     sample: list[str] = field(default_factory=list)
     _decisions: list[review.Decision] = field(default_factory=list)
@@ -145,6 +147,7 @@ class ReviewState:
             codebook = load_codebook(self.root / codebook_path(params))
             self.codes = {c.id: c for c in codebook.codes}
             self.categories = dict(codebook.categories)
+            self.valenced = codebook.valenced_codes
         except CodebookError as exc:
             raise ReviewAppError(f"the codebook has errors (run 'kwal check'):\n{exc}") from exc
         meta = self.root / paths.MODEL_DIR / "model.json"
@@ -336,7 +339,8 @@ class ReviewState:
         context_before = [self._ctx(x, keep_end=True) for x in order[max(0, pos - CONTEXT_BEFORE):pos]]
         context_after = [self._ctx(x) for x in order[pos + 1:pos + 1 + CONTEXT_AFTER]]
         eff = review.effective_decisions(ds)
-        mine = review.latest_per_reviewer(d for d in ds if d.reviewer == self.reviewer)
+        mine = review.latest_per_reviewer(d for d in ds if d.reviewer == self.reviewer
+                                          and (d.mode == "blind") == self.blind)
         if self.blind:
             own = sorted((c, d) for (r, f, c), d in mine.items() if f == fid)
             fragment_codes = [{"code": c, "status": review.status_of(d), "valence": d.valence,
@@ -363,7 +367,7 @@ class ReviewState:
                 "status_label": STATUS_LABELS.get(review.status_of(d)),
                 "valence": (d.valence if d and d.valence else row.get("valence")
                             or (rule or {}).get("valence") or clf.get("valence")),
-                "is_opinie": code.startswith("opinie."),
+                "has_valence": self._has_valence(code),
                 "source": SOURCE_LABELS.get(self._source((fid, code)), self._source((fid, code))),
                 "rule_id": (rule or {}).get("rule_id") or row.get("rule_id"),
                 "evidence": (rule or {}).get("evidence") or row.get("evidence"),
@@ -406,7 +410,12 @@ class ReviewState:
                 "exclude": list(c.exclude), "category": self.categories.get(c.category, c.category)}
 
     def code_list(self) -> list[dict[str, str]]:
-        return [{"code": c.id, "label": c.label, "definition": c.definition} for c in self.codes.values()]
+        return [{"code": c.id, "label": c.label, "definition": c.definition, "has_valence": self._has_valence(c.id)}
+                for c in self.codes.values()]
+
+    def _has_valence(self, code: str) -> bool:
+        """Whether the code's category declares a valence (codebook)."""
+        return code in self.valenced
 
     # ------------------------------------------------------------------ writing
     def decide(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -426,20 +435,23 @@ class ReviewState:
         if decision == "done":
             if not self.blind:
                 raise review.ReviewError("decision field 'decision': 'done' only exists in blind mode.")
-            mine = review.latest_per_reviewer(d for d in self.decisions() if d.reviewer == self.reviewer)
+            mine = review.latest_per_reviewer(d for d in self.decisions()
+                                              if d.reviewer == self.reviewer and d.mode == "blind")
             decided = {c for (r, f, c) in mine if f == fid}
             note = "blind: niet toegekend" + (f"; {memo.strip()}" if memo and memo.strip() else "")
-            rows = [review.make_decision(self.reviewer, frag, c, "reject", memo=note)
+            rows = [review.make_decision(self.reviewer, frag, c, "reject", memo=note, has_valence=self._has_valence(c),
+                                         mode="blind")
                     for c in self.codes if c not in decided]
             review.append_decisions(self.decisions_path, rows)
             return {"ok": True, "status": "coded", "status_label": STATUS_LABELS["coded"], "written": len(rows)}
         if not isinstance(code, str) or code not in self.codes:
             raise review.ReviewError(f"decision field 'code': '{code}' is not a code of the codebook.")
         valence = payload.get("valence") if isinstance(payload.get("valence"), str) else None
-        if decision == "accept" and valence is None and code.startswith("opinie."):
+        if decision == "accept" and valence is None and self._has_valence(code):
             row = self.merged.get((fid, code)) or {}
             valence = row.get("valence")
-        d = review.make_decision(self.reviewer, frag, code, str(decision), valence, memo)
+        d = review.make_decision(self.reviewer, frag, code, str(decision), valence, memo,
+                                 has_valence=self._has_valence(code), mode="blind" if self.blind else "review")
         review.append_decision(self.decisions_path, d)
         status = review.status_of(d)
         prog = next((p for p in self.progress() if p["code"] == (code if not self.blind else "steekproef")), None)
@@ -551,6 +563,7 @@ class ReviewHandler(BaseHTTPRequestHandler):
                     token=self.server.token, reviewer=state.reviewer, blind=state.blind,
                     queue=[[i.fragment_id, i.code] for i in items], filters=filters, order=order,
                     choices=state.choices(), progress=state.progress(), codes=state.code_list(),
+                    categories=state.categories,
                     status_labels=STATUS_LABELS, source_labels=SOURCE_LABELS,
                     decisions_file=str(state.decisions_path), sample_size=len(state.sample), seed=state.seed)
                 self._html(page)

@@ -16,7 +16,7 @@ A rule fires when one of its ``match`` patterns occurs, every ``with`` group (an
 the same sentence (``scope: sentence``, the default) or fragment (``scope: fragment``), no ``without``
 pattern occurs in that scope, and none of its ``without_codes`` was coded for the fragment. With
 ``negation: block`` (default) a ``match`` or ``with`` cue under a negator in its clause does not count
-(a negator up to three tokens before the cue, or inside a gap of the pattern). For opinie codes the rule
+(a negator up to three tokens before the cue, or inside a gap of the pattern). For codes with valence the rule
 finds the topic; the valence comes from the lexicon words in the sentences about that topic (a sentence
 without a topic continues the previous one), each flipped when negated. Both poles give ``gemengd``;
 contrast words (``maar``, ``echter`` ...) end a clause, so a negation never reaches across them.
@@ -40,7 +40,7 @@ PUNCT_BREAKS = {",", ";", ":", "(", ")", "–", "—", "?", "!", ".", "…", "\"
 NEGATION_WINDOW = 3          # tokens before a cue in which a negator counts
 VALENCE_AFTER_WINDOW = 1     # a negator right after an evaluative word also counts ("werkt niet")
 NOT_A_NEGATION_AFTER = {"alleen", "enkel", "slechts", "zozeer", "zomaar", "vanzelfsprekend"}
-CONTEXT_CACHE_SIZE = 1024    # context questions whose opinie topics are kept (answers often share one)
+CONTEXT_CACHE_SIZE = 1024    # context questions whose valence topics are kept (answers often share one)
 
 
 class PatternError(ValueError):
@@ -269,7 +269,7 @@ class RuleCoder:
                                         polarity)
         self.lower_terms = _PhraseTable(lower_phrases, lower_docs, [[t.lower_ for t in d] for d in lower_docs],
                                         polarity)
-        self.opinie_codes = {c.id for c in codebook.codes if c.category == "opinie"}
+        self.valenced_codes = set(codebook.valenced_codes)
         # The rules in codebook order, each with the keys of its ``match`` group (None when it refers to the
         # lexicon: it can always fire) and of its ``with`` groups. A rule can only fire when a key of its
         # ``match`` group and of each ``with`` group matched: the positions in this list of the rules whose
@@ -291,7 +291,7 @@ class RuleCoder:
                         self._rules_of_key.setdefault(key, []).append(index)
                 groups = [self._match_keys(group) for group in self._rule_keys[rule.id]["with"]]
                 needs = [self.fast.group(group_keys) for group_keys, lexicon in groups if not lexicon]
-                self._plan.append((code.id, rule, code.id in self.opinie_codes,
+                self._plan.append((code.id, rule, code.id in self.valenced_codes,
                                    None if uses_lexicon else self.fast.group(keys), needs))
         self._lowers: dict[str, str] = {}                # word -> its lower-case form (the vocab's LOWER)
         self._context_topics: dict[tuple[Any, ...], list[tuple[str, Rule]]] = {}
@@ -336,17 +336,17 @@ class RuleCoder:
 
         ``tokens`` are the stored ``[offset, length, lemma]`` rows of ``text`` (not empty) and ``sents`` the
         indices of the tokens that start a sentence. ``context`` (optional): the (text, tokens, sents) of the
-        preceding interviewer question, used only to find the topic of an opinie when the fragment itself
+        preceding interviewer question, used only to find the topic of a code with valence when the fragment itself
         names none before its evaluative words.
         """
         state = _DocState(self, text, tokens, sents)
         fired: dict[str, list[tuple[Rule, list[Hit]]]] = {}
         topics: dict[str, list[tuple[Rule, Hit]]] = {}
-        for code_id, rule, opinie in self._candidates(state):
-            hits = state.evaluate(rule, self._rule_keys[rule.id], opinie=opinie)
+        for code_id, rule, valenced in self._candidates(state):
+            hits = state.evaluate(rule, self._rule_keys[rule.id], valenced=valenced)
             if not hits:
                 continue
-            if opinie:
+            if valenced:
                 for hit in hits:
                     topics.setdefault(code_id, []).append((rule, hit[0]))
             else:
@@ -364,7 +364,7 @@ class RuleCoder:
         return rows
 
     def _candidates(self, state: "_DocState") -> list[tuple[str, Rule, bool]]:
-        """(code id, rule, is opinie) of the rules that may fire in the fragment, in codebook order."""
+        """(code id, rule, has valence) of the rules that may fire in the fragment, in codebook order."""
         matches = state.matches
         indices = set(self._always)
         for pid in self._rules_of_pred.keys() & matches.positions.keys():
@@ -373,22 +373,22 @@ class RuleCoder:
             indices.update(self._rules_of_key[key])
         out = []
         for i in sorted(indices):
-            code_id, rule, opinie, keys, needs = self._plan[i]
+            code_id, rule, valenced, keys, needs = self._plan[i]
             if (keys is None or matches.any(keys)) and all(matches.any(group) for group in needs):
-                out.append((code_id, rule, opinie))
+                out.append((code_id, rule, valenced))
         return out
 
     def context_topics(self, text: str, tokens: list[list], sents: list[int]) -> list[tuple[str, Rule]]:
-        """The opinie codes (with the first rule that finds each) whose topic a question names; memoised,
+        """The codes with valence (with the first rule that finds each) whose topic a question names; memoised,
         as many answers follow the same question."""
         key = (text, tuple(map(tuple, tokens)), tuple(sents))
         found = self._context_topics.get(key)
         if found is None:
             state = _DocState(self, text, tokens, sents)
             found = []
-            for code_id, rule, opinie in self._candidates(state):     # the first rule that fires, per code
-                if opinie and (not found or found[-1][0] != code_id) and state.evaluate(
-                        rule, self._rule_keys[rule.id], opinie=True):
+            for code_id, rule, valenced in self._candidates(state):     # the first rule that fires, per code
+                if valenced and (not found or found[-1][0] != code_id) and state.evaluate(
+                        rule, self._rule_keys[rule.id], valenced=True):
                     found.append((code_id, rule))
             if len(self._context_topics) >= CONTEXT_CACHE_SIZE:
                 self._context_topics.clear()
@@ -397,7 +397,7 @@ class RuleCoder:
 
     def _opinions(self, state: "_DocState", topics: dict[str, list[tuple[Rule, Hit]]],
                   context: tuple[str, list[list], list[int]] | None, coded: set[str]) -> list[dict]:
-        """Opinie codings: each evaluative word goes to the topics of its sentence (or the sentences before);
+        """Codings with valence: each evaluative word goes to the topics of its sentence (or the sentences before);
         before the first sentence with a topic, to those of the context question, if it names any."""
         if not topics and context is None:
             return []
@@ -814,10 +814,10 @@ class _DocState:
         out.sort(key=lambda h: (h.start, h.end - h.start))
         return out
 
-    def evaluate(self, rule: Rule, keys: dict[str, Any], opinie: bool) -> list[list[Hit]]:
+    def evaluate(self, rule: Rule, keys: dict[str, Any], valenced: bool) -> list[list[Hit]]:
         """The evidence for each way ``rule`` fires in this doc (empty when it does not fire)."""
         block = rule.negation == "block"
-        primary = self.spans(keys["match"], block and not opinie)
+        primary = self.spans(keys["match"], block and not valenced)
         if not primary:
             return []
         withs = [self.spans(g, block) for g in keys["with"]]

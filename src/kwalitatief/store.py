@@ -49,11 +49,22 @@ def open_database(path: str | Path, fresh: bool = False) -> sqlite_utils.Databas
     return db
 
 
+def integer_columns(rows: list[dict[str, Any]]) -> dict[str, type]:
+    """The columns whose non-empty values are all whole numbers (e.g. inhabitants), typed ``int``."""
+    keys = list(dict.fromkeys(k for row in rows for k in row))
+    out: dict[str, type] = {}
+    for key in keys:
+        values = [str(row.get(key)).strip() for row in rows if row.get(key) not in (None, "")]
+        if values and all(v.lstrip("-").isdigit() for v in values):
+            out[key] = int
+    return out
+
+
 def write_registers(db: sqlite_utils.Database, regions: list[dict[str, Any]],
                     respondents: list[dict[str, Any]]) -> None:
-    """Tables ``regions`` and ``respondents``."""
-    db["regions"].insert_all(regions, pk="region", replace=True,
-                             columns={"inhabitants_2021": int} if regions else None)
+    """Tables ``regions`` and ``respondents``; a register column whose filled cells are all whole numbers is
+    an integer column."""
+    db["regions"].insert_all(regions, pk="region", replace=True, columns=integer_columns(regions) or None)
     db["respondents"].insert_all(respondents, pk="respondent_id", replace=True,
                                  foreign_keys=[("region", "regions", "region")])
     db["respondents"].create_index(["respondent_type"], if_not_exists=True)

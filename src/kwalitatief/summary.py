@@ -26,6 +26,12 @@ def summarise_outputs(outputs: Path = OUTPUTS) -> str:
                          f"{count('select count(*) from fragments')} fragments")
         if "codings" in tables:
             lines.append(f"  codings: {count('select count(*) from codings')}")
+        if "codes" in tables and "codings" in tables:
+            never = [row[0] for row in db.execute(
+                "select code from codes where code not in (select distinct code from codings) order by rowid")]
+            if never:
+                lines.append(f"  {len(never)} code(s) got no coding anywhere: {', '.join(never)}; check their "
+                             "rules and annotations (kwal code-file, kwal review)")
         if "problems" in tables:
             grouped = db.execute(
                 "select stage, severity, count(*), group_concat(distinct doc_id) from problems "

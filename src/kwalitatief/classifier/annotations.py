@@ -5,7 +5,7 @@ from __future__ import annotations
 import glob
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +13,13 @@ from .examples import TAG, Annotation, loose_key, normalise_text
 from .settings import VALENCES, problem
 
 
-def load_annotations(directory: str | Path, codes: Sequence[str]) -> tuple[list[Annotation], list[dict[str, Any]]]:
+def load_annotations(directory: str | Path, codes: Sequence[str], valenced: Collection[str] | None = None
+                     ) -> tuple[list[Annotation], list[dict[str, Any]]]:
     """All annotation files of ``directory`` (``*.jsonl``, sorted), validated against the codebook.
 
     A line that cannot be used (bad JSON, missing field, unknown code id) is reported as an error with its
-    file and line and left out; a missing valence on an opinie code is a warning (the code still counts).
+    file and line and left out; a missing valence on a code with valence (``valenced``, from the codebook's
+    categories; without it a given valence is taken as meant) is a warning (the code still counts).
     """
     known = set(codes)
     annotations: list[Annotation] = []
@@ -32,14 +34,15 @@ def load_annotations(directory: str | Path, codes: Sequence[str]) -> tuple[list[
                 if not line.strip():
                     continue
                 where = f"{path}:{number}"
-                ann, issues = _parse_annotation(line, where, known)
+                ann, issues = _parse_annotation(line, where, known, valenced)
                 problems.extend(issues)
                 if ann is not None:
                     annotations.append(ann)
     return annotations, problems
 
 
-def _parse_annotation(line: str, where: str, known: set[str]) -> tuple[Annotation | None, list[dict[str, Any]]]:
+def _parse_annotation(line: str, where: str, known: set[str], valenced: Collection[str] | None = None
+                      ) -> tuple[Annotation | None, list[dict[str, Any]]]:
     issues: list[dict[str, Any]] = []
     try:
         row = json.loads(line)
@@ -55,7 +58,7 @@ def _parse_annotation(line: str, where: str, known: set[str]) -> tuple[Annotatio
         return None, [problem("error", f"{where}: field 'text' is missing or empty.", doc_id)]
     if not isinstance(codes, list):
         return None, [problem("error", f"{where}: field 'codes' must be a list (use [] for no code).", doc_id)]
-    parsed, code_issues = parse_codes(codes, where, known, doc_id)
+    parsed, code_issues = parse_codes(codes, where, known, doc_id, valenced=valenced)
     if parsed is None:
         return None, code_issues
     issues.extend(code_issues)
@@ -79,7 +82,7 @@ def json_lines(path: str | Path) -> Iterator[tuple[str, Any, str | None]]:
                 yield f"{path}:{number}", None, f"not valid JSON ({exc.msg} at column {exc.colno})"
 
 def parse_codes(codes: list[Any], where: str, known: set[str], doc_id: str | None = None,
-                consequence: str = "The line is not used for training."
+                consequence: str = "The line is not used for training.", valenced: Collection[str] | None = None
                 ) -> tuple[dict[str, str | None] | None, list[dict[str, Any]]]:
     """The ``codes`` list of an annotation or gold line as {code: valence}; None when the line is unusable.
 
@@ -97,14 +100,15 @@ def parse_codes(codes: list[Any], where: str, known: set[str], doc_id: str | Non
                                            "the id or add the code to codebook/codebook.yaml. "
                                            f"{consequence}", doc_id)]
         valence = item.get("valence") if isinstance(item, dict) else None
-        if code.startswith("opinie."):
+        if (code in valenced) if valenced is not None else (valence is not None):
             if valence not in VALENCES:
                 issues.append(problem("warning", f"{where}: {code} has valence {valence!r}; expected one of "
                                                  f"{', '.join(VALENCES)}. The code is used, its valence is not.",
                                       doc_id))
                 valence = None
         elif valence is not None:
-            issues.append(problem("warning", f"{where}: {code} is not an opinie code; its valence is ignored.",
+            issues.append(problem("warning", f"{where}: {code} has no valence (its category declares none); its valence "
+                                             "is ignored.",
                                   doc_id))
             valence = None
         parsed[code] = valence

@@ -22,7 +22,7 @@ class Annotation:
 
     doc_id: str
     text: str
-    codes: dict[str, str | None]      # code -> valence (opinie) or None
+    codes: dict[str, str | None]      # code -> valence (codes with valence) or None
     coder: str | None
     origin: str                       # "<file>:<line>"
 
@@ -36,7 +36,7 @@ class Example:
     text: str
     lemmas: str
     labels: dict[str, bool]
-    valences: dict[str, str] = field(default_factory=dict)   # opinie code -> valence, where known
+    valences: dict[str, str] = field(default_factory=dict)   # code with valence -> valence, where known
     origins: list[str] = field(default_factory=list)
 
     def positives(self) -> list[str]:

@@ -55,7 +55,7 @@ def merge_codings(rule_rows: Iterable[dict[str, Any]], clf_rows: Iterable[dict[s
             cls = None
         sources = "+".join(name for name, row in (("rule", rule), ("classifier", cls)) if row is not None)
         valence = None
-        if code.startswith("opinie."):
+        if any(row is not None and row.get("valence") for row in (rule, cls)):   # codes with valence only
             order = (rule, cls) if valence_from == "rule_first" else (cls, rule)
             valence = next((row["valence"] for row in order if row is not None and row.get("valence")), None)
         merged.append({

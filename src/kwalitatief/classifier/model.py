@@ -48,6 +48,7 @@ class Model:
     version: str = ""
     n_examples: int = 0
     threshold_cv: dict[str, dict[str, float]] = field(default_factory=dict)
+    valence_codes: frozenset[str] = frozenset()   # codes whose predictions get a valence (had one in training)
 
     @property
     def trained_codes(self) -> list[str]:
@@ -93,7 +94,7 @@ class Model:
             for code in sorted(probs):
                 score = float(probs[code][i])
                 if score >= self.thresholds[code]:
-                    valence = valences[i][0] if code.startswith("opinie.") else None
+                    valence = valences[i][0] if code in self.valence_codes else None
                     features = self.drivers(X[i], code) if X is not None else []
                     preds.append(Prediction(code, round(score, 4), valence, self.thresholds[code], features))
             out.append(preds)

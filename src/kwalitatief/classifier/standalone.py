@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from .settings import problem
 
 @dataclass
 class StandaloneText:
-    """A text with labels: code -> True/False (a code not in it is unknown), valences of opinie codes."""
+    """A text with labels: code -> True/False (a code not in it is unknown), valences of codes with valence."""
 
     text: str
     labels: dict[str, bool]
@@ -59,7 +59,7 @@ def codebook_texts(codebook: Any, parts: Sequence[str] = ("examples", "definitio
     return out
 
 
-def load_training_texts(directory: str | Path, codes: Sequence[str]
+def load_training_texts(directory: str | Path, codes: Sequence[str], valenced: Collection[str] | None = None
                         ) -> tuple[list[StandaloneText], list[dict[str, Any]]]:
     """The free-standing annotated fragments of ``directory/*.jsonl`` (absent directory: none).
 
@@ -79,7 +79,7 @@ def load_training_texts(directory: str | Path, codes: Sequence[str]
                 problems.append(problem("error", f"{where}: expected an object with a non-empty 'text' and a "
                                                  "'codes' list; the line is not used for training."))
                 continue
-            parsed, issues = parse_codes(row["codes"], where, known)
+            parsed, issues = parse_codes(row["codes"], where, known, valenced=valenced)
             problems.extend(issues)
             if parsed is None:
                 continue

@@ -1,5 +1,5 @@
 """Fitting the model: one logistic regression per code with a cross-validated threshold, and one valence
-model pooled over the opinie codes. Seeded: the same data give the same model."""
+model pooled over the codes with valence. Seeded: the same data give the same model."""
 
 from __future__ import annotations
 
@@ -74,26 +74,27 @@ def train(examples: Sequence[Example], codes: Sequence[str], params: dict[str, A
     valence_estimator, valence_fallback = _train_valence(examples, X, cfg, problems)
     model = Model(featurizer, estimators, thresholds, valence_estimator, valence_fallback, list(codes), fallback,
                   codebook_version, training_data_hash(examples), model_settings(cfg), n_examples=len(examples),
-                  threshold_cv=threshold_cv)
+                  threshold_cv=threshold_cv,
+                  valence_codes=frozenset(c for e in examples for c in e.valences))
     model.version = model_version(model)
     return model, problems
 
 
 def _train_valence(examples: Sequence[Example], X: Any, cfg: dict[str, Any],
                    problems: list[dict[str, Any]]) -> tuple[Any, str | None]:
-    """One valence model pooled over the opinie codes (valence words do not depend on the topic)."""
+    """One valence model pooled over the codes with valence (valence words do not depend on the topic)."""
     rows, labels = [], []
     for i, ex in enumerate(examples):
         for code in sorted(ex.valences):
-            if code.startswith("opinie.") and ex.labels.get(code):
+            if ex.labels.get(code):     # ex.valences holds codes with valence only
                 rows.append(i)
                 labels.append(ex.valences[code])
     counts = {v: labels.count(v) for v in VALENCES}
     present = [v for v in VALENCES if counts[v] > 0]
     if len(present) < 2 or min(counts[v] for v in present) < 2:
         most = max(VALENCES, key=lambda v: (counts[v], -VALENCES.index(v))) if labels else None
-        problems.append(problem("warning", f"valence: too few opinie annotations with a valence ({counts}); "
-                                           "classifier opinie codings take the valence of the rules, else "
+        problems.append(problem("warning", f"valence: too few annotations with a valence ({counts}); "
+                                           "classifier codings with valence take the valence of the rules, else "
                                            f"'{most}'."))
         return None, most
     from sklearn.linear_model import LogisticRegression

@@ -90,8 +90,8 @@
       return Promise.resolve();
     }
     const card = cardBox.querySelector(".card");
-    if (action === "change_valence" && card && card.dataset.opinie !== "true") {
-      say("alleen opinie-codes hebben een waardering", true);
+    if (action === "change_valence" && card && card.dataset.valence !== "true") {
+      say("deze code heeft geen waardering", true);
       return Promise.resolve();
     }
     return send({ decision: action, valence: valence || null });
@@ -102,7 +102,8 @@
     const code = parts[0];
     if (!code) return Promise.resolve();
     let valence = parts[1] || null;
-    if (!valence && code.startsWith("opinie.")) valence = pendingValence;
+    const option = document.querySelector('#code-list option[value="' + CSS.escape(code) + '"]');
+    if (!valence && option && option.dataset.valence === "true") valence = pendingValence;
     pendingValence = null;
     return send({ code: code, decision: "add", valence: valence });
   }
@@ -152,7 +153,7 @@
       case "a": run(() => decide(blind ? "done" : "accept")); break;
       case "r": if (!blind) run(() => decide("reject")); break;
       case "1": case "2": case "3":
-        if (blind) { pendingValence = VALENCES[e.key]; say("waardering voor de volgende opinie: " + pendingValence, false); }
+        if (blind) { pendingValence = VALENCES[e.key]; say("waardering voor de volgende code met waardering: " + pendingValence, false); }
         else run(() => decide("change_valence", VALENCES[e.key]));
         break;
       case "c": { const add = document.getElementById("add-code"); if (add) { e.preventDefault(); add.focus(); } break; }
