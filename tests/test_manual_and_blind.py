@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kwalitatief.classify import Annotation
+from kwalitatief.classifier.examples import Annotation
 from kwalitatief.manual import apply_annotations, manual_codings
 from kwalitatief.review import (ReviewError, append_decisions, apply_decisions, latest_per_reviewer,
                                 make_decision, read_decisions)

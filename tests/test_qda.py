@@ -197,13 +197,13 @@ def test_each_reviewer_is_a_user_with_their_own_codings(tmp_path):
     project = make_review_project(tmp_path, build_db=False)
     path = tmp_path / "codebook/reviews.jsonl"
     frag = _frag(project, 1)
-    append_decision(path, make_decision("anna", frag, "opinie.proeftuin", "accept", time="2026-01-01T10:00:00Z"))
+    append_decision(path, make_decision("anna", frag, "opinie.proeftuin", "accept", time="2026-01-01T10:00:00Z", has_valence=True))
     append_decision(path, make_decision("bram", frag, "opinie.proeftuin", "change_valence", "gemengd",
-                                        memo="ook kritisch", time="2026-01-02T10:00:00Z"))
+                                        memo="ook kritisch", time="2026-01-02T10:00:00Z", has_valence=True))
     append_decision(path, make_decision("bram", _frag(project, 2), "knelpunt.tijdsdruk", "reject",
-                                        time="2026-01-02T11:00:00Z"))
+                                        time="2026-01-02T11:00:00Z", has_valence=False))
     append_decision(path, make_decision("anna", _frag(project, 2), "knelpunt.tijdsdruk", "accept",
-                                        time="2026-01-01T11:00:00Z"))
+                                        time="2026-01-01T11:00:00Z", has_valence=False))
     counts = export_qdpx(tmp_path / "r.qdpx", tmp_path)
     root = read_project(tmp_path / "r.qdpx")
     users = {u.get("guid"): u.get("name") for u in root.iter(Q + "User")}
@@ -365,7 +365,7 @@ def test_export_loses_nothing_under_qualcoders_import_rules(tmp_path):
     project = make_review_project(tmp_path, build_db=False)
     path = tmp_path / "codebook/reviews.jsonl"
     for reviewer, valence in (("anna", "negatief"), ("bram", "gemengd")):   # same fragment, same code
-        append_decision(path, make_decision(reviewer, _frag(project, 1), "opinie.proeftuin", "change_valence", valence))
+        append_decision(path, make_decision(reviewer, _frag(project, 1), "opinie.proeftuin", "change_valence", valence, has_valence=True))
     counts = export_qdpx(tmp_path / "q.qdpx", tmp_path, include_unreviewed=True)
     _, kept = _qualcoder_reading(tmp_path / "q.qdpx")
     assert len(kept) == counts["codings"] == 6                   # nothing merged away by a unique constraint

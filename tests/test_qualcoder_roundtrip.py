@@ -30,7 +30,7 @@ def test_qualcoder_imports_every_coding_and_its_export_comes_back(tmp_path, crlf
     project = make_review_project(tmp_path, build_db=False)
     for reviewer, valence in (("anna", "negatief"), ("bram", "gemengd")):
         append_decision(tmp_path / "codebook/reviews.jsonl",
-                        make_decision(reviewer, _frag(project, 1), "opinie.proeftuin", "change_valence", valence))
+                        make_decision(reviewer, _frag(project, 1), "opinie.proeftuin", "change_valence", valence, has_valence=True))
     counts = export_qdpx(tmp_path / "ours.qdpx", tmp_path, include_unreviewed=True)
     cmd = [sys.executable, str(TOOL), CHECKOUT, str(tmp_path / "ours.qdpx"), "--back", str(tmp_path / "back.qdpx"),
            "--project", str(tmp_path)] + (["--crlf"] if crlf else [])

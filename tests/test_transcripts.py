@@ -8,7 +8,7 @@ from pathlib import Path
 
 import docx
 import pytest
-from corpus_factory import MANIFEST_FIELDS, REGIONS, RESPONDENTS, write_csv
+from corpus_factory import MANIFEST_FIELDS, REGIONS, RESPONDENTS, write_csv, write_study
 
 from kwalitatief import pseudonymise as ps
 from kwalitatief.corpus import load_register
@@ -97,6 +97,7 @@ def _register(root: Path, documents: list[tuple[str, Path]]) -> None:
         rows.append({"doc_id": doc_id, "path": f"transcripts/{source.name}", "doc_type": "transcript",
                      "region": "Twente", "respondent_id": "R1", "date": "", "title": ""})
     write_csv(corpus / "manifest.csv", rows, MANIFEST_FIELDS)
+    write_study(root)
 
 
 def _turns(name: str) -> tuple[Extracted, list[tuple[str, str, str | None, str]]]:

@@ -101,6 +101,6 @@ def _field_count_problem(path: Path, line: int, n: int, expected: int, sep: str)
     name = _SEPARATOR_NAMES[sep]
     if n > expected:
         return (f"{path} line {line}: {n} fields, but the header has {expected}: a {name} inside a value? "
-                f'Hint: put that value in double quotes ("Interview gemeente X{sep} Y") or remove the {name}.')
+                f'Hint: put that value in double quotes ("Interview wethouder X{sep} Y") or remove the {name}.')
     return (f"{path} line {line}: {n} fields, but the header has {expected}: a value or a {name} is missing. "
             f"Hint: every row needs all {expected} fields; leave a field empty with two {name}s in a row.")

@@ -4,7 +4,7 @@ A gold file has one JSON object per line: ``{"id": ..., "text": ..., "codes": [{
 (other fields are ignored). The fragments are coded by the same path as ``kwal code-file`` (rules and the
 trained classifier, merged by ``classify.merge_policy``) and scored per code and overall: precision, recall,
 F1, Cohen's kappa (per code, their mean, and pooled over all fragment x code decisions), strict scores that
-also require the valence of opinie codes, and the most frequent errors.
+also require the valence of codes with valence, and the most frequent errors.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class GoldFragment:
 
     id: str
     text: str
-    codes: dict[str, str | None]      # code -> valence (opinie codes) or None
+    codes: dict[str, str | None]      # code -> valence (codes with valence) or None
     line: int
 
 
@@ -88,7 +88,7 @@ def score_gold(gold: Sequence[GoldFragment], predictions: Sequence[Predicted], c
     """Per-code and overall scores of ``predictions`` (code -> valence per fragment) against ``gold``.
 
     Adds to :func:`kwalitatief.evaluate.score`: pooled ``kappa`` over every fragment x code decision, strict
-    micro scores (an opinie code only counts as found with the gold valence) and ``errors``: the most
+    micro scores (a code with valence only counts as found with the gold valence) and ``errors``: the most
     frequent confusions (gold code -> predicted code in the same fragment), misses and false codings.
     """
     examples = [Example(g.id, "", g.text, "", {c: c in g.codes for c in codes},

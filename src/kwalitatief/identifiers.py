@@ -7,7 +7,7 @@ Two rules, checked by the register loader (and so by ``kwal check`` and every st
   ``outputs/private/extracted/<doc_id>.json``, so ``/``, ``\\``, ``.`` and spaces are refused; two
   ``doc_id``\\ s that differ only in case are refused too (one file on Windows and macOS).
 - **names** (``region``): letters (accented letters too), digits, single spaces and ``- _ ' . & ( )``,
-  starting with a letter or digit, at most 100 characters: ``025 Arnhem-Nijmegen`` is fine, a ``/``,
+  starting with a letter or digit, at most 100 characters: ``Kop van Noord-Holland (Zuid)`` is fine, a ``/``,
   ``;``, a comma or a control character is not (regions are keys of the database and the exports and are
   listed with ``;`` elsewhere).
 

@@ -30,7 +30,7 @@ class ManualCoding:
 def manual_codings(pairs: Iterable[tuple[Any, dict[str, Any]]], codes: Sequence[str]) -> dict[str, ManualCoding]:
     """Per fragment id: the codes all its annotations give (present), and those none gives (absent).
 
-    ``pairs`` are (annotation, fragment) as :func:`kwalitatief.classify.match_annotations` returns them; an
+    ``pairs`` are (annotation, fragment) as :func:`kwalitatief.classifier.annotations.match_annotations` returns them; an
     annotation has ``codes`` (code -> valence) and ``coder``.
     """
     given: dict[str, list[Any]] = {}

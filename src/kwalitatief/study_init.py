@@ -24,7 +24,8 @@ TEMPLATE_DIR = Path(__file__).parent / "templates" / "study"
 PACKAGE_DIR = Path(__file__).resolve().parent
 REGION_HEADER = ("region", "note")
 PSEUDONYM_HEADER = ("term", "action", "kind", "note")
-EMPTY_DIRS = ("corpus/transcripts", "corpus/documents", "codebook/annotations", "codebook/lexicon", "outputs")
+EMPTY_DIRS = ("corpus/transcripts", "corpus/documents", "codebook/annotations", "codebook/lexicon", "codebook/training",
+              "outputs")
 TEMPLATE_FILES = {            # template (under templates/study) -> file of the new study
     "study.yaml": "study.yaml", "params.yaml": "params.yaml", "README.md": "README.md", "gitignore": ".gitignore",
     "codebook/codebook.yaml": "codebook/codebook.yaml", "codebook/conclusions.yaml": "codebook/conclusions.yaml",
@@ -54,7 +55,8 @@ def method_source() -> Path:
 def study_dvc_yaml(text: str, package_dir: Path = PACKAGE_DIR) -> str:
     """The method's ``dvc.yaml`` for a study outside the repository: the library's files
     (``src/kwalitatief/...``) become dependencies by their absolute path in the installed package."""
-    return re.sub(r"(?m)^(\s*- )src/kwalitatief/", lambda m: f"{m.group(1)}{package_dir.as_posix()}/", text)
+    return re.sub(r"(?m)^(\s*- )src/kwalitatief(/|$)", lambda m: f"{m.group(1)}{package_dir.as_posix()}{m.group(2)}",
+                  text)
 
 
 def _csv_header(columns: tuple[str, ...]) -> str:

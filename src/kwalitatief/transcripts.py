@@ -281,7 +281,7 @@ def _speaker_columns(rows: list[BodyItem]) -> tuple[int, int, int | None] | None
             any(label_role(label) for label in counts) and all(map(_name_like, counts))):
         return speaker, text, stamp  # 'Respondent 3 | …', or 'Interviewer | …' with 'Femke Smit | …'
     if max(counts.values()) < 2 or len(counts) > max(2, len(labels) // 2) or not all(map(_name_like, counts)):
-        return None  # every row another heading ('Proeftuin | …'): a table of the document, not turns
+        return None  # every row another heading ('Onderwerp | …'): a table of the document, not turns
     return speaker, text, stamp
 
 

@@ -1,7 +1,7 @@
 """Dutch word knowledge for the classifier's lemma features, learnt from the training vocabulary itself.
 
 - **Compounds**: a word unknown as a whole but made of known words gets its parts as extra tokens
-  (``cultuurgeld`` -> ``cultuur``, ``geld``; linking ``s``/``e``/``en`` allowed: ``samenwerkingsverband`` ->
+  (``zorggeld`` -> ``zorg``, ``geld``; linking ``s``/``e``/``en`` allowed: ``samenwerkingsverband`` ->
   ``samenwerking``, ``verband``), so a new compound shares the features of words the model has seen.
 - **Separable verbs**: a particle at the end of a clause (``zoeken elkaar op``, ``trekken samen op``) is joined
   to a preceding verb into the lemma of the whole verb (``opzoeken``, ``optrekken``) when the training
