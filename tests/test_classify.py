@@ -461,7 +461,10 @@ def test_saved_model_file_is_byte_identical_across_processes(tmp_path):
         "from test_classify import CODES, PARAMS, synthetic_examples\n"
         "from kwalitatief.classifier.model import save_model\n"
         "from kwalitatief.classifier.training import train\n"
-        "model, _ = train(synthetic_examples(), CODES, PARAMS, 'cb1')\n"
+        "examples = synthetic_examples()\n"
+        "for e in examples:   # several codes with a valence: sets of code ids must not reach the file\n"
+        "    e.valences.update({c: 'positief' for c in CODES if e.labels[c]})\n"
+        "model, _ = train(examples, CODES, PARAMS, 'cb1')\n"
         "model.featurizer.transform(synthetic_examples(5))\n"
         "save_model(model, Path(sys.argv[1]))\n" % str(Path(__file__).parent)
     )

@@ -48,7 +48,8 @@ class Model:
     version: str = ""
     n_examples: int = 0
     threshold_cv: dict[str, dict[str, float]] = field(default_factory=dict)
-    valence_codes: frozenset[str] = frozenset()   # codes whose predictions get a valence (had one in training)
+    valence_codes: tuple[str, ...] = ()   # codes whose predictions get a valence (had one in training); sorted,
+                                          # so that the pickled model does not depend on the hash seed
 
     @property
     def trained_codes(self) -> list[str]:

@@ -75,7 +75,7 @@ def train(examples: Sequence[Example], codes: Sequence[str], params: dict[str, A
     model = Model(featurizer, estimators, thresholds, valence_estimator, valence_fallback, list(codes), fallback,
                   codebook_version, training_data_hash(examples), model_settings(cfg), n_examples=len(examples),
                   threshold_cv=threshold_cv,
-                  valence_codes=frozenset(c for e in examples for c in e.valences))
+                  valence_codes=tuple(sorted({c for e in examples for c in e.valences})))
     model.version = model_version(model)
     return model, problems
 
