@@ -215,3 +215,53 @@ def test_the_project_conclusions_file_is_valid(quantifiers):
     claims = load_conclusions(root / "codebook" / "conclusions.yaml", load_codebook(codebook).code_ids, quantifiers)
     assert len([c for c in claims if str(c.chapter).startswith("7")]) >= 12
     assert len([c for c in claims if str(c.chapter).startswith("5")]) >= 5
+
+
+def _compare(tmp_path, quantifiers, group_a, group_b):
+    codings, fragments, documents, respondents, regions, codes = study()
+    frame = build_frame(codings, fragments, documents, respondents, regions, codes, VALENCED, OUTSIDE)
+    claims = _claims(tmp_path, f"""\
+conclusions:
+  - id: cmp
+    text: Voor de ene groep geldt het sterker dan voor de andere.
+    code: knelpunt.financiering
+    unit: respondent
+    population: {{respondent_type: {group_a}}}
+    compare_to: {{respondent_type: {group_b}}}
+""", quantifiers)
+    by_id = {f["fragment_id"]: f for f in fragments}
+    return evaluate_conclusion(claims[0], frame, by_id, quantifiers, min_population=1, study=declarations())
+
+
+def test_comparison_claim_supported_and_refuted_with_both_shares(tmp_path, quantifiers):
+    types = sorted({r["respondent_type"] for r in study()[3]} - {"gemeente"})
+    more = _compare(tmp_path, quantifiers, ["gemeente"], types)
+    less = _compare(tmp_path, quantifiers, types, ["gemeente"])
+    assert (more["n_matching"], more["n_population"]) == (2, 3)   # R1, R3 of the gemeenten R1, R3, R6
+    assert more["comparison"]["share"] < more["share"]
+    assert more["verdict"] == "ondersteund" and less["verdict"] == "niet ondersteund"
+    assert less["comparison"]["n_matching"] == 2 and "2 van 3" in less["reason"]
+
+
+def test_comparison_claim_with_quantifier_or_bad_group_is_refused(tmp_path, quantifiers):
+    with pytest.raises(ConclusionsError, match=r"conclusion 'cmp', field 'compare_to'.*respondent_type"):
+        _claims(tmp_path, """\
+conclusions:
+  - id: cmp
+    text: x
+    code: knelpunt.financiering
+    unit: respondent
+    population: alle
+    compare_to: {respondent_type: [bestaat_niet]}
+""", quantifiers)
+    with pytest.raises(ConclusionsError, match=r"conclusion 'cmp', field 'quantifier'"):
+        _claims(tmp_path, """\
+conclusions:
+  - id: cmp
+    text: x
+    code: knelpunt.financiering
+    unit: respondent
+    population: alle
+    quantifier: alle
+    compare_to: {respondent_type: [gemeente]}
+""", quantifiers)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +33,8 @@ from .study import Study, unknown
 UNITS = ("respondent", "region", "document")
 VERDICTS = ("ondersteund", "niet ondersteund", "te weinig gegevens")
 CONCLUSION_FIELDS = ("id", "chapter", "section", "text", "code", "valence", "unit", "population",
-                     "quantifier", "doc_types", "note")
-REQUIRED_FIELDS = ("id", "text", "code", "unit", "population", "quantifier")
+                     "quantifier", "doc_types", "note", "compare_to")
+REQUIRED_FIELDS = ("id", "text", "code", "unit", "population")
 POPULATION_KEYS = {
     "respondent": ("respondent_type", "region", "region_group", "has_code", "expresses_opinion"),
     "region": ("region", "has_code", "expresses_opinion"),
@@ -172,6 +172,7 @@ class Conclusion:
     section: str = ""
     note: str = ""
     line: int = 0
+    compare_to: dict[str, Any] | None = None   # a comparison claim: share in population > share in compare_to
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -243,6 +244,22 @@ def load_conclusions(path: str | Path, codes: Sequence[str], quantifiers: Sequen
         if unit and unit not in UNITS:
             err("unit", f"unknown unit '{unit}'; use {', '.join(UNITS)}.")
         quant = item.get("quantifier")
+        compare_to = item.get("compare_to")
+        if compare_to is None and not quant:
+            err("quantifier", "missing; a claim needs a quantifier, or compare_to for a comparison claim.")
+        if compare_to is not None and quant:
+            err("quantifier", "a comparison claim (compare_to) has no quantifier; remove one of the two.")
+        if compare_to is not None and (not isinstance(compare_to, dict) or not compare_to):
+            err("compare_to", "use a mapping such as {respondent_type: [<a declared type>]}: the group whose "
+                              "share the population's share must exceed.")
+            compare_to = None
+        elif compare_to is not None and unit in UNITS:
+            for key in sorted(set(compare_to) - set(POPULATION_KEYS[unit])):
+                err("compare_to", f"'{key}' does not apply to unit {unit}; use {', '.join(POPULATION_KEYS[unit])}.")
+            for fld in ("respondent_type", "region_group", "doc_type"):
+                for v in _as_list(compare_to.get(fld)):
+                    if study is not None and v not in _declared(study)[fld]:
+                        err("compare_to", unknown(fld, v, _declared(study)[fld], str(study.path)))
         if quant and quant not in known_q:
             err("quantifier", f"unknown quantifier '{quant}'; use one of params.yaml conclusions.quantifiers: "
                               f"{', '.join(q.name for q in quantifiers)}.")
@@ -279,7 +296,8 @@ def load_conclusions(path: str | Path, codes: Sequence[str], quantifiers: Sequen
         if len(problems) == before:
             out.append(Conclusion(
                 id=cid, text=str(item["text"]).strip(), code=str(code), unit=str(unit), population=population,
-                quantifier=str(quant), valence=valence, doc_types=doc_types, chapter=item.get("chapter"),
+                quantifier=str(quant or ""), valence=valence,
+                compare_to=dict(compare_to) if compare_to is not None else None, doc_types=doc_types, chapter=item.get("chapter"),
                 section=str(item.get("section") or ""), note=str(item.get("note") or "").strip(), line=item_line))
     if problems:
         raise ConclusionsError(problems)
@@ -395,6 +413,7 @@ def evaluate_conclusion(c: Conclusion, frame: StudyFrame, fragments: dict[str, d
     share = round(count / total, 4) if total else None
     in_corpus = int((frame.coded["code"] == c.code).sum())
     supported = strongest(quantifiers, count, total)
+    comparison: dict[str, Any] | None = None
     if in_corpus == 0:
         verdict, reason = "te weinig gegevens", (
             f"code {c.code} is in het hele corpus aan geen enkel fragment toegekend; controleer eerst de "
@@ -403,6 +422,19 @@ def evaluate_conclusion(c: Conclusion, frame: StudyFrame, fragments: dict[str, d
         verdict, reason = "te weinig gegevens", (
             f"de populatie telt {total} {unit_labels(study)[c.unit]}, minder dan het minimum van {min_population} "
             "(params.yaml conclusions.min_population).")
+    elif c.compare_to is not None:
+        other = evaluate_conclusion(replace(c, population=c.compare_to, compare_to=None, quantifier=quantifiers[0].name),
+                                    frame, fragments, quantifiers, min_population, 0, study)
+        comparison = {k: other[k] for k in ("population_label", "n_population", "n_matching", "share")}
+        if other["n_population"] < min_population:
+            verdict, reason = "te weinig gegevens", (
+                f"de vergelijkingsgroep telt {other['n_population']} {unit_labels(study)[c.unit]}, minder dan "
+                f"het minimum van {min_population}.")
+        else:
+            holds = (share or 0.0) > (other["share"] or 0.0) + EPS
+            verdict = "ondersteund" if holds else "niet ondersteund"
+            reason = (f"{count} van {total} ({share:.0%}) tegen {other['n_matching']} van "
+                      f"{other['n_population']} ({other['share']:.0%}) in de vergelijkingsgroep.")
     elif by_name[c.quantifier].holds(count, total):
         verdict, reason = "ondersteund", f"'{c.quantifier}' ({by_name[c.quantifier].rule()}) klopt met {count} van {total}."
     else:
@@ -418,7 +450,9 @@ def evaluate_conclusion(c: Conclusion, frame: StudyFrame, fragments: dict[str, d
         "id": c.id, "chapter": c.chapter, "section": c.section, "text": c.text, "note": c.note,
         "code": c.code, "valence": c.valence, "unit": c.unit, "population": c.population,
         "population_label": population_label(c, len(frame.regions), study), "doc_types": c.doc_types,
-        "quantifier": c.quantifier, "quantifier_rule": by_name[c.quantifier].rule(),
+        "quantifier": c.quantifier or None,
+        "quantifier_rule": by_name[c.quantifier].rule() if c.quantifier else "aandeel groter dan in de vergelijkingsgroep",
+        "comparison": comparison,
         "n_population": total, "n_matching": count, "share": share,
         "n_with_code": len(valences), "valence_split": valence_split, "codings_in_corpus": in_corpus,
         "supported_quantifier": supported, "verdict": verdict, "reason": reason,
@@ -494,7 +528,12 @@ def conclusion_tables(results: Sequence[dict[str, Any]]) -> dict[str, pd.DataFra
             "population_spec": json.dumps(r["population"], sort_keys=True, ensure_ascii=False),
             "quantifier": r["quantifier"], "quantifier_rule": r["quantifier_rule"],
             "n_population": r["n_population"], "n_matching": r["n_matching"], "share": r["share"],
-            "n_with_code": r["n_with_code"], "supported_quantifier": r["supported_quantifier"],
+            "n_with_code": r["n_with_code"],
+            "compare_population": (r.get("comparison") or {}).get("population_label"),
+            "compare_n_population": (r.get("comparison") or {}).get("n_population"),
+            "compare_n_matching": (r.get("comparison") or {}).get("n_matching"),
+            "compare_share": (r.get("comparison") or {}).get("share"),
+            "supported_quantifier": r["supported_quantifier"],
             "verdict": r["verdict"], "reason": r["reason"], "matching_units": "; ".join(r["matching_units"]),
         })
         for e in r["evidence"]:

@@ -147,6 +147,14 @@ def _num(value: Any) -> Any:
     return value
 
 
+def _versus(comparison: dict[str, Any] | None) -> str:
+    """For a comparison claim: the comparison group's count and share next to the population's."""
+    if not comparison:
+        return ""
+    return (f" tegen {comparison['n_matching']} van {comparison['n_population']} "
+            f"({_pct(comparison.get('share'))}) bij {comparison['population_label']}")
+
+
 def _pct(share: Any) -> str:
     share = _num(share)
     return "–" if share is None else f"{float(share) * 100:.0f} %"
@@ -192,7 +200,8 @@ def conclusions_view(results: Sequence[dict[str, Any]], type_labels: dict[str, s
                     for e in r.get("evidence", [])]
         out.append({**r, "evidence": evidence, "valence_text": valence, "share_text": _pct(r.get("share")),
                     "verdict_class": VERDICT_CLASS.get(r["verdict"], "na"),
-                    "measured": f"{r['n_matching']} van {r['n_population']}"})
+                    "measured": f"{r['n_matching']} van {r['n_population']}" + _versus(r.get("comparison")),
+                    "quantifier": r.get("quantifier") or "meer dan de vergelijkingsgroep"})
     return out
 
 
