@@ -249,3 +249,16 @@ def test_an_inflected_form_whose_lemma_is_listed_does_not_warn(tmp_path):
     for match in ("provincie|provincies", "afstem*|afgestemd", "gaan|gaat|ging"):
         path, _ = small_codebook(tmp_path, match)
         assert codebook_findings(path, PARAMS) == ([], []), match
+
+
+def test_an_alternative_list_meant_as_whole_phrases_is_an_error_with_a_hint(tmp_path):
+    """'|' binds to one word: 'team|sociaal _1 team' is 'team or sociaal', then a gap, then 'team' --
+    a researcher who meant 'team' or 'sociaal _1 team' got a rule that never finds a lone 'team'."""
+    for match, phrases in [("tekort|geld _1 tekort", ["'tekort'", "'geld _1 tekort'"]),
+                           ("geld _1 tekort|geld _1 tekorten", ["'geld _1 tekort'", "'geld _1 tekorten'"])]:
+        path, line = small_codebook(tmp_path, match)
+        errors, _ = codebook_findings(path, PARAMS)
+        assert any(e.startswith(f"{path}:{line}: rule 'knelpunt.geld.tekort'") and "one word" in e
+                   and all(p in e for p in phrases) for e in errors), (match, errors)
+    path, _ = small_codebook(tmp_path, "geld _1 tekort|gebrek")      # a real one-word alternative list
+    assert codebook_findings(path, PARAMS)[0] == []

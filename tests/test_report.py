@@ -25,7 +25,7 @@ conclusions:
 PROVENANCE = {"codebook_version": "cb123", "model_version": "m456", "corpus_hash": "abc", "date": "2022-06-01"}
 
 
-def _context(tmp_path, plots=True, provenance=None):
+def _context(tmp_path, plots=True, provenance=None, problems=()):
     codings, fragments, documents, respondents, regions, codes = study({"t1-1": MARKUP})
     frame = build_frame(codings, fragments, documents, respondents, regions, codes, VALENCED, OUTSIDE)
     quantifiers = parse_quantifiers(load_params(PARAMS)["conclusions"]["quantifiers"])
@@ -37,7 +37,7 @@ def _context(tmp_path, plots=True, provenance=None):
                "rules": {"micro_f1": 0.61, "macro_f1": 0.5}, "merged": {"micro_f1": 0.72, "macro_f1": 0.6},
                "per_code": {"knelpunt.financiering": {"support": 12, "rules": {"f1": 0.7}, "merged": {"f1": 0.8}}}}
     return build_context(results, aggregate_tables(frame), REGIONS, provenance or PROVENANCE, metrics, plots=plots,
-                         study=declarations(), categories=CATEGORIES)
+                         study=declarations(), categories=CATEGORIES, problems=list(problems))
 
 
 def test_fragment_markup_is_escaped(tmp_path):
@@ -87,3 +87,21 @@ def test_report_header_names_every_input_hash_and_where_the_run_time_is(tmp_path
                          ("versie scikit-learn", "9.9")):
         assert re.search(f"<th>{re.escape(label)}[^<]*</th><td>{value}</td>", html), label
     assert "outputs/run.json" in html and "outputs/run.json" in md and record["fingerprint"] in md
+
+
+def test_the_report_lists_the_problems_messages_errors_first_and_counts_the_rest(tmp_path):
+    problems = [{"stage": "ingest", "severity": "warning", "doc_id": f"t{i}", "message": f"pagina {i}: <b>leeg</b>"}
+                for i in range(60)]
+    problems.insert(30, {"stage": "extract", "severity": "error", "doc_id": "t99",
+                         "message": "bestand corpus/t99.pdf kan niet worden gelezen"})
+    context = _context(tmp_path, plots=False, problems=problems)
+    html, md = render_html(context), render_markdown(context)
+    for text in (html, md):
+        assert "bestand corpus/t99.pdf kan niet worden gelezen" in text      # the error, although 31st
+        assert "pagina 0: &lt;b&gt;leeg&lt;/b&gt;" in text and "<b>leeg</b>" not in text   # escaped
+        assert "pagina 48:" in text and "pagina 49:" not in text           # 1 error + 49 warnings shown
+        assert "nog 11 meldingen" in text
+    assert html.index("t99.pdf") < html.index("pagina 0:") and md.index("t99.pdf") < md.index("pagina 0:")
+    few = _context(tmp_path, plots=False, problems=problems[:3])
+    assert "Alle meldingen" in render_html(few) and "nog " not in render_markdown(few).split("Meldingen")[1]
+    assert "Geen meldingen." in render_markdown(_context(tmp_path, plots=False))

@@ -95,7 +95,7 @@ def test_decisions_need_the_csrf_token_a_local_origin_and_json(tmp_path, project
         assert status == 200 and json.loads(payload)["status"] == "accepted"
         status, payload, _ = request(server, "POST", "/api/decide", {**body, "code": "geen.code"},
                                      {"X-CSRF-Token": token})
-        assert status == 400 and "'code'" in json.loads(payload)["error"]
+        assert status == 400 and "'geen.code' staat niet in het codeboek" in json.loads(payload)["error"]
     decisions, _ = read_decisions(tmp_path / "codebook/reviews.jsonl")
     assert [(d.reviewer, d.code, d.decision, d.text) for d in decisions] == [
         ("anna", "knelpunt.tijdsdruk", "accept", frag["text"])]
@@ -163,3 +163,47 @@ def test_the_page_needs_the_database_and_a_reviewer(tmp_path):
         make_server(tmp_path, "anna", port=0)
     with pytest.raises(ReviewAppError, match="--reviewer"):
         make_server(tmp_path, "  ", port=0)
+
+
+def _token(server):
+    return re.search(r'name="csrf-token" content="([^"]+)"', request(server, "GET", "/")[1]).group(1)
+
+
+def test_an_unknown_code_is_refused_in_dutch_with_the_closest_ids(tmp_path, project):
+    frag = _frag(project, 2)
+    with serving(tmp_path) as server:
+        token = _token(server)
+        for typed, offered in [("knelpunt.tijdsdrk", "'knelpunt.tijdsdruk' (Tijdsdruk)"),     # a typo in the id
+                               ("samenwerking in regio", "'doel.samenwerking_regio'")]:     # the label
+            status, payload, _ = request(server, "POST", "/api/decide", {"fragment_id": frag["fragment_id"],
+                                         "code": typed, "decision": "add"}, {"X-CSRF-Token": token})
+            error = json.loads(payload)["error"]
+            assert status == 400 and f"'{typed}' staat niet in het codeboek" in error and "Bedoelt u" in error
+            assert offered in error, error
+        status, payload, _ = request(server, "POST", "/api/decide", {"fragment_id": frag["fragment_id"],
+                                     "code": "xyzzy", "decision": "add"}, {"X-CSRF-Token": token})
+        assert status == 400 and "Bedoelt u" not in json.loads(payload)["error"]
+        assert "Kies een code uit de lijst" in json.loads(payload)["error"]
+    assert read_decisions(tmp_path / "codebook/reviews.jsonl")[0] == []
+
+
+def test_most_uncertain_first_says_when_there_is_no_score_to_order_by(tmp_path, project):
+    with serving(tmp_path) as server:
+        rules_only = request(server, "GET", "/?order=uncertain&source=rule")[1]
+        assert queue_of(rules_only) and "Geen classificatiescore in deze selectie" in rules_only
+        assert "documentvolgorde" in rules_only.split('id="order-note"')[1].split("</p>")[0]
+        mixed = request(server, "GET", "/?order=uncertain")[1]
+        unscored = sum(1 for _, c in queue_of(mixed)) - 3            # three codings have a classifier score
+        assert f"{unscored} van 5 coderingen hebben geen classificatiescore" in mixed
+        assert 'id="order-note"' not in request(server, "GET", "/?order=document")[1]
+        assert 'id="order-note"' not in request(server, "GET", "/?order=uncertain&source=classifier")[1]
+
+
+def test_accept_and_reject_move_on_unless_the_reviewer_stays(tmp_path, project):
+    with serving(tmp_path) as server:
+        page = request(server, "GET", "/")[1]
+        script = request(server, "GET", "/static/review.js")[1]
+    assert re.search(r'<input type="checkbox" id="stay">\s*blijf op kaart', page)
+    assert "door naar de volgende codering" in page                      # the help says what a/r do
+    assert 'getElementById("stay")' in script          # the page's script reads the box (behaviour:
+    # tests/test_review_browser.py presses a and r in Chromium, with and without the box ticked)

@@ -62,10 +62,15 @@ def test_a_keyboard_decision_in_the_page_is_saved_and_applied_by_the_pipeline(tm
         assert driver.find_element(By.ID, "help").is_displayed()
         body.send_keys("\ue00c")   # Escape closes the help
         assert not driver.find_element(By.ID, "help").is_displayed()
-        body.send_keys("a")
-        wait.until(lambda d: "geaccepteerd" in (card() or ["", "", ""])[2])
-        body.send_keys("j")
+        body.send_keys("a")                # accepted, and the card moves on to the next coding
         second = wait.until(lambda d: (card() or [first[0]])[0] != first[0] and card())
+        assert driver.find_element(By.ID, "position").text.startswith("2 / ")
+        body.send_keys("k")
+        wait.until(lambda d: (card() or [""])[0] == first[0] and "geaccepteerd" in card()[2])
+        body.send_keys("j")
+        wait.until(lambda d: (card() or [""])[0] == second[0])
+        driver.find_element(By.ID, "stay").click()   # "blijf op kaart": r keeps this card
+        driver.execute_script("document.activeElement.blur()")
         body.send_keys("r")
         wait.until(lambda d: "afgewezen" in (card() or ["", "", ""])[2] and card()[0] == second[0])
         assert driver.find_element(By.ID, "position").text.startswith("2 / ")

@@ -72,6 +72,30 @@ def _covered(lemma: str, alternatives: list[str]) -> bool:
     return False
 
 
+def _phrase_binding(pattern: str) -> str:
+    """A message when a ``|`` list looks meant to separate whole phrases (``a|b _1 a``), else ''.
+
+    ``|`` binds to one word, so a ``|`` token with an alternative that is also another word of the same
+    pattern (``tekort|geld _1 tekort``, ``geld _1 tekort|geld _1 tekorten``) reads as one word between the
+    others, not as a choice between phrases: the phrases as written never match on their own.
+    """
+    tokens = pattern.split()
+    if len(tokens) < 2:
+        return ""
+    words = [_alternatives(t)[0] for t in tokens]
+    for i, alts in enumerate(words):
+        if len(alts) < 2:
+            continue
+        others = {a for j, other in enumerate(words) if j != i for a in other if a and not _GAP.fullmatch(a)}
+        repeated = [a for a in alts if a in others]
+        if repeated:
+            phrases = " / ".join(f"'{p.strip()}'" for p in pattern.split("|"))
+            return (f"{_short(tokens[i])}: '|' binds to one word, so '{tokens[i]}' is one word between the "
+                    f"others ('{repeated[0]}' also occurs elsewhere in the pattern); the phrases {phrases} "
+                    "never match as alternatives. Hint: write each phrase as its own pattern in this list.")
+    return ""
+
+
 def alternative_problems(codebook: Codebook, nlp: Any) -> tuple[list[str], list[str]]:
     """Check each alternative of every ``a|b|c`` token of the cue sets and rules; returns (errors, warnings).
 
@@ -89,6 +113,9 @@ def alternative_problems(codebook: Codebook, nlp: Any) -> tuple[list[str], list[
         where = f"{codebook.path}:{line}: {owner}"
         if len(pattern.split()) > 1:
             where += f": pattern {pattern!r}"
+        binding = _phrase_binding(pattern)
+        if binding:
+            errors.append(f"{where}: {binding}")
         for token in pattern.split():
             alts, exact = _alternatives(token)
             if len(alts) < 2:

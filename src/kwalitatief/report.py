@@ -259,9 +259,22 @@ def build_context(results: Sequence[dict[str, Any]], tables: dict[str, pd.DataFr
         "code_labels": dict(code_labels or {}),
         "n_problems": len(problems),
         "problem_counts": _problem_counts(problems),
-        "problems": [p for p in problems if p.get("severity") == "error"][:10],
+        "problems": _problems_shown(problems),
+        "n_problems_hidden": max(0, len(problems) - MAX_PROBLEMS_SHOWN),
         "n_errors": sum(1 for p in problems if p.get("severity") == "error"),
     }
+
+
+MAX_PROBLEMS_SHOWN = 50   # the report lists this many problem messages; the rest are counted (all are in the db)
+
+
+def _problems_shown(problems: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
+    """The first :data:`MAX_PROBLEMS_SHOWN` problems, errors first (else in the run's order), as the report
+    shows them. The messages are the pseudonymised ones of the ``problems`` table."""
+    ordered = sorted(problems, key=lambda p: p.get("severity") != "error")
+    return [{"stage": str(p.get("stage") or ""), "severity": str(p.get("severity") or "warning"),
+             "doc_id": str(p.get("doc_id") or ""), "message": str(p.get("message") or "")}
+            for p in ordered[:MAX_PROBLEMS_SHOWN]]
 
 
 def _problem_counts(problems: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -293,6 +306,20 @@ def _md(text: Any) -> str:
 
     value = "" if text is None else str(text)
     return html.escape(value, quote=False).replace("|", "\\|").replace("\n", " ")
+
+
+def _markdown_problems(context: dict[str, Any]) -> list[str]:
+    """The report's section of pipeline problems in Markdown: counts, then the messages (at most 50)."""
+    lines = ["## Meldingen van de pijplijn", ""]
+    if not context["n_problems"]:
+        return lines + ["Geen meldingen.", ""]
+    lines += [f"{context['n_problems']} meldingen ({context['n_errors']} fouten); alle staan in de tabel "
+              "`problems` van outputs/kwalitatief.db.", ""]
+    lines += [f"- {_md(p['severity'])} · {_md(p['stage'])}" + (f" · {_md(p['doc_id'])}" if p["doc_id"] else "")
+              + f": {_md(p['message'])}" for p in context["problems"]]
+    if context["n_problems_hidden"]:
+        lines += [f"- … en nog {context['n_problems_hidden']} meldingen (zie de tabel `problems`)"]
+    return lines + [""]
 
 
 def render_markdown(context: dict[str, Any]) -> str:
@@ -355,6 +382,7 @@ def render_markdown(context: dict[str, Any]) -> str:
                          f"{r['n']} | {r['n_fragments']} | {_fmt(r['kappa'])} | {_fmt(r['alpha'])} | "
                          f"{_md(r['interpretation'])} |")
         lines.append("")
+    lines += _markdown_problems(context)
     lines += ["## Herkomst", ""] + [f"- {_md(k)}: {_md(v)}" for k, v in p.items()] + [f"- run: {_md(RUN_LOG_NOTE)}", ""]
     return "\n".join(lines)
 

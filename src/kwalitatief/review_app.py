@@ -12,6 +12,7 @@ by the templates (Jinja2 autoescape); a strict Content-Security-Policy allows on
 
 from __future__ import annotations
 
+import difflib
 import fcntl
 import hmac
 import json
@@ -289,6 +290,30 @@ class ReviewState:
             out.sort(key=lambda i: (i.uncertainty, i.doc_id, i.seq, i.code or ""))
         return out
 
+    @staticmethod
+    def order_note(items: list[Item], order: str) -> str:
+        """What the reviewer must know about the order shown: 'meest onzeker eerst' needs classifier scores."""
+        if order != "uncertain" or not items:
+            return ""
+        unscored = sum(1 for i in items if i.score is None)
+        if unscored == len(items):
+            return ("Geen classificatiescore in deze selectie, dus niets om op onzekerheid te sorteren: "
+                    "de coderingen staan in documentvolgorde.")
+        if unscored:
+            return (f"{unscored} van {len(items)} coderingen hebben geen classificatiescore (alleen regels of "
+                    "handmatig); die staan achteraan, in documentvolgorde.")
+        return ""
+
+    def closest_codes(self, typed: str, n: int = 3) -> list[str]:
+        """The codebook's ids closest to what was typed, matched against ids and labels (difflib)."""
+        by_label = {c.label.lower(): c.id for c in self.codes.values()}
+        text = typed.strip().lower()
+        ids = difflib.get_close_matches(text, [c.lower() for c in self.codes], n=n, cutoff=0.5)
+        labels = difflib.get_close_matches(text, list(by_label), n=n, cutoff=0.5)
+        lower_to_id = {c.lower(): c for c in self.codes}
+        found = [lower_to_id[i] for i in ids] + [by_label[label] for label in labels]
+        return list(dict.fromkeys(found))[:n]
+
     def choices(self) -> dict[str, list[str]]:
         items = self.all_items()
         return {
@@ -445,7 +470,10 @@ class ReviewState:
             review.append_decisions(self.decisions_path, rows)
             return {"ok": True, "status": "coded", "status_label": STATUS_LABELS["coded"], "written": len(rows)}
         if not isinstance(code, str) or code not in self.codes:
-            raise review.ReviewError(f"decision field 'code': '{code}' is not a code of the codebook.")
+            close = self.closest_codes(code) if isinstance(code, str) else []
+            offer = ("Bedoelt u " + " of ".join(f"'{c}' ({self._label(c)})" for c in close) + "?" if close
+                     else "Kies een code uit de lijst (typ een deel van de id of het label).")
+            raise review.ReviewError(f"code '{code}' staat niet in het codeboek. {offer}")
         valence = payload.get("valence") if isinstance(payload.get("valence"), str) else None
         if decision == "accept" and valence is None and self._has_valence(code):
             row = self.merged.get((fid, code)) or {}
@@ -562,6 +590,7 @@ class ReviewHandler(BaseHTTPRequestHandler):
                 page = self.server.env.get_template("review.html.j2").render(
                     token=self.server.token, reviewer=state.reviewer, blind=state.blind,
                     queue=[[i.fragment_id, i.code] for i in items], filters=filters, order=order,
+                    order_note=state.order_note(items, order),
                     choices=state.choices(), progress=state.progress(), codes=state.code_list(),
                     categories=state.categories,
                     status_labels=STATUS_LABELS, source_labels=SOURCE_LABELS,

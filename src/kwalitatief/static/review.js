@@ -15,6 +15,12 @@
   let index = Math.min(parseInt(sessionStorage.getItem(storeKey) || "0", 10) || 0, Math.max(queue.length - 1, 0));
   let pendingValence = null;
   let busy = Promise.resolve();
+  // after a/r the card moves on to the next coding, unless the reviewer ticks "blijf op kaart" (kept per browser)
+  const stay = document.getElementById("stay");
+  if (stay) {
+    stay.checked = localStorage.getItem("kwal-review-stay") === "1";
+    stay.addEventListener("change", function () { localStorage.setItem("kwal-review-stay", stay.checked ? "1" : "0"); });
+  }
 
   function say(text, isError) {
     flash.textContent = text;
@@ -68,7 +74,7 @@
     return memo ? memo.value.trim() : "";
   }
 
-  async function send(body) {
+  async function send(body, advance) {
     const [fid, code] = current();
     const payload = Object.assign({ fragment_id: fid, code: code, memo: memoText() || null }, body);
     const response = await fetch("/api/decide", {
@@ -79,6 +85,8 @@
     const result = await response.json().catch(() => ({ ok: false, error: "onbekend antwoord" }));
     if (!response.ok || !result.ok) { say("niet bewaard: " + (result.error || response.status), true); return false; }
     say("bewaard: " + (payload.code || "") + " " + (result.status_label || result.status || ""), false);
+    if (advance && index < queue.length - 1) index += 1;
+    else if (advance) say("bewaard; dit was de laatste codering van de selectie", false);
     await load();
     return true;
   }
@@ -94,7 +102,8 @@
       say("deze code heeft geen waardering", true);
       return Promise.resolve();
     }
-    return send({ decision: action, valence: valence || null });
+    const advance = (action === "accept" || action === "reject") && !(stay && stay.checked);
+    return send({ decision: action, valence: valence || null }, advance);
   }
 
   function addCode(raw) {
