@@ -44,6 +44,7 @@ def study(tmp_path_factory) -> Path:
     assert check.returncode == 0, check.stderr
     run = _kwal("run", cwd=target)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "reviews.jsonl' is empty" not in run.stdout + run.stderr   # kwal init's decisions file: no DVC warning
     return target
 
 

@@ -73,7 +73,7 @@ def study_files() -> dict[str, str | bytes]:
     files["corpus/respondents.csv"] = _csv_header(RESPONDENT_COLUMNS)
     files["corpus/regions.csv"] = _csv_header(REGION_HEADER)
     files["corpus/pseudonyms.csv"] = _csv_header(PSEUDONYM_HEADER)
-    files["codebook/reviews.jsonl"] = ""
+    files["codebook/reviews.jsonl"] = "\n"   # one empty line: DVC warns on a 0-byte dependency
     root = method_source()
     files["dvc.yaml"] = study_dvc_yaml((root / "dvc.yaml").read_text(encoding="utf-8"))
     for script in sorted((root / "pipeline").glob("*.py")):
