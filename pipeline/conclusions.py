@@ -1,6 +1,7 @@
 """Stage conclusions: evaluate each claim of codebook/conclusions.yaml against the codings — measured count
-and share, the strongest quantifier the data support, a verdict and the ranked evidence fragments —
-and write outputs/conclusions.json."""
+and share, the strongest quantifier the data support, a verdict and the ranked evidence fragments — and how
+robust each verdict is (every merge policy, the human decisions alone, a respondent bootstrap, its flip
+point and the code-swap test); write outputs/conclusions.json."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from _common import register, run_stage, setup, summary
 from kwalitatief import paths
 from kwalitatief.aggregate import frame_from_register
 from kwalitatief.codebook import CodebookError, load_codebook
-from kwalitatief.conclusions import ConclusionsError, evaluate_conclusions, load_conclusions, parse_quantifiers
-from kwalitatief.jsonio import read_jsonl, write_json
+from kwalitatief.conclusions import (ConclusionsError, evaluate_conclusions, load_conclusions, parse_quantifiers,
+                                     valence_modes)
+from kwalitatief.jsonio import read_json, read_jsonl, write_json
+from kwalitatief.robustness import VARIANTS, RobustnessSettings, assess, variant_codings
 
 log = logging.getLogger("kwalitatief.conclusions")
 
@@ -30,29 +33,73 @@ def main() -> None:
         quantifiers = parse_quantifiers(settings.get("quantifiers"))
         claims = load_conclusions(paths.CONCLUSIONS_INPUT, codebook.code_ids, quantifiers, reg.region_names,
                                   reg.study, sorted(codebook.valenced_codes))
+        modes = valence_modes(settings.get("valence"))
+        robust = RobustnessSettings.from_params(settings.get("robustness"))
     except ConclusionsError as exc:
         sys.exit(f"error: {exc}")
-    if not paths.CODINGS.exists():
-        sys.exit(f"error: {paths.CODINGS} not found; run the classify stage first (kwal run).")
-    rows = [{k: f.get(k) for k in ("fragment_id", "doc_id", "respondent_id", "text")}
-            for f in read_jsonl(paths.FRAGMENTS)]
+    for path in (paths.CODINGS, paths.CODINGS_RULE, paths.CODINGS_CLASSIFIER, paths.MODEL_DIR / "model.json"):
+        if not path.exists():
+            sys.exit(f"error: {path} not found; run the code and classify stages first (kwal run).")
+    full = list(read_jsonl(paths.FRAGMENTS, drop=("tokens", "sents")))
+    rows = [{k: f.get(k) for k in ("fragment_id", "doc_id", "respondent_id", "text")} for f in full]
     fragments = {f["fragment_id"]: f for f in rows}
-    frame = frame_from_register(reg, read_jsonl(paths.CODINGS), rows, codebook)
-    results = evaluate_conclusions(claims, frame, fragments, quantifiers,
-                                   min_population=int(settings.get("min_population", 5)),
-                                   evidence_max=int(settings.get("evidence_per_conclusion", 5)), study=reg.study)
+    codings = list(read_jsonl(paths.CODINGS))
+    frame = frame_from_register(reg, codings, rows, codebook)
+    min_population = int(settings.get("min_population", 5))
+    results = evaluate_conclusions(claims, frame, fragments, quantifiers, min_population=min_population,
+                                   evidence_max=int(settings.get("evidence_per_conclusion", 5)), study=reg.study,
+                                   modes=modes)
+    variants, configured = _variant_frames(params, reg, codebook, full, rows, codings)
+    assess(claims, results, frame, variants, quantifiers, min_population, reg.study, modes, robust, configured)
     write_json(paths.CONCLUSIONS, {
         "conclusions": results,
         "quantifiers": [{"name": q.name, "rule": q.rule(), "description": q.description} for q in quantifiers],
-        "min_population": int(settings.get("min_population", 5)),
+        "min_population": min_population, "valence_modes": modes, "merge_policy": configured,
+        "robustness": {"resamples": robust.resamples, "seed": robust.seed, "stable_share": robust.stable_share,
+                       "variants": list(variants)},
     })
     for r in results:
-        log.info("%-8s %-18s %s %s: %d/%d%s (data: %s)", r["id"], r["verdict"], r["quantifier"], r["unit"],
+        log.info("%-8s %-18s %s %s: %d/%d%s (data: %s) — %s; %s", r["id"], r["verdict"], r["quantifier"], r["unit"],
                  r["n_matching"], r["n_population"], f" = {r['share']:.0%}" if r["share"] is not None else "",
-                 r["supported_quantifier"])
+                 r["supported_quantifier"], r["robustness"]["label"], r["flip"]["text"])
     verdicts = [r["verdict"] for r in results]
-    summary("%d conclusions: %s", len(results),
-            ", ".join(f"{verdicts.count(v)} {v}" for v in dict.fromkeys(sorted(verdicts))) or "none in conclusions.yaml")
+    flagged = sum(1 for r in results if r["robustness"]["flagged"])
+    summary("%d conclusions: %s; %d depend on a choice or a sample", len(results),
+            ", ".join(f"{verdicts.count(v)} {v}" for v in dict.fromkeys(sorted(verdicts))) or "none in conclusions.yaml",
+            flagged)
+
+
+def _variant_frames(params, reg, codebook, full, rows, codings):
+    """The study frame of every variant's codings, and the configured merge policy."""
+    from kwalitatief.classifier.settings import settings as classify_settings
+    from kwalitatief.classify import project_annotations
+    from kwalitatief.manual import manual_codings
+    from kwalitatief.review import apply_project
+
+    cfg = classify_settings(params)
+    meta = read_json(paths.MODEL_DIR / "model.json")
+    if "trained_codes" not in meta:
+        sys.exit(f"error: {paths.MODEL_DIR / 'model.json'} has no trained_codes; rerun the classify stage (kwal run).")
+    _annotations, pairs, _problems = project_annotations(".", codebook, full)
+    manual = manual_codings(pairs, codebook.code_ids)
+    rule_rows, clf_rows = list(read_jsonl(paths.CODINGS_RULE)), list(read_jsonl(paths.CODINGS_CLASSIFIER))
+
+    def reviews(rows_):
+        return apply_project(rows_, codes=codebook.code_ids, fragments=full)[0]
+
+    frames = {}
+    for policy in VARIANTS:
+        variant = variant_codings(policy, rule_rows, clf_rows, meta["trained_codes"], cfg["valence_from"], manual,
+                                  reviews)
+        if policy == cfg["merge_policy"] and _key(variant) != _key(codings):
+            log.warning("the codings of merge policy %s recomputed here differ from %s; rerun the classify "
+                        "stage (kwal run)", policy, paths.CODINGS)
+        frames[policy] = frame_from_register(reg, variant, rows, codebook)
+    return frames, cfg["merge_policy"]
+
+
+def _key(rows):
+    return sorted((r["fragment_id"], r["code"], r.get("valence") or "") for r in rows)
 
 
 if __name__ == "__main__":

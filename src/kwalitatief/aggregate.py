@@ -63,16 +63,35 @@ def category(code: str) -> str:
     return code.split(".", 1)[0]
 
 
-def unit_valence(valences: Iterable[Any]) -> str:
-    """The valence of one unit from the valences of its codings (the rule in the module docstring)."""
-    seen = {v for v in valences if isinstance(v, str) and v}
-    if not seen:
-        return UNKNOWN_VALENCE
-    if seen == {"positief"}:
-        return "positief"
-    if seen == {"negatief"}:
-        return "negatief"
-    return "gemengd"
+def unit_valence(valences: Iterable[Any], mode: str = "all") -> str:
+    """The valence of one unit from the valences of its members (codings, or respondents' labels).
+
+    ``mode`` (:data:`VALENCE_MODES`): ``all`` (the rule in the module docstring), ``majority`` (the valence
+    of more than half of the members with a valence, else gemengd) or ``any`` (every valence at least one
+    member has, joined with "+", e.g. ``positief+negatief``)."""
+    members = [v for v in valences if isinstance(v, str) and v and v != UNKNOWN_VALENCE]
+    counts = {v: sum(1 for m in members if v in m.split("+")) for v in VALENCES}
+    return "+".join(valence_labels(counts, len(members), mode))
+
+
+VALENCE_MODES = ("majority", "any", "all")
+
+
+def valence_labels(counts: dict[str, float], n: float, mode: str) -> tuple[str, ...]:
+    """The valences of a unit whose ``n`` members (with a valence) carry each valence ``counts[v]`` times.
+
+    ``all``: the one valence every member has, else gemengd; ``majority``: the valence(s) more than half of
+    the members have, else gemengd; ``any``: each valence a member has. No member: onbekend."""
+    if mode not in VALENCE_MODES:
+        raise ValueError(f"unknown valence mode '{mode}'; use {', '.join(VALENCE_MODES)}.")
+    if n <= 0:
+        return (UNKNOWN_VALENCE,)
+    present = [v for v in VALENCES if counts.get(v, 0) > 0]
+    if mode == "any":
+        return tuple(present)
+    if mode == "all":
+        return (present[0],) if len(present) == 1 and counts[present[0]] >= n else ("gemengd",)
+    return tuple(v for v in VALENCES if counts.get(v, 0) > n / 2) or ("gemengd",)
 
 
 def build_frame(codings: Iterable[dict[str, Any]], fragments: Iterable[dict[str, Any]],

@@ -82,6 +82,21 @@ def review_labels(root: str | Path, fragments: Sequence[dict[str, Any]]
     return list(training_labels(path, fragments)), []
 
 
+def project_annotations(root: str | Path, codebook: Any, fragments: Sequence[dict[str, Any]]
+                        ) -> tuple[list[Any], list[tuple[Any, dict[str, Any]]], list[dict[str, Any]]]:
+    """The project's annotation files, each matched to its fragment: (annotations, pairs, problems)."""
+    from . import paths
+    from .keyscan import project_redactor
+
+    annotations, problems = load_annotations(_root_path(root, paths.ANNOTATIONS_DIR), codebook.code_ids,
+                                             codebook.valenced_codes)
+    annotated = {ann.doc_id for ann in annotations}
+    originals = original_texts([f for f in fragments if f["doc_id"] in annotated],
+                               _root_path(root, paths.PSEUDONYMISED_DIR), _root_path(root, paths.EXTRACTED_DIR))
+    pairs, match_problems = match_annotations(annotations, fragments, originals, project_redactor(root).redact)
+    return annotations, pairs, problems + match_problems
+
+
 def train_from_project(params: dict[str, Any] | None, root: str | Path = ".",
                        extra_labels: Sequence[LabelRow] | None = None, workers: int | None = 1,
                        cache_dir: str | Path | None = None) -> ProjectTraining:
@@ -116,14 +131,7 @@ def train_from_project(params: dict[str, Any] | None, root: str | Path = ".",
     for row in rule_rows:
         rule_preds.setdefault(row["fragment_id"], {})[row["code"]] = row.get("valence")
 
-    annotations, problems = load_annotations(_root_path(root, paths.ANNOTATIONS_DIR), codes, codebook.valenced_codes)
-    annotated = {ann.doc_id for ann in annotations}
-    originals = original_texts([f for f in fragments if f["doc_id"] in annotated],
-                               _root_path(root, paths.PSEUDONYMISED_DIR), _root_path(root, paths.EXTRACTED_DIR))
-    from .keyscan import project_redactor
-
-    pairs, match_problems = match_annotations(annotations, fragments, originals, project_redactor(root).redact)
-    problems.extend(match_problems)
+    annotations, pairs, problems = project_annotations(root, codebook, fragments)
     reviews, review_problems = review_labels(root, fragments)
     problems.extend(review_problems)
     examples, example_problems = build_examples(pairs, codes, fragments, list(reviews) + list(extra_labels or []))

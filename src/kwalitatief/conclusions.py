@@ -27,12 +27,13 @@ from typing import Any
 
 import pandas as pd
 
-from .aggregate import VALENCES, StudyFrame, unit_valence
+from .aggregate import VALENCE_MODES, VALENCES, StudyFrame
+from .claim_units import DEFAULT_MODES, Measure, Members, Sources, build_members, measure
 from .study import Study, unknown
 
 UNITS = ("respondent", "region", "document")
 VERDICTS = ("ondersteund", "niet ondersteund", "te weinig gegevens")
-CONCLUSION_FIELDS = ("id", "chapter", "section", "text", "code", "valence", "unit", "population",
+CONCLUSION_FIELDS = ("id", "chapter", "section", "source", "text", "code", "valence", "unit", "population",
                      "quantifier", "doc_types", "note", "compare_to")
 REQUIRED_FIELDS = ("id", "text", "code", "unit", "population")
 POPULATION_KEYS = {
@@ -172,6 +173,7 @@ class Conclusion:
     section: str = ""
     note: str = ""
     line: int = 0
+    source: str = ""                           # where in the study report the claim comes from
     compare_to: dict[str, Any] | None = None   # a comparison claim: share in population > share in compare_to
 
 
@@ -289,6 +291,10 @@ def load_conclusions(path: str | Path, codes: Sequence[str], quantifiers: Sequen
             err("population", f"unknown has_code '{population['has_code']}'; use a code id of the codebook.")
         if "expresses_opinion" in population and not isinstance(population["expresses_opinion"], bool):
             err("population", "expresses_opinion is true or false.")
+        source = item.get("source")
+        if source is not None and (not isinstance(source, str) or not source.strip() or len(source) > 300):
+            err("source", "give the report's chapter, section and page as one line of text, e.g. "
+                          "\"hoofdstuk 7, Proeftuin, p. 53\".")
         doc_types = [str(v) for v in _as_list(item.get("doc_types"))]
         for v in doc_types:
             if study is not None and v not in declared["doc_type"]:
@@ -298,7 +304,7 @@ def load_conclusions(path: str | Path, codes: Sequence[str], quantifiers: Sequen
                 id=cid, text=str(item["text"]).strip(), code=str(code), unit=str(unit), population=population,
                 quantifier=str(quant or ""), valence=valence,
                 compare_to=dict(compare_to) if compare_to is not None else None, doc_types=doc_types, chapter=item.get("chapter"),
-                section=str(item.get("section") or ""), note=str(item.get("note") or "").strip(), line=item_line))
+                section=str(item.get("section") or ""), source=str(source or "").strip(), note=str(item.get("note") or "").strip(), line=item_line))
     if problems:
         raise ConclusionsError(problems)
     return out
@@ -390,74 +396,108 @@ def _unit_column(unit: str) -> str:
     return {"respondent": "respondent_id", "region": "region", "document": "doc_id"}[unit]
 
 
-def evaluate_conclusion(c: Conclusion, frame: StudyFrame, fragments: dict[str, dict[str, Any]],
-                        quantifiers: Sequence[Quantifier], min_population: int = 5,
-                        evidence_max: int = 5, study: Study | None = None) -> dict[str, Any]:
-    """Count, share, strongest supported quantifier, verdict and ranked evidence of one claim."""
-    by_name = {q.name: q for q in quantifiers}
-    col = _unit_column(c.unit)
+def claim_members(c: Conclusion, frame: StudyFrame, study: Study | None, sources: Sources,
+                  code: str | None = None, population: dict[str, Any] | None = None) -> Members:
+    """The members of the claim's population (:mod:`kwalitatief.claim_units`) for ``code`` (default the
+    claim's), with ``population`` instead of the claim's (a comparison group)."""
+    code = code or c.code
+    c = replace(c, code=code, population=c.population if population is None else population)
     coded = frame.coded
     if c.doc_types:
         coded = coded[coded["doc_type"].isin(c.doc_types)]
     if c.unit == "region":
         coded = coded[coded["real_region"]]
     base = _base_units(frame, c, study)
-    opinion_code = c.population.get("has_code") or (c.code if c.population.get("expresses_opinion") else None)
-    if opinion_code:
-        having = set(coded.loc[coded["code"] == opinion_code, col].dropna())
-        base = [u for u in base if u in having]
-    of_code = coded[(coded["code"] == c.code) & coded[col].isin(base)]
-    valences = of_code.groupby(col)["valence"].agg(unit_valence).to_dict()
-    matching = sorted(u for u, v in valences.items() if not c.valence or v in c.valence)
-    total, count = len(base), len(matching)
+    opinion_code = c.population.get("has_code") or (code if c.population.get("expresses_opinion") else None)
+    return build_members(c.unit, base, coded, code, opinion_code, frame, sources)
+
+
+def judge(c: Conclusion, total: float, count: float, in_corpus: int, quantifiers: Sequence[Quantifier],
+          min_population: int, other: Measure | None = None, study: Study | None = None) -> tuple[str, str]:
+    """The verdict and its reason for ``count`` matching of ``total`` units (comparison: ``other``)."""
+    by_name = {q.name: q for q in quantifiers}
+    share = count / total if total else None
+    units = unit_labels(study)[c.unit]
+    if in_corpus == 0:
+        return "te weinig gegevens", (
+            f"code {c.code} is in het hele corpus aan geen enkel fragment toegekend; controleer eerst de "
+            "regels en annotaties van deze code.")
+    if total < min_population:
+        return "te weinig gegevens", (
+            f"de populatie telt {total:g} {units}, minder dan het minimum van {min_population} "
+            "(params.yaml conclusions.min_population).")
+    if c.compare_to is not None:
+        assert other is not None
+        if other.total < min_population:
+            return "te weinig gegevens", (f"de vergelijkingsgroep telt {other.total:g} {units}, minder dan "
+                                          f"het minimum van {min_population}.")
+        other_share = other.count / other.total
+        verdict = "ondersteund" if (share or 0.0) > other_share + EPS else "niet ondersteund"
+        return verdict, (f"{count:g} van {total:g} ({share:.0%}) tegen {other.count:g} van {other.total:g} "
+                         f"({other_share:.0%}) in de vergelijkingsgroep.")
+    q = by_name[c.quantifier]
+    if q.holds(count, total):
+        return "ondersteund", f"'{c.quantifier}' ({q.rule()}) klopt met {count:g} van {total:g}."
+    supported = strongest(quantifiers, count, total)
+    return "niet ondersteund", (
+        f"'{c.quantifier}' vraagt {q.rule()}; gemeten {count:g} van {total:g}"
+        + (f" ({share:.0%})" if share is not None else "") + "; "
+        + (f"de gegevens ondersteunen '{supported}'." if supported else "geen enkele kwantor past."))
+
+
+def evaluate_conclusion(c: Conclusion, frame: StudyFrame, fragments: dict[str, dict[str, Any]],
+                        quantifiers: Sequence[Quantifier], min_population: int = 5,
+                        evidence_max: int = 5, study: Study | None = None,
+                        modes: dict[str, str] | None = None, sources: Sources | None = None) -> dict[str, Any]:
+    """Count, share, strongest supported quantifier, verdict and ranked evidence of one claim.
+
+    ``modes`` are the valence modes (respondent, region; :data:`kwalitatief.claim_units.DEFAULT_MODES`)."""
+    modes = {**DEFAULT_MODES, **(modes or {})}
+    sources = sources or Sources.of(frame)
+    col = _unit_column(c.unit)
+    members = claim_members(c, frame, study, sources)
+    m = measure(members, c.valence, modes)
+    total, count = int(m.total), int(m.count)
     share = round(count / total, 4) if total else None
     in_corpus = int((frame.coded["code"] == c.code).sum())
     supported = strongest(quantifiers, count, total)
     comparison: dict[str, Any] | None = None
-    if in_corpus == 0:
-        verdict, reason = "te weinig gegevens", (
-            f"code {c.code} is in het hele corpus aan geen enkel fragment toegekend; controleer eerst de "
-            "regels en annotaties van deze code.")
-    elif total < min_population:
-        verdict, reason = "te weinig gegevens", (
-            f"de populatie telt {total} {unit_labels(study)[c.unit]}, minder dan het minimum van {min_population} "
-            "(params.yaml conclusions.min_population).")
-    elif c.compare_to is not None:
-        other = evaluate_conclusion(replace(c, population=c.compare_to, compare_to=None, quantifier=quantifiers[0].name),
-                                    frame, fragments, quantifiers, min_population, 0, study)
-        comparison = {k: other[k] for k in ("population_label", "n_population", "n_matching", "share")}
-        if other["n_population"] < min_population:
-            verdict, reason = "te weinig gegevens", (
-                f"de vergelijkingsgroep telt {other['n_population']} {unit_labels(study)[c.unit]}, minder dan "
-                f"het minimum van {min_population}.")
-        else:
-            holds = (share or 0.0) > (other["share"] or 0.0) + EPS
-            verdict = "ondersteund" if holds else "niet ondersteund"
-            reason = (f"{count} van {total} ({share:.0%}) tegen {other['n_matching']} van "
-                      f"{other['n_population']} ({other['share']:.0%}) in de vergelijkingsgroep.")
-    elif by_name[c.quantifier].holds(count, total):
-        verdict, reason = "ondersteund", f"'{c.quantifier}' ({by_name[c.quantifier].rule()}) klopt met {count} van {total}."
-    else:
-        verdict = "niet ondersteund"
-        reason = (f"'{c.quantifier}' vraagt {by_name[c.quantifier].rule()}; gemeten {count} van {total}"
-                  + (f" ({share:.0%})" if share is not None else "") + "; "
-                  + (f"de gegevens ondersteunen '{supported}'." if supported else "geen enkele kwantor past."))
-    valence_split = {}
-    if frame.has_valence(c.code):
-        valence_split = {v: sum(1 for x in valences.values() if x == v) for v in (*VALENCES, "onbekend")}
-    evidence = rank_evidence(of_code, matching, valences, c, fragments, col, evidence_max)
+    other = None
+    if c.compare_to is not None:
+        other = measure(claim_members(c, frame, study, sources, population=c.compare_to), c.valence, modes)
+        compare = replace(c, population=c.compare_to, compare_to=None)
+        comparison = {"population_label": population_label(compare, len(frame.regions), study),
+                      "population": c.compare_to, "n_population": int(other.total), "n_matching": int(other.count),
+                      "share": round(other.count / other.total, 4) if other.total else None}
+    verdict, reason = judge(c, total, count, in_corpus, quantifiers, min_population, other, study)
+    valences = {u: "+".join(labels) for u, labels in m.labels.items()}
+    valence_split = m.split() if frame.has_valence(c.code) else {}
+    coded = frame.coded
+    if c.doc_types:
+        coded = coded[coded["doc_type"].isin(c.doc_types)]
+    if c.unit == "region":
+        coded = coded[coded["real_region"]]
+    of_code = coded[(coded["code"] == c.code) & coded[col].isin(set(m.labels))]
+    evidence = rank_evidence(of_code, m.matching, valences, c, fragments, col, evidence_max)
     return {
-        "id": c.id, "chapter": c.chapter, "section": c.section, "text": c.text, "note": c.note,
-        "code": c.code, "valence": c.valence, "unit": c.unit, "population": c.population,
+        "id": c.id, "chapter": c.chapter, "section": c.section, "source": c.source, "text": c.text,
+        "note": c.note, "code": c.code, "valence": c.valence, "unit": c.unit, "population": c.population,
         "population_label": population_label(c, len(frame.regions), study), "doc_types": c.doc_types,
         "quantifier": c.quantifier or None,
-        "quantifier_rule": by_name[c.quantifier].rule() if c.quantifier else "aandeel groter dan in de vergelijkingsgroep",
+        "quantifier_rule": _rule(quantifiers, c.quantifier) if c.quantifier else "aandeel groter dan in de vergelijkingsgroep",
         "comparison": comparison,
         "n_population": total, "n_matching": count, "share": share,
-        "n_with_code": len(valences), "valence_split": valence_split, "codings_in_corpus": in_corpus,
+        "n_with_code": len(m.labels), "valence_modes": dict(modes) if frame.has_valence(c.code) else {},
+        "valence_split": valence_split, "unit_valences": valences if frame.has_valence(c.code) else {},
+        "member_split": m.member_split if frame.has_valence(c.code) else {},
+        "codings_in_corpus": in_corpus,
         "supported_quantifier": supported, "verdict": verdict, "reason": reason,
-        "matching_units": matching, "evidence": evidence,
+        "matching_units": m.matching, "evidence": evidence,
     }
+
+
+def _rule(quantifiers: Sequence[Quantifier], name: str) -> str:
+    return next(q.rule() for q in quantifiers if q.name == name)
 
 
 def _source_rank(sources: Any) -> int:
@@ -510,10 +550,25 @@ def rank_evidence(of_code: pd.DataFrame, matching: list[str], valences: dict[str
 def evaluate_conclusions(conclusions: Sequence[Conclusion], frame: StudyFrame,
                          fragments: dict[str, dict[str, Any]], quantifiers: Sequence[Quantifier],
                          min_population: int = 5, evidence_max: int = 5,
-                         study: Study | None = None) -> list[dict[str, Any]]:
+                         study: Study | None = None, modes: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """Evaluate every claim (in file order)."""
-    return [evaluate_conclusion(c, frame, fragments, quantifiers, min_population, evidence_max, study)
+    sources = Sources.of(frame)
+    return [evaluate_conclusion(c, frame, fragments, quantifiers, min_population, evidence_max, study, modes, sources)
             for c in conclusions]
+
+
+def valence_modes(settings: Any, where: str = "params.yaml: conclusions.valence") -> dict[str, str]:
+    """The valence modes (respondent, region) of params, defaults filled in; raise ConclusionsError on problems."""
+    settings = settings or {}
+    if not isinstance(settings, dict):
+        raise ConclusionsError([f"{where}: expected a mapping such as {{respondent: majority, region: majority}}."])
+    problems = [f"{where}.{k}: unknown unit; use respondent, region." for k in sorted(set(settings) - set(DEFAULT_MODES))]
+    for unit, mode in settings.items():
+        if unit in DEFAULT_MODES and mode not in VALENCE_MODES:
+            problems.append(f"{where}.{unit}: unknown mode '{mode}'; use {', '.join(VALENCE_MODES)}.")
+    if problems:
+        raise ConclusionsError(problems)
+    return {**DEFAULT_MODES, **settings}
 
 
 def conclusion_tables(results: Sequence[dict[str, Any]]) -> dict[str, pd.DataFrame]:

@@ -1,0 +1,182 @@
+"""The units a claim counts and which of them match it: one implementation for the reported verdict, the
+merge-policy variants, the respondent bootstrap and the code-swap test (:mod:`kwalitatief.robustness`).
+
+A claim counts *units* (respondents, regions or documents). Its *members* are what carries codings and what
+the bootstrap resamples: for a respondent or document claim the unit itself, for a region claim the region's
+*sources* (its respondents, and its documents without a respondent). Every member belongs to one *source*
+of the study (``respondent:<id>`` or ``document:<id>``); a bootstrap sample is a weight per source (how
+often it was drawn), and every count below is a weighted sum (weight 1 for the data as they are).
+
+Valence, for a code with valence (``valence_modes``, params ``conclusions.valence``):
+- a member's valence comes from its codings of the code by the ``respondent`` mode;
+- a region's valence from its members' valences by the ``region`` mode
+  (:func:`kwalitatief.aggregate.valence_labels`: majority, any or all).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+import numpy as np
+import pandas as pd
+
+from .aggregate import UNKNOWN_VALENCE, VALENCES, StudyFrame, valence_labels
+
+LABELS = (*VALENCES, UNKNOWN_VALENCE)
+DEFAULT_MODES = {"respondent": "majority", "region": "majority"}
+
+
+@dataclass
+class Sources:
+    """Every source of the study (respondents of the register, documents without a respondent), with the
+    stratum the bootstrap resamples within (the source's region value)."""
+
+    ids: list[str]
+    strata: list[str]
+
+    @classmethod
+    def of(cls, frame: StudyFrame) -> Sources:
+        ids, strata = [], []
+        for rid, region in zip(frame.respondents["respondent_id"], frame.respondents["region"]):
+            ids.append(f"respondent:{rid}")
+            strata.append(str(region))
+        docs = frame.documents
+        for doc_id, region, rid in zip(docs["doc_id"], docs["region"], docs["respondent_id"]):
+            if not isinstance(rid, str) or not rid:
+                ids.append(f"document:{doc_id}")
+                strata.append(str(region))
+        return cls(ids, strata)
+
+    def index(self) -> dict[str, int]:
+        return {s: i for i, s in enumerate(self.ids)}
+
+
+@dataclass
+class Members:
+    """The members of one claim's population (see the module docstring), as parallel arrays."""
+
+    unit: str
+    units: list[str]            # region claims: the base regions; else the member ids
+    ids: list[str]              # member ids
+    unit_of: np.ndarray         # index into ``units``
+    source: np.ndarray          # index into :class:`Sources`
+    in_base: np.ndarray         # the member passes the population's filters (region claims: always)
+    opinion: np.ndarray         # the member carries the population's has_code (True without such a filter)
+    carries: np.ndarray         # the member carries the claim's code
+    counts: np.ndarray          # members × len(VALENCES): codings per valence
+    n_valued: np.ndarray        # codings of the code with a valence
+    filtered_opinion: bool      # the population has a has_code / expresses_opinion filter
+
+
+@dataclass
+class Measure:
+    """What a claim's population shows under one set of weights."""
+
+    total: float
+    count: float
+    matching: list[str]
+    labels: dict[str, tuple[str, ...]]          # unit -> its valence(s), for the units carrying the code
+    member_split: dict[str, dict[str, int]]     # region claims: region -> members per valence
+
+    def split(self) -> dict[str, int]:
+        """Units carrying the code per valence (a unit with several valences, mode any, counts for each)."""
+        return {v: sum(1 for labels in self.labels.values() if v in labels) for v in LABELS}
+
+
+def build_members(unit: str, base: Sequence[str], coded: pd.DataFrame, code: str, opinion_code: str | None,
+                  frame: StudyFrame, sources: Sources) -> Members:
+    """The members of a population of ``base`` units (already filtered by type, region, group) for ``code``.
+
+    ``coded`` are the codings that count (doc_types and, for regions, the real regions applied)."""
+    index = sources.index()
+    if unit == "region":
+        wanted = set(base)
+        resp = frame.respondents[frame.respondents["region"].isin(wanted)]
+        docs = frame.documents[frame.documents["region"].isin(wanted)
+                               & ~frame.documents["respondent_id"].map(lambda r: isinstance(r, str) and bool(r))]
+        ids = [f"respondent:{r}" for r in resp["respondent_id"]] + [f"document:{d}" for d in docs["doc_id"]]
+        regions = list(resp["region"]) + list(docs["region"])
+        position = {u: i for i, u in enumerate(base)}
+        unit_of = np.array([position[r] for r in regions], dtype=int)
+        source = np.array([index[i] for i in ids], dtype=int)
+        key = "source_unit"
+        units = list(base)
+    elif unit == "respondent":
+        ids = list(base)
+        source = np.array([index[f"respondent:{r}"] for r in ids], dtype=int)
+        unit_of = np.arange(len(ids))
+        key = "respondent_id"
+        units = ids
+    else:
+        ids = list(base)
+        owner = dict(zip(frame.documents["doc_id"], frame.documents["respondent_id"]))
+        source = np.array([index[f"respondent:{owner[d]}" if isinstance(owner.get(d), str) and owner.get(d)
+                                 else f"document:{d}"] for d in ids], dtype=int)
+        unit_of = np.arange(len(ids))
+        key = "doc_id"
+        units = ids
+    member_key = ids
+    column = coded[key] if unit != "region" else coded["source_unit"]
+    of_code = coded[coded["code"] == code]
+    carrying = set((of_code[key] if unit != "region" else of_code["source_unit"]).dropna())
+    having = set(column[coded["code"] == opinion_code].dropna()) if opinion_code else None
+    counts = np.zeros((len(ids), len(VALENCES)))
+    n_valued = np.zeros(len(ids))
+    position = {m: i for i, m in enumerate(member_key)}
+    member_col = of_code[key] if unit != "region" else of_code["source_unit"]
+    for member, valence in zip(member_col, of_code["valence"]):
+        i = position.get(member)
+        if i is not None and valence in VALENCES:
+            counts[i, VALENCES.index(valence)] += 1
+            n_valued[i] += 1
+    return Members(
+        unit=unit, units=units, ids=ids, unit_of=unit_of, source=source,
+        in_base=np.ones(len(ids), dtype=bool),
+        opinion=np.array([having is None or m in having for m in member_key], dtype=bool),
+        carries=np.array([m in carrying for m in member_key], dtype=bool),
+        counts=counts, n_valued=n_valued, filtered_opinion=opinion_code is not None)
+
+
+def member_labels(members: Members, mode: str) -> list[tuple[str, ...]]:
+    """Each member's valence(s) from its codings (the respondent mode)."""
+    return [valence_labels(dict(zip(VALENCES, row)), n, mode) for row, n in zip(members.counts, members.n_valued)]
+
+
+def measure(members: Members, valence: Sequence[str], modes: dict[str, str],
+            weights: np.ndarray | None = None, own_labels: list[tuple[str, ...]] | None = None) -> Measure:
+    """Count the population and its matching units under ``weights`` (per source; None = each once).
+
+    ``own_labels`` (the members' valences, :func:`member_labels`) can be passed when measuring the same
+    members many times (the bootstrap)."""
+    w = np.ones(len(members.ids)) if weights is None else weights[members.source].astype(float)
+    own = own_labels if own_labels is not None else member_labels(members, modes["respondent"])
+    wanted = set(valence)
+    if members.unit != "region":
+        in_pop = members.in_base & members.opinion & (w > 0)
+        labels = {members.ids[i]: own[i] for i in np.flatnonzero(in_pop & members.carries)}
+        match = [i for i in np.flatnonzero(in_pop & members.carries) if not wanted or wanted & set(own[i])]
+        return Measure(float(w[in_pop].sum()), float(w[match].sum()) if match else 0.0,
+                       sorted(members.ids[i] for i in match), labels, {})
+    n_units = len(members.units)
+    drawn = w > 0
+    opinion = np.bincount(members.unit_of, weights=(drawn & members.opinion).astype(float), minlength=n_units) > 0
+    in_pop = opinion if members.filtered_opinion else np.ones(n_units, dtype=bool)
+    carrying = np.bincount(members.unit_of, weights=(drawn & members.carries).astype(float), minlength=n_units) > 0
+    counts = np.zeros((n_units, len(LABELS)))
+    valued = np.zeros(n_units)   # members with a valence (one a member, whatever the mode gave it)
+    for i in np.flatnonzero(drawn & members.carries):
+        for label in own[i]:
+            counts[members.unit_of[i], LABELS.index(label)] += w[i]
+        if own[i] != (UNKNOWN_VALENCE,):
+            valued[members.unit_of[i]] += w[i]
+    labels: dict[str, tuple[str, ...]] = {}
+    split: dict[str, dict[str, int]] = {}
+    matching = []
+    for u in np.flatnonzero(in_pop & carrying):
+        name = members.units[u]
+        row = dict(zip(LABELS, counts[u]))
+        labels[name] = valence_labels(row, valued[u], modes["region"])
+        split[name] = {k: int(v) for k, v in row.items() if v}
+        if not wanted or wanted & set(labels[name]):
+            matching.append(name)
+    return Measure(float(in_pop.sum()), float(len(matching)), sorted(matching), labels, split)
