@@ -17,7 +17,8 @@ STUDY_CODES = {
     "doel.samenwerking_regio", "doel.samenwerking_overheden", "doel.spreiding_middelen", "doel.aan_tafel_rijk",
     "doel.matching", "knelpunt.onduidelijke_doelen", "knelpunt.afstemming", "knelpunt.geldstromen",
     "knelpunt.ongelijke_verdeling", "knelpunt.bureaucratie", "knelpunt.buiten_regio", "knelpunt.status",
-    "knelpunt.omvang", "knelpunt.financiering", "knelpunt.tijdsdruk", "knelpunt.kennisdeling",
+    "knelpunt.omvang", "knelpunt.financiering", "knelpunt.proeftuin_selectie", "knelpunt.tijdsdruk",
+    "knelpunt.kennisdeling",
     "knelpunt.zichtbaarheid", "opinie.proeftuin", "opinie.reflectie", "opinie.overleg", "opinie.convenant",
     "opinie.stedelijke_regio", "opinie.herschikking", "opinie.rol_provincie",
 }

@@ -488,7 +488,7 @@ def evaluate_conclusion(c: Conclusion, frame: StudyFrame, fragments: dict[str, d
         "comparison": comparison,
         "n_population": total, "n_matching": count, "share": share,
         "n_with_code": len(m.labels), "valence_modes": dict(modes) if frame.has_valence(c.code) else {},
-        "valence_split": valence_split, "unit_valences": valences if frame.has_valence(c.code) else {},
+        "valence_split": valence_split, "unit_valences": valences if frame.has_valence(c.code) else dict.fromkeys(valences),
         "member_split": m.member_split if frame.has_valence(c.code) else {},
         "codings_in_corpus": in_corpus,
         "supported_quantifier": supported, "verdict": verdict, "reason": reason,
@@ -572,30 +572,72 @@ def valence_modes(settings: Any, where: str = "params.yaml: conclusions.valence"
 
 
 def conclusion_tables(results: Sequence[dict[str, Any]]) -> dict[str, pd.DataFrame]:
-    """The database tables ``conclusions`` and ``conclusion_evidence``."""
-    main = []
-    evidence = []
+    """The database tables ``conclusions``, ``conclusion_evidence``, ``conclusion_robustness`` (claim ×
+    variant, the bootstrap as one row), ``conclusion_units`` (claim × unit of its population that carries the
+    code: valence and, for regions, its members' valences) and ``conclusion_refutation`` (claim × other code)."""
+    main, evidence, robust, units, refutation = [], [], [], [], []
     for r in results:
+        rob, flip, ref = r.get("robustness") or {}, r.get("flip") or {}, r.get("refutation") or {}
+        boot = rob.get("bootstrap") or {}
         main.append({
             "conclusion_id": r["id"], "chapter": str(r["chapter"]) if r["chapter"] is not None else None,
+            "source": r.get("source") or None,
             "text": r["text"], "code": r["code"], "valence": "|".join(r["valence"]) or None, "unit": r["unit"],
             "population": r["population_label"],
             "population_spec": json.dumps(r["population"], sort_keys=True, ensure_ascii=False),
             "quantifier": r["quantifier"], "quantifier_rule": r["quantifier_rule"],
             "n_population": r["n_population"], "n_matching": r["n_matching"], "share": r["share"],
             "n_with_code": r["n_with_code"],
+            "valence_modes": json.dumps(r.get("valence_modes") or {}, sort_keys=True) if r.get("valence_modes") else None,
+            "valence_split": _split_text(r.get("valence_split") or {}) or None,
             "compare_population": (r.get("comparison") or {}).get("population_label"),
             "compare_n_population": (r.get("comparison") or {}).get("n_population"),
             "compare_n_matching": (r.get("comparison") or {}).get("n_matching"),
             "compare_share": (r.get("comparison") or {}).get("share"),
             "supported_quantifier": r["supported_quantifier"],
             "verdict": r["verdict"], "reason": r["reason"], "matching_units": "; ".join(r["matching_units"]),
+            "robustness": rob.get("status"), "robustness_label": rob.get("label"),
+            "depends_on": ", ".join(rob.get("depends_on") or []) or None,
+            "bootstrap_share_same": boot.get("share_same_verdict"),
+            "flip_count": flip.get("count"), "flip_margin": flip.get("margin"), "flip_direction": flip.get("direction"),
+            "flip_text": flip.get("text"),
+            "swap_codes_tried": ref.get("codes_tried"), "swap_codes_other_verdict": ref.get("codes_other_verdict"),
+            "refutable": None if ref.get("refutable") is None else int(ref["refutable"]),
         })
         for e in r["evidence"]:
             evidence.append({"conclusion_id": r["id"], **e})
+        for v in rob.get("variants") or []:
+            robust.append({"conclusion_id": r["id"], "variant": v["variant"], "label": v["label"],
+                           "configured": int(v["configured"]), "n_population": v["n_population"],
+                           "n_matching": v["n_matching"], "share": v["share"], "verdict": v["verdict"],
+                           "same_verdict": int(v["verdict"] == r["verdict"]), "resamples": None, "seed": None,
+                           "share_same_verdict": None, "matching_units": "; ".join(v["matching_units"])})
+        if boot.get("resamples"):
+            robust.append({"conclusion_id": r["id"], "variant": "bootstrap", "label": "steekproeven van respondenten",
+                           "configured": 0, "n_population": None, "n_matching": None, "share": None,
+                           "verdict": None, "same_verdict": None, "resamples": boot["resamples"], "seed": boot["seed"],
+                           "share_same_verdict": boot["share_same_verdict"], "matching_units": None})
+        for unit, label in sorted((r.get("unit_valences") or {}).items()):
+            units.append({"conclusion_id": r["id"], "unit": unit, "valence": label,
+                          "matches": int(unit in set(r["matching_units"])),
+                          "members": _split_text((r.get("member_split") or {}).get(unit, {})) or None})
+        for x in ref.get("codes") or []:
+            refutation.append({"conclusion_id": r["id"], **x, "same_verdict": int(x["verdict"] == r["verdict"])})
     return {
-        "conclusions": pd.DataFrame(main),
+        "conclusions": pd.DataFrame(main, dtype=object),   # object: whole numbers stay integers next to NULL
         "conclusion_evidence": pd.DataFrame(evidence, columns=[
             "conclusion_id", "rank", "fragment_id", "doc_id", "doc_type", "respondent_type", "region",
             "valence", "sources", "status", "score", "text"]),
+        "conclusion_robustness": pd.DataFrame(robust, columns=[
+            "conclusion_id", "variant", "label", "configured", "n_population", "n_matching", "share", "verdict",
+            "same_verdict", "resamples", "seed", "share_same_verdict", "matching_units"], dtype=object),
+        "conclusion_units": pd.DataFrame(units, columns=["conclusion_id", "unit", "valence", "matches", "members"],
+                                         dtype=object),
+        "conclusion_refutation": pd.DataFrame(refutation, columns=[
+            "conclusion_id", "code", "n_population", "n_matching", "verdict", "same_verdict"], dtype=object),
     }
+
+
+def _split_text(split: dict[str, int]) -> str:
+    """A valence split in words: "3 positief, 1 negatief, 2 gemengd" (zeros left out)."""
+    return ", ".join(f"{n} {v}" for v, n in split.items() if n)

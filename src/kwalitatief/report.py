@@ -17,6 +17,11 @@ from typing import Any
 
 import pandas as pd
 
+from .report_robustness import claim_view as robustness_view
+from .report_robustness import markdown_claim
+from .report_robustness import markdown_summary as markdown_robustness
+from .report_robustness import summary as robustness_summary
+
 VERDICT_CLASS = {"ondersteund": "ok", "niet ondersteund": "no", "te weinig gegevens": "na"}
 VALENCE_COLOURS = {"positief": "#3a8d5d", "gemengd": "#d9a441", "negatief": "#c0504d"}
 SOURCE_LABELS = {"rule": "regel", "classifier": "classifier", "rule+classifier": "regel + classifier",
@@ -198,7 +203,8 @@ def conclusions_view(results: Sequence[dict[str, Any]], type_labels: dict[str, s
                         f"score {e['score']:.2f}" if isinstance(e.get("score"), (int, float)) else None,
                         STATUS_LABELS.get(e.get("status"), e.get("status"))) if x)}
                     for e in r.get("evidence", [])]
-        out.append({**r, "evidence": evidence, "valence_text": valence, "share_text": _pct(r.get("share")),
+        out.append({**r, **robustness_view(r), "evidence": evidence, "valence_text": valence,
+                    "share_text": _pct(r.get("share")),
                     "verdict_class": VERDICT_CLASS.get(r["verdict"], "na"),
                     "measured": f"{r['n_matching']} van {r['n_population']}" + _versus(r.get("comparison")),
                     "quantifier": r.get("quantifier") or "meer dan de vergelijkingsgroep"})
@@ -239,8 +245,10 @@ def build_context(results: Sequence[dict[str, Any]], tables: dict[str, pd.DataFr
     categories = categories if categories is not None else {c: c for c in sorted(set(totals.get("category", [])))}
     conclusions = conclusions_view(results, type_labels, doc_labels)
     counts = {v: sum(1 for c in conclusions if c["verdict"] == v) for v in VERDICT_CLASS}
+    nouns = {"region": study.region_plural if study else "regio's", "respondent": "respondenten", "document": "documenten"}
     return {
         "conclusions": conclusions, "verdict_counts": counts, "quantifiers": list(quantifiers),
+        "robustness": robustness_summary(results, nouns),   # conclusions robustness (issue 17)
         "provenance": dict(sorted(provenance.items())),
         "provenance_rows": [(PROVENANCE_LABELS.get(k, k.replace("version_", "versie ")), v)
                             for k, v in sorted(provenance.items())] + [("run", RUN_LOG_NOTE)],
@@ -334,6 +342,7 @@ def render_markdown(context: dict[str, Any]) -> str:
     counts = context["verdict_counts"]
     lines += [f"{len(context['conclusions'])} conclusies: {counts['ondersteund']} ondersteund, "
               f"{counts['niet ondersteund']} niet ondersteund, {counts['te weinig gegevens']} te weinig gegevens.", ""]
+    lines += markdown_robustness(context["robustness"], _md)
     lines += ["| id | conclusie | kwantor | gemeten | aandeel | data steunen | oordeel |",
               "|---|---|---|---|---|---|---|"]
     for c in context["conclusions"]:
@@ -346,7 +355,7 @@ def render_markdown(context: dict[str, Any]) -> str:
                   + (f" ({_md(context['code_labels'][c['code']])})" if context["code_labels"].get(c["code"]) else "")
                   + (f", waardering {_md(c['valence_text'])}" if c["valence_text"] else ""),
                   f"- Populatie: {_md(c['population_label'])} ({c['n_population']})",
-                  f"- Oordeel: **{_md(c['verdict'])}**: {_md(c['reason'])}"]
+                  f"- Oordeel: **{_md(c['verdict'])}**: {_md(c['reason'])}"] + markdown_claim(c, _md)
         if c.get("note"):
             lines.append(f"- Toelichting: {_md(c['note'])}")
         lines.append("")

@@ -1,0 +1,285 @@
+"""Robustness of the verdicts: merge-policy variants, the seeded respondent bootstrap, flip points, the
+code-swap test, valence modes of respondents and regions, comparison claims — on small synthetic studies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kwalitatief.aggregate import build_frame, unit_valence, valence_labels
+from kwalitatief.claim_units import Sources
+from kwalitatief.conclusions import (Conclusion, ConclusionsError, conclusion_tables, evaluate_conclusion,
+                                     evaluate_conclusions, parse_quantifiers, valence_modes)
+from kwalitatief.config import load_params
+from kwalitatief.manual import ManualCoding
+from kwalitatief.robustness import (RobustnessSettings, assess, bootstrap_weights, flip_point, flip_text,
+                                    variant_codings)
+from study_factory import declarations
+
+PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
+VALENCED = ["opinie.proeftuin"]
+CODES = ["knelpunt.financiering", "knelpunt.tijdsdruk", "doel.matching", "opinie.proeftuin"]
+
+
+@pytest.fixture(scope="module")
+def quantifiers():
+    return parse_quantifiers(load_params(PARAMS)["conclusions"]["quantifiers"])
+
+
+def make_study(n_regions: int, per_region: int):
+    """``n_regions`` regions R0.. with ``per_region`` respondents each (ids P<region>_<i>), one fragment each."""
+    regions = [f"R{r}" for r in range(n_regions)]
+    respondents, documents, fragments = [], [], []
+    for r in regions:
+        for i in range(per_region):
+            rid = f"P{r}_{i}"
+            respondents.append({"respondent_id": rid, "respondent_type": "gemeente", "organisation": rid, "region": r})
+            documents.append({"doc_id": f"t{rid}", "doc_type": "transcript", "region": r, "respondent_id": rid})
+            for k in range(3):
+                fragments.append({"fragment_id": f"t{rid}-{k}", "doc_id": f"t{rid}", "respondent_id": rid,
+                                  "text": f"fragment {k} van {rid}"})
+    return regions, respondents, documents, fragments
+
+
+def frame_of(codings, study):
+    regions, respondents, documents, fragments = study
+    return build_frame(codings, fragments, documents, respondents, regions, CODES, VALENCED, [])
+
+
+def claim(**kw) -> Conclusion:
+    base = {"id": "c", "text": "t", "code": "knelpunt.financiering", "unit": "region", "population": {},
+            "quantifier": "de meeste"}
+    return Conclusion(**{**base, **kw})
+
+
+# --------------------------------------------------------------------------- valence modes
+
+def test_valence_modes_of_one_unit():
+    members = ["positief", "positief", "negatief"]
+    assert unit_valence(members, "all") == "gemengd"
+    assert unit_valence(members, "majority") == "positief"
+    assert unit_valence(members, "any") == "positief+negatief"
+    assert unit_valence(["positief", "negatief"], "majority") == "gemengd"   # no majority
+    assert unit_valence(["gemengd", "gemengd", "positief"], "majority") == "gemengd"
+    assert unit_valence([None], "majority") == "onbekend"
+    assert valence_labels({"positief": 1, "negatief": 1}, 1, "all") == ("gemengd",)   # one member, both poles
+    with pytest.raises(ValueError, match="unknown valence mode 'meestal'"):
+        valence_labels({}, 1, "meestal")
+
+
+def _valence_study():
+    """Region R0: 2 positive respondents and 1 negative; R1: 1 positive, 1 negative, 1 without opinion;
+    R2: 3 negative. Respondent P_R1_0 says positief twice and negatief once."""
+    study = make_study(3, 3)
+    said = {"PR0_0": ["positief"], "PR0_1": ["positief"], "PR0_2": ["negatief"],
+            "PR1_0": ["positief", "positief", "negatief"], "PR1_1": ["negatief"],
+            "PR2_0": ["negatief"], "PR2_1": ["negatief"], "PR2_2": ["negatief"]}
+    codings = [{"fragment_id": f"t{rid}-{k}", "code": "opinie.proeftuin", "valence": v, "source": "rule"}
+               for rid, vals in said.items() for k, v in enumerate(vals)]
+    return frame_of(codings, study)
+
+
+@pytest.mark.parametrize("modes,positive_regions,split", [
+    ({"respondent": "majority", "region": "majority"}, ["R0"], {"positief": 1, "negatief": 1, "gemengd": 1}),
+    ({"respondent": "majority", "region": "any"}, ["R0", "R1"], {"positief": 2, "negatief": 3, "gemengd": 0}),
+    ({"respondent": "majority", "region": "all"}, [], {"positief": 0, "negatief": 1, "gemengd": 2}),
+    ({"respondent": "all", "region": "majority"}, ["R0"], {"positief": 1, "negatief": 1, "gemengd": 1}),
+])
+def test_region_valence_by_mode_with_its_split(quantifiers, modes, positive_regions, split):
+    frame = _valence_study()
+    c = claim(code="opinie.proeftuin", valence=["positief"], quantifier="een enkele")
+    r = evaluate_conclusion(c, frame, {}, quantifiers, min_population=1, modes=modes)
+    assert r["matching_units"] == positive_regions
+    assert {k: r["valence_split"][k] for k in split} == split
+    assert r["member_split"]["R0"] == {"positief": 2, "negatief": 1}
+
+
+def test_respondent_valence_by_mode(quantifiers):
+    frame = _valence_study()
+    c = claim(code="opinie.proeftuin", valence=["positief"], unit="respondent", quantifier="meerdere")
+    majority = evaluate_conclusion(c, frame, {}, quantifiers, 1, modes={"respondent": "majority"})
+    everything = evaluate_conclusion(c, frame, {}, quantifiers, 1, modes={"respondent": "all"})
+    assert majority["matching_units"] == ["PR0_0", "PR0_1", "PR1_0"]   # PR1_0: 2 of 3 positief
+    assert everything["matching_units"] == ["PR0_0", "PR0_1"]
+    assert everything["unit_valences"]["PR1_0"] == "gemengd"
+
+
+def test_valence_settings_are_checked():
+    assert valence_modes(None) == {"respondent": "majority", "region": "majority"}
+    assert valence_modes({"region": "any"})["region"] == "any"
+    with pytest.raises(ConclusionsError, match=r"conclusions.valence.region: unknown mode 'half'"):
+        valence_modes({"region": "half"})
+    with pytest.raises(ConclusionsError, match=r"conclusions.valence.regio: unknown unit"):
+        valence_modes({"regio": "all"})
+
+
+# --------------------------------------------------------------------------- merge-policy variants
+
+def _policy_study():
+    """Six regions of two respondents; financiering found by rule and classifier in R0-R2, by the rule
+    alone in R3, by the classifier alone in R4. An annotation says R5's first fragment has it."""
+    study = make_study(6, 2)
+    rule = [{"fragment_id": f"tPR{r}_0-0", "code": "knelpunt.financiering", "valence": None, "rule_id": "x",
+             "source": "rule"} for r in (0, 1, 2, 3)]
+    clf = [{"fragment_id": f"tPR{r}_0-0", "code": "knelpunt.financiering", "valence": None, "score": 0.9,
+            "source": "classifier"} for r in (0, 1, 2, 4)]
+    manual = {"tPR5_0-0": ManualCoding(coders=["an"], present={"knelpunt.financiering": None})}
+    return study, rule, clf, manual
+
+
+def _variants(study, rule, clf, manual, reviews=lambda rows: rows):
+    return {p: frame_of(variant_codings(p, rule, clf, ["knelpunt.financiering"], "rule_first", manual, reviews), study)
+            for p in ("rules_only", "classifier", "intersection", "union", "reviewed")}
+
+
+def test_intersection_flips_a_verdict_and_the_label_says_so(quantifiers):
+    study, rule, clf, manual = _policy_study()
+    frames = _variants(study, rule, clf, manual)
+    c = claim(quantifier="de meeste")   # > 50 % of 6 regions: 4 or more
+    counts = {p: evaluate_conclusion(c, f, {}, quantifiers, 1)["n_matching"] for p, f in frames.items()}
+    # annotation R5 counts in every variant; intersection keeps R0-R2 only
+    assert counts == {"rules_only": 5, "classifier": 5, "intersection": 4, "union": 6, "reviewed": 1}
+    c3 = claim(quantifier="vrijwel alle")   # ≥ 90 %: 6 of 6
+    results = evaluate_conclusions([c3], frames["union"], {}, quantifiers, 1)
+    assess([c3], results, frames["union"], frames, quantifiers, 1, None, {"respondent": "majority", "region": "majority"},
+           RobustnessSettings(resamples=0), configured="union")
+    rob = results[0]["robustness"]
+    assert results[0]["verdict"] == "ondersteund"
+    assert rob["depends_on"] == ["rules_only", "classifier", "intersection", "reviewed"]
+    assert rob["label"].startswith("ondersteund, maar niet bij alleen regels, alleen classifier, intersection")
+    assert rob["flagged"] and rob["status"] == "afhankelijk"
+    tables = conclusion_tables(results)
+    rows = tables["conclusion_robustness"]
+    assert list(rows["variant"]) == ["rules_only", "classifier", "intersection", "union", "reviewed"]
+    assert rows.loc[rows["variant"] == "intersection", "n_matching"].item() == 4
+    assert rows.loc[rows["variant"] == "union", "configured"].item() == 1
+
+
+def test_review_decisions_apply_on_top_of_every_variant(quantifiers):
+    study, rule, clf, manual = _policy_study()
+
+    def reject_r0(rows):
+        return [r for r in rows if r["fragment_id"] != "tPR0_0-0"]
+
+    frames = _variants(study, rule, clf, manual, reject_r0)
+    c = claim()
+    assert [evaluate_conclusion(c, f, {}, quantifiers, 1)["matching_units"] for f in frames.values()][2] == \
+        ["R1", "R2", "R5"]   # intersection: R0 rejected, R5 annotated
+
+
+# --------------------------------------------------------------------------- bootstrap
+
+def test_bootstrap_is_seeded_and_resamples_within_regions():
+    study = make_study(4, 3)
+    frame = frame_of([], study)
+    sources = Sources.of(frame)
+    a = list(bootstrap_weights(sources, 20, seed=5))
+    b = list(bootstrap_weights(sources, 20, seed=5))
+    c = list(bootstrap_weights(sources, 20, seed=6))
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert not all(np.array_equal(x, y) for x, y in zip(a, c))
+    for weights in a:   # every region keeps its three draws
+        for r in range(4):
+            assert weights[[i for i, s in enumerate(sources.strata) if s == f"R{r}"]].sum() == 3
+
+
+def test_bootstrap_share_reports_a_shaky_verdict(quantifiers):
+    """'de meeste' of 6 regions holds at 4 with one respondent of two carrying it: many samples lose one."""
+    study = make_study(6, 2)
+    codings = [{"fragment_id": f"tPR{r}_0-0", "code": "knelpunt.financiering", "source": "rule"} for r in range(4)]
+    codings += [{"fragment_id": f"tPR{r}_{i}-0", "code": "knelpunt.tijdsdruk", "source": "rule"}
+                for r in range(6) for i in range(2)]
+    frame = frame_of(codings, study)
+    claims = [claim(), claim(id="t", code="knelpunt.tijdsdruk")]
+    settings = RobustnessSettings(resamples=300, seed=3)
+    shares = []
+    for _ in range(2):
+        results = evaluate_conclusions(claims, frame, {}, quantifiers, 1)
+        assess(claims, results, frame, {"union": frame}, quantifiers, 1, None,
+               {"respondent": "majority", "region": "majority"}, settings, "union")
+        shares.append([r["robustness"]["bootstrap"]["share_same_verdict"] for r in results])
+    assert shares[0] == shares[1]                       # same seed, same samples
+    shaky, solid = results
+    # P(a region keeps its one carrier) = 3/4, all four of them: (3/4)^4 ≈ 0.32
+    assert 0.2 < shaky["robustness"]["bootstrap"]["share_same_verdict"] < 0.45
+    assert shaky["robustness"]["label"].startswith("wankel: ")
+    assert solid["robustness"]["bootstrap"]["share_same_verdict"] == 1.0
+    assert solid["robustness"]["label"] == "ondersteund (robuust)"
+
+
+# --------------------------------------------------------------------------- flip points and code swap
+
+@pytest.mark.parametrize("name,count,total,expected", [
+    ("de meeste", 12, 15, {"count": 7, "margin": 5, "direction": "down"}),
+    ("vrijwel alle", 15, 15, {"count": 13, "margin": 2, "direction": "down"}),
+    ("vrijwel alle", 10, 15, {"count": 14, "margin": 4, "direction": "up"}),
+    ("enkele", 3, 15, {"count": 4, "margin": 1, "direction": "up"}),
+    ("enkele", 1, 15, {"count": 2, "margin": 1, "direction": "up"}),
+    ("geen", 0, 15, {"count": 1, "margin": 1, "direction": "up"}),
+])
+def test_flip_point(quantifiers, name, count, total, expected):
+    q = next(q for q in quantifiers if q.name == name)
+    assert flip_point(lambda k: q.holds(k, total), count, total) == expected
+
+
+def test_flip_text_and_no_flip():
+    assert flip_text({"count": 7, "margin": 5, "direction": "down"}, "ondersteund", 12, 15, "regio's") == \
+        "klopt bij 12/15; faalt bij 7/15 of minder: marge 5 regio's"
+    assert flip_point(lambda k: True, 3, 5) is None
+
+
+def test_code_swap_says_whether_the_data_could_refute_a_claim(quantifiers):
+    """Every code reaches 3 of 6 regions: 'meerdere' holds for any code (not refutable); 'de meeste' holds
+    for financiering (4 regions) and fails for the others (refutable)."""
+    study = make_study(6, 1)
+    codings = [{"fragment_id": f"tPR{r}_0-0", "code": code, "source": "rule"}
+               for code, regions in (("knelpunt.financiering", range(4)), ("knelpunt.tijdsdruk", range(3)),
+                                     ("doel.matching", range(2, 5)))
+               for r in regions]
+    frame = frame_of(codings, study)
+    claims = [claim(id="m", quantifier="meerdere"), claim(id="d", quantifier="de meeste")]
+    results = evaluate_conclusions(claims, frame, {}, quantifiers, 1)
+    assess(claims, results, frame, {"union": frame}, quantifiers, 1, None,
+           {"respondent": "majority", "region": "majority"}, RobustnessSettings(resamples=0), "union")
+    meerdere, meeste = (r["refutation"] for r in results)
+    assert (meerdere["codes_tried"], meerdere["codes_other_verdict"], meerdere["refutable"]) == (2, 0, False)
+    assert (meeste["codes_other_verdict"], meeste["refutable"]) == (2, True)
+    assert results[1]["flip"]["text"] == "klopt bij 4/6; faalt bij 3/6 of minder: marge 1 regio's"
+    table = conclusion_tables(results)["conclusion_refutation"]
+    assert set(table.loc[table["conclusion_id"] == "d", "verdict"]) == {"niet ondersteund"}
+
+
+# --------------------------------------------------------------------------- comparison claims
+
+def test_comparison_claim_shows_both_groups_and_flips(quantifiers):
+    study = make_study(2, 4)
+    regions, respondents, documents, fragments = study
+    for r in respondents[4:]:
+        r["respondent_type"] = "fonds"
+    said = ["PR1_0", "PR1_1", "PR1_2", "PR0_0"]   # 3 of 4 funds against 1 of 4 municipalities
+    codings = [{"fragment_id": f"t{rid}-0", "code": "knelpunt.financiering", "source": "rule"} for rid in said]
+    frame = frame_of(codings, study)
+    c = claim(unit="respondent", quantifier="", population={"respondent_type": ["fonds"]},
+              compare_to={"respondent_type": ["gemeente"]})
+    r = evaluate_conclusion(c, frame, {}, quantifiers, 1, study=declarations())
+    assert r["verdict"] == "ondersteund"
+    assert (r["n_matching"], r["n_population"]) == (3, 4)
+    assert (r["comparison"]["n_matching"], r["comparison"]["n_population"], r["comparison"]["share"]) == (1, 4, 0.25)
+    assert "3 van 4 (75%) tegen 1 van 4 (25%)" in r["reason"]
+    results = [r]
+    assess([c], results, frame, {"union": frame}, quantifiers, 1, declarations(),
+           {"respondent": "majority", "region": "majority"}, RobustnessSettings(resamples=0), "union")
+    assert r["flip"]["count"] == 1 and r["flip"]["margin"] == 2   # at 1 of 4 the funds equal the municipalities
+    reversed_ = evaluate_conclusion(Conclusion(**{**c.__dict__, "population": c.compare_to,
+                                                  "compare_to": c.population}), frame, {}, quantifiers, 1)
+    assert reversed_["verdict"] == "niet ondersteund"
+
+
+def test_robustness_settings_are_checked():
+    assert RobustnessSettings.from_params({"resamples": 50}).resamples == 50
+    with pytest.raises(ConclusionsError, match=r"conclusions.robustness.stable_share: a fraction"):
+        RobustnessSettings.from_params({"stable_share": 90})
+    with pytest.raises(ConclusionsError, match=r"conclusions.robustness.samples: unknown setting"):
+        RobustnessSettings.from_params({"samples": 10})
