@@ -283,3 +283,17 @@ def test_robustness_settings_are_checked():
         RobustnessSettings.from_params({"stable_share": 90})
     with pytest.raises(ConclusionsError, match=r"conclusions.robustness.samples: unknown setting"):
         RobustnessSettings.from_params({"samples": 10})
+
+
+def test_source_is_validated_with_file_line_and_field(tmp_path, quantifiers):
+    from kwalitatief.conclusions import load_conclusions
+
+    path = tmp_path / "conclusions.yaml"
+    good = ("conclusions:\n  - id: a\n    text: t\n    code: knelpunt.financiering\n    unit: region\n"
+            "    population: alle\n    quantifier: meerdere\n    source: \"hoofdstuk 7, Proeftuin, p. 53\"\n")
+    path.write_text(good, encoding="utf-8")
+    assert load_conclusions(path, CODES, quantifiers)[0].source == "hoofdstuk 7, Proeftuin, p. 53"
+    for bad in ("source: 53", "source: \"\"", "source: [7, 53]"):
+        path.write_text(good.replace("source: \"hoofdstuk 7, Proeftuin, p. 53\"", bad), encoding="utf-8")
+        with pytest.raises(ConclusionsError, match=r"conclusions.yaml:8: conclusion 'a', field 'source': give the "):
+            load_conclusions(path, CODES, quantifiers)

@@ -292,7 +292,8 @@ def load_conclusions(path: str | Path, codes: Sequence[str], quantifiers: Sequen
         if "expresses_opinion" in population and not isinstance(population["expresses_opinion"], bool):
             err("population", "expresses_opinion is true or false.")
         source = item.get("source")
-        if source is not None and (not isinstance(source, str) or not source.strip() or len(source) > 300):
+        if source is not None and (not isinstance(source, str) or not source.strip() or len(source) > 300
+                                   or "\n" in source.strip()):
             err("source", "give the report's chapter, section and page as one line of text, e.g. "
                           "\"hoofdstuk 7, Proeftuin, p. 53\".")
         doc_types = [str(v) for v in _as_list(item.get("doc_types"))]
