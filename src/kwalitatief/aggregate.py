@@ -53,6 +53,7 @@ class StudyFrame:
     codes: list[str]
     problems: list[dict[str, Any]] = field(default_factory=list)
     valenced: frozenset[str] = frozenset()  # codes whose category carries a valence
+    cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)   # derived views (conclusions)
 
     def has_valence(self, code: str) -> bool:
         return code in self.valenced

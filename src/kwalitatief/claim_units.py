@@ -60,7 +60,6 @@ class Members:
     ids: list[str]              # member ids
     unit_of: np.ndarray         # index into ``units``
     source: np.ndarray          # index into :class:`Sources`
-    in_base: np.ndarray         # the member passes the population's filters (region claims: always)
     opinion: np.ndarray         # the member carries the population's has_code (True without such a filter)
     carries: np.ndarray         # the member carries the claim's code
     counts: np.ndarray          # members × len(VALENCES): codings per valence
@@ -83,58 +82,59 @@ class Measure:
         return {v: sum(1 for labels in self.labels.values() if v in labels) for v in LABELS}
 
 
-def build_members(unit: str, base: Sequence[str], coded: pd.DataFrame, code: str, opinion_code: str | None,
-                  frame: StudyFrame, sources: Sources) -> Members:
-    """The members of a population of ``base`` units (already filtered by type, region, group) for ``code``.
+MEMBER_KEY = {"region": "source_unit", "respondent": "respondent_id", "document": "doc_id"}
 
-    ``coded`` are the codings that count (doc_types and, for regions, the real regions applied)."""
+
+@dataclass
+class Layout:
+    """Who the members of a population of ``base`` units are, before any code is looked at."""
+
+    units: list[str]
+    ids: list[str]
+    unit_of: np.ndarray
+    source: np.ndarray
+
+
+def layout(unit: str, base: Sequence[str], frame: StudyFrame, sources: Sources) -> Layout:
+    """The members of a population of ``base`` units (already filtered by type, region, group)."""
     index = sources.index()
     if unit == "region":
         wanted = set(base)
         resp = frame.respondents[frame.respondents["region"].isin(wanted)]
-        docs = frame.documents[frame.documents["region"].isin(wanted)
-                               & ~frame.documents["respondent_id"].map(lambda r: isinstance(r, str) and bool(r))]
+        docs = frame.documents[frame.documents["region"].isin(wanted) & frame.documents["respondent_id"].isna()]
         ids = [f"respondent:{r}" for r in resp["respondent_id"]] + [f"document:{d}" for d in docs["doc_id"]]
-        regions = list(resp["region"]) + list(docs["region"])
         position = {u: i for i, u in enumerate(base)}
-        unit_of = np.array([position[r] for r in regions], dtype=int)
-        source = np.array([index[i] for i in ids], dtype=int)
-        key = "source_unit"
-        units = list(base)
-    elif unit == "respondent":
-        ids = list(base)
-        source = np.array([index[f"respondent:{r}"] for r in ids], dtype=int)
-        unit_of = np.arange(len(ids))
-        key = "respondent_id"
-        units = ids
+        unit_of = np.array([position[r] for r in list(resp["region"]) + list(docs["region"])], dtype=int)
+        return Layout(list(base), ids, unit_of, np.array([index[i] for i in ids], dtype=int))
+    ids = list(base)
+    if unit == "respondent":
+        keys = [f"respondent:{r}" for r in ids]
     else:
-        ids = list(base)
         owner = dict(zip(frame.documents["doc_id"], frame.documents["respondent_id"]))
-        source = np.array([index[f"respondent:{owner[d]}" if isinstance(owner.get(d), str) and owner.get(d)
-                                 else f"document:{d}"] for d in ids], dtype=int)
-        unit_of = np.arange(len(ids))
-        key = "doc_id"
-        units = ids
-    member_key = ids
-    column = coded[key] if unit != "region" else coded["source_unit"]
-    of_code = coded[coded["code"] == code]
-    carrying = set((of_code[key] if unit != "region" else of_code["source_unit"]).dropna())
-    having = set(column[coded["code"] == opinion_code].dropna()) if opinion_code else None
+        keys = [f"respondent:{owner[d]}" if isinstance(owner.get(d), str) else f"document:{d}" for d in ids]
+    return Layout(ids, ids, np.arange(len(ids)), np.array([index[k] for k in keys], dtype=int))
+
+
+def build_members(unit: str, where: Layout, of_code: pd.DataFrame, opinion: pd.DataFrame | None) -> Members:
+    """The members of ``where`` for a code: ``of_code`` its codings that count, ``opinion`` the codings of the
+    population's has_code (None without such a filter)."""
+    key = MEMBER_KEY[unit]
+    ids, units, unit_of, source = where.ids, where.units, where.unit_of, where.source
+    carrying = set(of_code[key].dropna())
+    having = set(opinion[key].dropna()) if opinion is not None else None
     counts = np.zeros((len(ids), len(VALENCES)))
     n_valued = np.zeros(len(ids))
-    position = {m: i for i, m in enumerate(member_key)}
-    member_col = of_code[key] if unit != "region" else of_code["source_unit"]
-    for member, valence in zip(member_col, of_code["valence"]):
+    position = {m: i for i, m in enumerate(ids)}
+    for member, valence in zip(of_code[key], of_code["valence"]):
         i = position.get(member)
         if i is not None and valence in VALENCES:
             counts[i, VALENCES.index(valence)] += 1
             n_valued[i] += 1
     return Members(
         unit=unit, units=units, ids=ids, unit_of=unit_of, source=source,
-        in_base=np.ones(len(ids), dtype=bool),
-        opinion=np.array([having is None or m in having for m in member_key], dtype=bool),
-        carries=np.array([m in carrying for m in member_key], dtype=bool),
-        counts=counts, n_valued=n_valued, filtered_opinion=opinion_code is not None)
+        opinion=np.array([having is None or m in having for m in ids], dtype=bool),
+        carries=np.array([m in carrying for m in ids], dtype=bool),
+        counts=counts, n_valued=n_valued, filtered_opinion=opinion is not None)
 
 
 def member_labels(members: Members, mode: str) -> list[tuple[str, ...]]:
@@ -152,7 +152,7 @@ def measure(members: Members, valence: Sequence[str], modes: dict[str, str],
     own = own_labels if own_labels is not None else member_labels(members, modes["respondent"])
     wanted = set(valence)
     if members.unit != "region":
-        in_pop = members.in_base & members.opinion & (w > 0)
+        in_pop = members.opinion & (w > 0)   # the base units passed the population's other filters
         labels = {members.ids[i]: own[i] for i in np.flatnonzero(in_pop & members.carries)}
         match = [i for i in np.flatnonzero(in_pop & members.carries) if not wanted or wanted & set(own[i])]
         return Measure(float(w[in_pop].sum()), float(w[match].sum()) if match else 0.0,

@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from .aggregate import VALENCE_MODES, VALENCES, StudyFrame
-from .claim_units import DEFAULT_MODES, Measure, Members, Sources, build_members, measure
+from .claim_units import DEFAULT_MODES, Measure, Members, Sources, build_members, layout, measure
 from .study import Study, unknown
 
 UNITS = ("respondent", "region", "document")
@@ -400,17 +400,31 @@ def _unit_column(unit: str) -> str:
 def claim_members(c: Conclusion, frame: StudyFrame, study: Study | None, sources: Sources,
                   code: str | None = None, population: dict[str, Any] | None = None) -> Members:
     """The members of the claim's population (:mod:`kwalitatief.claim_units`) for ``code`` (default the
-    claim's), with ``population`` instead of the claim's (a comparison group)."""
+    claim's), with ``population`` instead of the claim's (a comparison group). The codings that count and the
+    population's layout are computed once per frame (``frame.cache``)."""
     code = code or c.code
     c = replace(c, code=code, population=c.population if population is None else population)
-    coded = frame.coded
-    if c.doc_types:
-        coded = coded[coded["doc_type"].isin(c.doc_types)]
-    if c.unit == "region":
-        coded = coded[coded["real_region"]]
-    base = _base_units(frame, c, study)
+    by_code = _counted(frame, c)
+    key = ("layout", c.unit, json.dumps(c.population, sort_keys=True, default=str))
+    if key not in frame.cache:
+        frame.cache[key] = layout(c.unit, _base_units(frame, c, study), frame, sources)
     opinion_code = c.population.get("has_code") or (code if c.population.get("expresses_opinion") else None)
-    return build_members(c.unit, base, coded, code, opinion_code, frame, sources)
+    empty = frame.coded.iloc[0:0]
+    return build_members(c.unit, frame.cache[key], by_code.get(code, empty),
+                         by_code.get(opinion_code, empty) if opinion_code else None)
+
+
+def _counted(frame: StudyFrame, c: Conclusion) -> dict[str, pd.DataFrame]:
+    """The codings a claim counts (its doc_types; for regions only the real regions), split by code."""
+    key = ("coded", tuple(c.doc_types), c.unit == "region")
+    if key not in frame.cache:
+        coded = frame.coded
+        if c.doc_types:
+            coded = coded[coded["doc_type"].isin(c.doc_types)]
+        if c.unit == "region":
+            coded = coded[coded["real_region"]]
+        frame.cache[key] = {code: rows for code, rows in coded.groupby("code", sort=False)}
+    return frame.cache[key]
 
 
 def judge(c: Conclusion, total: float, count: float, in_corpus: int, quantifiers: Sequence[Quantifier],
@@ -473,13 +487,11 @@ def evaluate_conclusion(c: Conclusion, frame: StudyFrame, fragments: dict[str, d
     verdict, reason = judge(c, total, count, in_corpus, quantifiers, min_population, other, study)
     valences = {u: "+".join(labels) for u, labels in m.labels.items()}
     valence_split = m.split() if frame.has_valence(c.code) else {}
-    coded = frame.coded
-    if c.doc_types:
-        coded = coded[coded["doc_type"].isin(c.doc_types)]
-    if c.unit == "region":
-        coded = coded[coded["real_region"]]
-    of_code = coded[(coded["code"] == c.code) & coded[col].isin(set(m.labels))]
-    evidence = rank_evidence(of_code, m.matching, valences, c, fragments, col, evidence_max)
+    evidence = []
+    if evidence_max > 0:
+        of_code = _counted(frame, c).get(c.code, frame.coded.iloc[0:0])
+        evidence = rank_evidence(of_code[of_code[col].isin(set(m.labels))], m.matching, valences, c, fragments,
+                                 col, evidence_max)
     return {
         "id": c.id, "chapter": c.chapter, "section": c.section, "source": c.source, "text": c.text,
         "note": c.note, "code": c.code, "valence": c.valence, "unit": c.unit, "population": c.population,
