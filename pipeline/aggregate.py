@@ -12,6 +12,7 @@ from _common import register, run_stage, setup
 from kwalitatief import paths
 from kwalitatief.aggregate import aggregate_tables, frame_from_register, write_exports
 from kwalitatief.codebook import CodebookError, load_codebook
+from kwalitatief.conclusions import ConclusionsError, valence_modes
 from kwalitatief.jsonio import read_jsonl, write_problems
 from kwalitatief.provenance import build_date
 
@@ -36,7 +37,12 @@ def main() -> None:
         sys.exit(f"error: {paths.CODEBOOK}: {exc}\nRun `kwal check` for the details.")
     if not paths.CODINGS.exists():
         sys.exit(f"error: {paths.CODINGS} not found; run the classify stage first (kwal run).")
-    frame = frame_from_register(reg, read_jsonl(paths.CODINGS), read_jsonl(paths.FRAGMENTS, drop=("tokens", "sents")), codebook)
+    try:   # a respondent's and a region's valence: params conclusions.valence (README)
+        modes = valence_modes((params.get("conclusions") or {}).get("valence"))
+    except ConclusionsError as exc:
+        sys.exit(f"error: {exc}")
+    frame = frame_from_register(reg, read_jsonl(paths.CODINGS), read_jsonl(paths.FRAGMENTS, drop=("tokens", "sents")),
+                                codebook, modes)
     tables = aggregate_tables(frame)
     write_exports(tables, paths.AGGREGATES_DIR, paths.AGGREGATES_XLSX, date=_date())
     write_problems(paths.problems_file("aggregate"), frame.problems)

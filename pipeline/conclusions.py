@@ -44,12 +44,12 @@ def main() -> None:
     rows = [{k: f.get(k) for k in ("fragment_id", "doc_id", "respondent_id", "text")} for f in full]
     fragments = {f["fragment_id"]: f for f in rows}
     codings = list(read_jsonl(paths.CODINGS))
-    frame = frame_from_register(reg, codings, rows, codebook)
+    frame = frame_from_register(reg, codings, rows, codebook, modes)
     min_population = int(settings.get("min_population", 5))
     results = evaluate_conclusions(claims, frame, fragments, quantifiers, min_population=min_population,
                                    evidence_max=int(settings.get("evidence_per_conclusion", 5)), study=reg.study,
                                    modes=modes)
-    variants, configured = _variant_frames(params, reg, codebook, full, rows, codings)
+    variants, configured = _variant_frames(params, reg, codebook, full, rows, codings, modes)
     assess(claims, results, frame, variants, quantifiers, min_population, reg.study, modes, robust, configured)
     write_json(paths.CONCLUSIONS, {
         "conclusions": results,
@@ -69,7 +69,7 @@ def main() -> None:
             flagged)
 
 
-def _variant_frames(params, reg, codebook, full, rows, codings):
+def _variant_frames(params, reg, codebook, full, rows, codings, modes):
     """The study frame of every variant's codings, and the configured merge policy."""
     from kwalitatief.classifier.settings import settings as classify_settings
     from kwalitatief.classify import project_annotations
@@ -94,7 +94,7 @@ def _variant_frames(params, reg, codebook, full, rows, codings):
         if policy == cfg["merge_policy"] and _key(variant) != _key(codings):
             log.warning("the codings of merge policy %s recomputed here differ from %s; rerun the classify "
                         "stage (kwal run)", policy, paths.CODINGS)
-        frames[policy] = frame_from_register(reg, variant, rows, codebook)
+        frames[policy] = frame_from_register(reg, variant, rows, codebook, modes)
     return frames, cfg["merge_policy"]
 
 

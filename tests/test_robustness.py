@@ -297,3 +297,25 @@ def test_source_is_validated_with_file_line_and_field(tmp_path, quantifiers):
         path.write_text(good.replace("source: \"hoofdstuk 7, Proeftuin, p. 53\"", bad), encoding="utf-8")
         with pytest.raises(ConclusionsError, match=r"conclusions.yaml:8: conclusion 'a', field 'source': give the "):
             load_conclusions(path, CODES, quantifiers)
+
+
+@pytest.mark.parametrize("modes,regions_split,respondents_split", [
+    ({"respondent": "majority", "region": "majority"}, (1, 1, 1), (3, 5, 0)),
+    ({"respondent": "all", "region": "all"}, (0, 1, 2), (2, 5, 1)),
+])
+def test_aggregates_follow_the_valence_modes(modes, regions_split, respondents_split):
+    """Regions and respondents per valence (positief, negatief, gemengd) in agg_code_totals and agg_valence."""
+    from kwalitatief.aggregate import aggregate_tables
+
+    base = _valence_study()
+    regions, respondents, documents, fragments = make_study(3, 3)
+    codings = [{"fragment_id": f, "code": "opinie.proeftuin", "valence": v, "source": "rule"}
+               for f, v in zip(base.coded["fragment_id"], base.coded["valence"])]
+    frame = build_frame(codings, fragments, documents, respondents, regions, CODES, VALENCED, [], modes)
+    tables = aggregate_tables(frame)
+    totals = tables["agg_code_totals"].set_index("code").loc["opinie.proeftuin"]
+    valences = ("positief", "negatief", "gemengd")
+    assert tuple(int(totals[f"n_region_{v}"]) for v in valences) == regions_split
+    assert tuple(int(totals[f"n_respondent_{v}"]) for v in valences) == respondents_split
+    agg = tables["agg_valence"].query("code == 'opinie.proeftuin' and group_by == 'totaal'")
+    assert tuple(int(agg.loc[agg["valence"] == v, "n_respondents"].item()) for v in valences) == respondents_split

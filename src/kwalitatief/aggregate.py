@@ -13,9 +13,12 @@ Definitions (also in the README of the aggregates folder, ``outputs/aggregates/R
 - Denominators of respondent shares are the respondents of the group in the register
   (``corpus/respondents.csv``), whether or not all of them were coded; of document shares the documents of
   the group in the manifest.
-- Valence of a unit (respondent, region, document) for a code with valence (its category declares it): ``positief`` when all its codings
-  of that code are positief, ``negatief`` when all are negatief, otherwise ``gemengd`` (both poles, or a
-  gemengd coding). Codings without a valence are ignored; a unit with only such codings is ``onbekend``.
+- Valence of a unit for a code with valence (its category declares it), by the valence modes (params
+  ``conclusions.valence``, default majority): a respondent's from its codings of the code, a region's from
+  its sources' valences. ``majority``: the valence of more than half of them, else ``gemengd``; ``all``:
+  ``positief``/``negatief`` when all agree, otherwise ``gemengd`` (both poles, or a gemengd member); ``any``:
+  every valence one of them has (``positief+negatief``, counted under both). Codings without a valence
+  are ignored; a unit with only such codings is ``onbekend``.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import pandas as pd
 from .jsonio import atomic_write_text
 
 VALENCES = ("positief", "negatief", "gemengd")
+DEFAULT_VALENCE_MODES = {"respondent": "majority", "region": "majority"}   # params conclusions.valence
 UNKNOWN_VALENCE = "onbekend"
 SHARE_DIGITS = 4
 
@@ -53,6 +57,7 @@ class StudyFrame:
     codes: list[str]
     problems: list[dict[str, Any]] = field(default_factory=list)
     valenced: frozenset[str] = frozenset()  # codes whose category carries a valence
+    valence_modes: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_VALENCE_MODES))
     cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)   # derived views (conclusions)
 
     def has_valence(self, code: str) -> bool:
@@ -98,7 +103,8 @@ def valence_labels(counts: dict[str, float], n: float, mode: str) -> tuple[str, 
 def build_frame(codings: Iterable[dict[str, Any]], fragments: Iterable[dict[str, Any]],
                 documents: Sequence[dict[str, Any]], respondents: Sequence[dict[str, Any]],
                 regions: Sequence[str], codes: Sequence[str] | None = None,
-                valenced: Iterable[str] = (), outside: Iterable[str] = ()) -> StudyFrame:
+                valenced: Iterable[str] = (), outside: Iterable[str] = (),
+                valence_modes: dict[str, str] | None = None) -> StudyFrame:
     """Join codings to fragments, documents and respondents; codings that cannot be placed become problems.
 
     ``documents`` are manifest rows (doc_id, doc_type, region, respondent_id), ``respondents`` register
@@ -152,7 +158,8 @@ def build_frame(codings: Iterable[dict[str, Any]], fragments: Iterable[dict[str,
                                for r in respondents], columns=["respondent_id", "respondent_type", "region"])
     all_codes = sorted(set(codes or []) | set(coded["code"]))
     real = [r for r in regions if r not in outside]
-    return StudyFrame(coded, doc_frame, resp_frame, real, list(regions), all_codes, problems, valenced)
+    return StudyFrame(coded, doc_frame, resp_frame, real, list(regions), all_codes, problems, valenced,
+                      {**DEFAULT_VALENCE_MODES, **(valence_modes or {})})
 
 
 def _problem(doc_id: str | None, message: str, detail: str | None = None) -> dict[str, Any]:
@@ -174,10 +181,23 @@ def _counts(group: pd.DataFrame) -> dict[str, int]:
     }
 
 
-def _valence_counts(group: pd.DataFrame, by: str = "respondent_id") -> dict[str, int]:
-    """Units (respondents by default) per unit valence, for a code with valence."""
-    units = group.dropna(subset=[by]).groupby(by)["valence"].agg(unit_valence)
-    return {f"n_{by.split('_')[0]}_{v}": int((units == v).sum()) for v in (*VALENCES, UNKNOWN_VALENCE)}
+def unit_labels(group: pd.DataFrame, by: str, modes: dict[str, str]) -> pd.Series:
+    """Each unit's valence (``by``: respondent_id, or region) by the valence modes (module docstring): a
+    respondent's from its codings, a region's from its sources' (respondents', documents') valences."""
+    respondent = modes.get("respondent", "majority")
+    if by != "region":
+        return group.dropna(subset=[by]).groupby(by)["valence"].agg(lambda v: unit_valence(v, respondent))
+    per_source = group.groupby("source_unit").agg(valence=("valence", lambda v: unit_valence(v, respondent)),
+                                                   region=("region", "first"))
+    return per_source.groupby("region")["valence"].agg(lambda v: unit_valence(v, modes.get("region", "majority")))
+
+
+def _valence_counts(group: pd.DataFrame, modes: dict[str, str], by: str = "respondent_id") -> dict[str, int]:
+    """Units (respondents by default) per unit valence, for a code with valence (mode any: a unit with
+    several valences counts for each)."""
+    units = unit_labels(group, by, modes)
+    return {f"n_{by.split('_')[0]}_{v}": sum(1 for label in units if v in label.split("+"))
+            for v in (*VALENCES, UNKNOWN_VALENCE)}
 
 
 def _split(coded: pd.DataFrame, column: str) -> Callable[[Any], pd.DataFrame]:
@@ -227,7 +247,7 @@ def code_by_respondent_type(frame: StudyFrame) -> pd.DataFrame:
                    "respondents_in_group": total, "share_respondents": _share(counts["n_respondents"], total),
                    "regions_in_group": type_regions, "share_regions": _share(counts["n_regions"], type_regions)}
             if frame.has_valence(code):
-                row.update(_valence_counts(group))
+                row.update(_valence_counts(group, frame.valence_modes))
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -262,9 +282,9 @@ def code_totals(frame: StudyFrame) -> pd.DataFrame:
                "respondents_total": n_resp, "share_respondents": _share(counts["n_respondents"], n_resp),
                "documents_total": n_docs, "share_documents": _share(counts["n_documents"], n_docs)}
         if frame.has_valence(code):
-            row.update(_valence_counts(group))
+            row.update(_valence_counts(group, frame.valence_modes))
             real = group[group["real_region"]]
-            row.update(_valence_counts(real, by="region"))
+            row.update(_valence_counts(real, frame.valence_modes, by="region"))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -279,7 +299,8 @@ def valence_table(frame: StudyFrame) -> pd.DataFrame:
     for code in [c for c in frame.codes if frame.has_valence(c)]:
         of_code = coded[coded["code"] == code]
         per_resp = of_code.groupby("respondent_id").agg(
-            valence=("valence", unit_valence), region=("region", "first"),
+            valence=("valence", lambda v: unit_valence(v, frame.valence_modes.get("respondent", "majority"))),
+            region=("region", "first"),
             respondent_type=("respondent_type", "first"))
         for group_by in ("totaal", "region", "respondent_type"):
             keys = ["alle respondenten"] if group_by == "totaal" else sorted(per_resp[group_by].dropna().unique())
@@ -406,11 +427,11 @@ def read_exports(csv_dir: str | Path) -> dict[str, pd.DataFrame]:
 
 
 def frame_from_register(register: Any, codings: Iterable[dict[str, Any]], fragments: Iterable[dict[str, Any]],
-                        codebook: Any) -> StudyFrame:
+                        codebook: Any, valence_modes: dict[str, str] | None = None) -> StudyFrame:
     """:func:`build_frame` for a loaded :class:`kwalitatief.corpus.Register` and
     :class:`kwalitatief.codebook.Codebook` (its codes and which of them carry a valence)."""
     documents = [{"doc_id": d.doc_id, "doc_type": d.doc_type, "region": d.region,
                   "respondent_id": d.respondent_id or None} for d in register.documents]
     outside = [r for r in register.region_names if r not in register.population]
     return build_frame(codings, fragments, documents, register.respondents, register.region_names,
-                       codebook.code_ids, codebook.valenced_codes, outside)
+                       codebook.code_ids, codebook.valenced_codes, outside, valence_modes)

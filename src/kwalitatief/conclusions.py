@@ -466,8 +466,8 @@ def evaluate_conclusion(c: Conclusion, frame: StudyFrame, fragments: dict[str, d
                         modes: dict[str, str] | None = None, sources: Sources | None = None) -> dict[str, Any]:
     """Count, share, strongest supported quantifier, verdict and ranked evidence of one claim.
 
-    ``modes`` are the valence modes (respondent, region; :data:`kwalitatief.claim_units.DEFAULT_MODES`)."""
-    modes = {**DEFAULT_MODES, **(modes or {})}
+    ``modes`` are the valence modes (respondent, region); default the frame's (``frame.valence_modes``)."""
+    modes = {**DEFAULT_MODES, **frame.valence_modes, **(modes or {})}
     sources = sources or Sources.of(frame)
     col = _unit_column(c.unit)
     members = claim_members(c, frame, study, sources)
