@@ -204,7 +204,8 @@ def test_bootstrap_share_reports_a_shaky_verdict(quantifiers):
     shaky, solid = results
     # P(a region keeps its one carrier) = 3/4, all four of them: (3/4)^4 ≈ 0.32
     assert 0.2 < shaky["robustness"]["bootstrap"]["share_same_verdict"] < 0.45
-    assert shaky["robustness"]["label"].startswith("wankel: ")
+    assert shaky["robustness"]["label"].startswith("ondersteund; wankel: ")
+    assert shaky["robustness"]["status"] == "wankel" and shaky["robustness"]["flagged"]
     assert solid["robustness"]["bootstrap"]["share_same_verdict"] == 1.0
     assert solid["robustness"]["label"] == "ondersteund (robuust)"
 
@@ -319,3 +320,17 @@ def test_aggregates_follow_the_valence_modes(modes, regions_split, respondents_s
     assert tuple(int(totals[f"n_respondent_{v}"]) for v in valences) == respondents_split
     agg = tables["agg_valence"].query("code == 'opinie.proeftuin' and group_by == 'totaal'")
     assert tuple(int(agg.loc[agg["valence"] == v, "n_respondents"].item()) for v in valences) == respondents_split
+
+
+def test_kwal_check_reports_bad_valence_and_robustness_settings(tmp_path):
+    from kwalitatief.conclusions import conclusions_problems
+
+    params = load_params(PARAMS)
+    path = tmp_path / "conclusions.yaml"
+    path.write_text("conclusions: []\n", encoding="utf-8")
+    assert conclusions_problems(path, params, CODES) == []
+    params["conclusions"] = {**params["conclusions"], "valence": {"region": "meeste"},
+                             "robustness": {"resamples": -1}}
+    problems = conclusions_problems(path, params, CODES)
+    assert any("conclusions.valence.region: unknown mode 'meeste'" in p for p in problems)
+    assert any("conclusions.robustness.resamples: a whole number ≥ 0" in p for p in problems)

@@ -315,12 +315,22 @@ def conclusions_problems(path: str | Path, params: dict[str, Any], codes: Sequen
                          regions: Sequence[str] | None = None) -> list[str]:
     """Every problem ``kwal run``'s conclusions stage would stop on (the quantifier table of params and each
     claim of ``path``: unknown code, quantifier, population field ...), for ``kwal check``."""
+    from .robustness import RobustnessSettings
+
+    settings = params.get("conclusions") or {}
+    problems: list[str] = []
+    for check in (lambda: valence_modes(settings.get("valence")),
+                  lambda: RobustnessSettings.from_params(settings.get("robustness"))):
+        try:
+            check()
+        except ConclusionsError as exc:
+            problems.extend(exc.problems)
     try:
-        quantifiers = parse_quantifiers((params.get("conclusions") or {}).get("quantifiers"))
+        quantifiers = parse_quantifiers(settings.get("quantifiers"))
         load_conclusions(path, codes, quantifiers, regions)
     except ConclusionsError as exc:
-        return list(exc.problems)
-    return []
+        problems.extend(exc.problems)
+    return problems
 
 
 # --------------------------------------------------------------------------- evaluation

@@ -157,15 +157,14 @@ def swap_codes(code: str, valence: Sequence[str], frame: StudyFrame) -> list[str
 def robustness_status(verdict: str, variants: Sequence[dict[str, Any]], share: float | None,
                       settings: RobustnessSettings) -> dict[str, Any]:
     """The claim's robustness in one label: "ondersteund (robuust)", "ondersteund, maar niet bij
-    intersection", "wankel: 58 % van de steekproeven" (both parts when both apply)."""
+    intersection", "ondersteund; wankel: 58 % van de steekproeven" (or both)."""
     differing = [v["variant"] for v in variants if v["verdict"] != verdict]
     shaky = share is not None and share < settings.stable_share
-    parts = []
-    if differing:
-        parts.append(f"{verdict}, maar niet bij " + ", ".join(POLICY_LABELS.get(v, v) for v in differing))
+    parts = [f"{verdict}, maar niet bij " + ", ".join(POLICY_LABELS.get(v, v) for v in differing)
+             if differing else verdict]
     if shaky:
         parts.append(f"wankel: {share:.0%} van de steekproeven".replace("%", " %"))
-    label = "; ".join(parts) if parts else f"{verdict} (robuust)"
+    label = "; ".join(parts) if differing or shaky else f"{verdict} (robuust)"
     status = "wankel" if shaky else ("afhankelijk" if differing else "robuust")
     return {"status": status, "label": label, "depends_on": differing, "flagged": bool(differing or shaky)}
 
