@@ -295,7 +295,7 @@ def load_conclusions(path: str | Path, codes: Sequence[str], quantifiers: Sequen
         if source is not None and (not isinstance(source, str) or not source.strip() or len(source) > 300
                                    or "\n" in source.strip()):
             err("source", "give the report's chapter, section and page as one line of text, e.g. "
-                          "\"hoofdstuk 7, Proeftuin, p. 53\".")
+                          "\"hoofdstuk 4, Resultaten, p. 12\".")
         doc_types = [str(v) for v in _as_list(item.get("doc_types"))]
         for v in doc_types:
             if study is not None and v not in declared["doc_type"]:

@@ -36,7 +36,7 @@ def claim_view(r: dict[str, Any]) -> dict[str, Any]:
     modes = r.get("valence_modes") or {}
     if modes:
         counts = r.get("valence_split") or {}
-        split = ", ".join(f"{counts[v]} {v}" for v in LABELS if counts.get(v)) or "geen"
+        split = ", ".join(f"{counts[v]} {v}" for v in LABELS if counts.get(v)) or "–"
         mode = modes.get("region" if r["unit"] == "region" else "respondent")
         basis = "respondenten" if r["unit"] == "region" else "coderingen"
         valence = f"{split} (waardering per eenheid: {MODE_LABELS.get(mode, mode)} van de {basis})"
