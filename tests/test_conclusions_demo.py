@@ -102,3 +102,35 @@ def test_robustness_units_and_refutation_tables_agree_with_the_claims(run):
         if r["verdict"] != "te weinig gegevens":
             assert other == r["refutation"]["codes_other_verdict"]
             assert bool(other) == r["refutation"]["refutable"]
+
+
+def test_the_configured_variant_is_exactly_the_codings_the_classify_stage_wrote(run, monkeypatch):
+    """The variants are rebuilt from the rule and classifier codings, the annotations and the reviews; for the
+    configured merge policy that must give codings.jsonl (measured by hand for the other policies: setting
+    classify.merge_policy to intersection, rules_only or classifier and rerunning classify wrote exactly the
+    variant's codings)."""
+    from kwalitatief import paths
+    from kwalitatief.classify import project_annotations
+    from kwalitatief.codebook import load_codebook
+    from kwalitatief.config import load_params
+    from kwalitatief.jsonio import read_jsonl
+    from kwalitatief.manual import manual_codings
+    from kwalitatief.review import apply_project
+    from kwalitatief.robustness import variant_codings
+
+    data, _, _ = run
+    monkeypatch.chdir(ROOT)
+    params = load_params(ROOT / "params.yaml")
+    codebook = load_codebook(paths.CODEBOOK)
+    full = list(read_jsonl(paths.FRAGMENTS, drop=("tokens", "sents")))
+    pairs = project_annotations(".", codebook, full)[1]
+    trained = json.loads((paths.MODEL_DIR / "model.json").read_text(encoding="utf-8"))["trained_codes"]
+    variant = variant_codings(data["merge_policy"], list(read_jsonl(paths.CODINGS_RULE)),
+                              list(read_jsonl(paths.CODINGS_CLASSIFIER)), trained, params["classify"]["valence_from"],
+                              manual_codings(pairs, codebook.code_ids),
+                              lambda rows: apply_project(rows, codes=codebook.code_ids, fragments=full)[0])
+
+    def key(rows):
+        return sorted((r["fragment_id"], r["code"], r.get("valence") or "") for r in rows)
+
+    assert key(variant) == key(read_jsonl(paths.CODINGS))
