@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .aggregate import DEFAULT_VALENCE_MODES as DEFAULT_MODES
 from .aggregate import UNKNOWN_VALENCE, VALENCES, StudyFrame, valence_labels
 
 LABELS = (*VALENCES, UNKNOWN_VALENCE)

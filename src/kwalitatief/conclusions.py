@@ -13,8 +13,9 @@ Verdicts:
   or the code was not assigned to a single fragment in the whole corpus (then the coding, not the claim,
   is what needs checking first).
 
-Units and valence follow :mod:`kwalitatief.aggregate`: a unit carries the code when any of its fragments
-does; its valence is positief/negatief when all its codings of the code agree, else gemengd.
+A unit carries the code when any of its fragments does; its valence follows the valence modes (params
+``conclusions.valence``, :mod:`kwalitatief.claim_units`). A comparison claim (``compare_to``) holds when the
+population's share exceeds the other group's. How robust each verdict is: :mod:`kwalitatief.robustness`.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from typing import Any
 
 import pandas as pd
 
+from .aggregate import DEFAULT_VALENCE_MODES as DEFAULT_MODES
 from .aggregate import VALENCE_MODES, VALENCES, StudyFrame
-from .claim_units import DEFAULT_MODES, Measure, Members, Sources, build_members, layout, measure
+from .claim_units import Measure, Members, Sources, build_members, layout, measure
 from .study import Study, unknown
 
 UNITS = ("respondent", "region", "document")
