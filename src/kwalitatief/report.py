@@ -343,11 +343,12 @@ def render_markdown(context: dict[str, Any]) -> str:
     lines += [f"{len(context['conclusions'])} conclusies: {counts['ondersteund']} ondersteund, "
               f"{counts['niet ondersteund']} niet ondersteund, {counts['te weinig gegevens']} te weinig gegevens.", ""]
     lines += markdown_robustness(context["robustness"], _md)
-    lines += ["| id | conclusie | kwantor | gemeten | aandeel | data steunen | oordeel |",
-              "|---|---|---|---|---|---|---|"]
+    lines += ["| id | conclusie | kwantor | gemeten | aandeel | data steunen | oordeel | robuustheid |",
+              "|---|---|---|---|---|---|---|---|"]
     for c in context["conclusions"]:
         lines.append(f"| {_md(c['id'])} | {_md(c['text'])} | {_md(c['quantifier'])} | {_md(c['measured'])} | "
-                     f"{_md(c['share_text'])} | {_md(c['supported_quantifier'] or '–')} | **{_md(c['verdict'])}** |")
+                     f"{_md(c['share_text'])} | {_md(c['supported_quantifier'] or '–')} | **{_md(c['verdict'])}** | "
+                     f"{_md(c['robustness_label'] or '–')} |")
     lines.append("")
     for c in context["conclusions"]:
         lines += [f"## {_md(c['id'])}: {_md(c['text'])}", "",
