@@ -18,7 +18,7 @@ STUDY_CODES = {
     "doel.matching", "knelpunt.onduidelijke_doelen", "knelpunt.afstemming", "knelpunt.geldstromen",
     "knelpunt.ongelijke_verdeling", "knelpunt.bureaucratie", "knelpunt.buiten_regio", "knelpunt.status",
     "knelpunt.omvang", "knelpunt.financiering", "knelpunt.tijdsdruk", "knelpunt.kennisdeling",
-    "knelpunt.zichtbaarheid", "opinie.proeftuin", "opinie.reflectie", "opinie.overleg", "opinie.convenant",
+    "knelpunt.zichtbaarheid", "knelpunt.proeftuin_selectie", "opinie.proeftuin", "opinie.reflectie", "opinie.overleg", "opinie.convenant",
     "opinie.stedelijke_regio", "opinie.herschikking", "opinie.rol_provincie",
 }
 PARAMS = {"nlp": {"model": "blank:nl+lookup"}}
