@@ -26,6 +26,7 @@ SCANNED = "scanned, no text layer; run OCR (e.g. ocrmypdf) first and replace the
 BAND, WIDE_BAND = 0.08, 0.15  # shares of the page height at the top and bottom (see _band_lines)
 _LIGATURES = str.maketrans({"\ufb01": "fi", "\ufb02": "fl", "\ufb00": "ff", "\ufb03": "ffi", "\ufb04": "ffl",
                             "\u00ad": "\x02", "\ufffe": "\x02", "\r": " ", "\n": " ", "\x00": ""})
+_SPECIAL = [chr(k) for k in _LIGATURES if not chr(k).isspace()]
 _PAGE_NUMBER = re.compile(r"^(pagina|page|blz\.?|p\.|-|–)?\s*#+(\s*(/|van|of|-|–)\s*#*)?$")
 _HYPHEN_KEEP_NEXT = {"en", "of", "tot", "noch"}
 
@@ -33,7 +34,7 @@ _HYPHEN_KEEP_NEXT = {"en", "of", "tot", "noch"}
 Box = tuple[float, float, float, float]  # (x0, bottom, x1, top)
 
 
-@dataclass
+@dataclass(slots=True)
 class Line:
     """One line as PDFium gives it, in display coordinates (points, y upwards from the page bottom)."""
 
@@ -98,9 +99,6 @@ def page_lines(page: Any, number: int) -> tuple[list[Line], tuple[float, float]]
         width, height = bounds[2] - bounds[0], bounds[3] - bounds[1]
         if rotation in (90, 270):
             width, height = height, width
-        lines: list[Line] = []
-        middles: list[int] = []
-        offset = 0
         charbox = _charbox_reader(textpage, rotation, bounds)
         # PDFium ends a line with "\r\n", but joins a line that ends in a hyphen to the next one,
         # marking the hyphen U+FFFE: those are physical lines too (our Dutch rules decide the join).
@@ -109,34 +107,58 @@ def page_lines(page: Any, number: int) -> tuple[list[Line], tuple[float, float]]
         else:
             pieces = re.split(r"(?<=\ufffe)|\r\n", text) if "\ufffe" in text else text.split("\r\n")
             pieces = _split_hyphen_breaks(text, pieces, charbox)
-        for raw in pieces:
-            start = text.find(raw, offset) if raw else offset
-            offset = start + len(raw)
-            content = " ".join(raw.translate(_LIGATURES).split())
-            if not content:
-                continue
-            first = start + len(raw) - len(raw.lstrip())
-            last = start + len(raw.rstrip().rstrip("\ufffe")) - 1
-            middle = (first + last) // 2
-            x0, b0, x1, t0 = charbox(first)
-            x2, b2, x3, t2 = charbox(last)
-            if abs(b0 - b2) > 0.5:  # a superscript, a drop cap or a symbol font at either end
-                _, b1, _, t1 = charbox(middle)
-                b0, t0 = _median3(b0, b1, b2), _median3(t0, t1, t2)
-            if content.endswith(" -") and pdfium_c.FPDFText_IsGenerated(textpage, last - 1) == 1:
-                content = content[:-2] + "-"  # PDFium put a space before a justified line's hyphen
-            lines.append(Line(number, min(x0, x2), max(x1, x3), b0, max(t0, t2),
-                              round(_font_size(textpage, middle) or (t0 - b0), 1), content))
-            middles.append(middle)
+        lines, middles = _make_lines(textpage, text, pieces, charbox, number)
         _mark_bold_headings(textpage, lines, middles)
         lines = drop_line_numbers(_join_same_baseline(lines))
         if lines:
-            tables = _tables(page, textpage, rotation, bounds, height)
+            tables = _tables(page, textpage, rotation, bounds, height, lines)
             if tables:
                 lines = _replace_tables(lines, tables, number)
     finally:
         textpage.close()
     return lines, (width, height)
+
+
+def _make_lines(textpage: Any, text: str, pieces: list[str], charbox: Any,
+                number: int) -> tuple[list[Line], list[int]]:
+    """A :class:`Line` per non-empty piece of the page's text (the pieces in order), with the index of a
+    character in its middle (for font questions). A few raw PDFium calls per line, none per character."""
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+
+    raw_page, font_size, is_generated = textpage.raw, pdfium_c.FPDFText_GetFontSize, pdfium_c.FPDFText_IsGenerated
+    matrix = pdfium_c.FS_MATRIX()
+    lines: list[Line] = []
+    middles: list[int] = []
+    offset = 0
+    find = text.find
+    translate = any(char in text for char in _SPECIAL)  # usually none: str.translate costs per character
+    for raw in pieces:
+        start = find(raw, offset) if raw else offset
+        offset = start + len(raw)
+        words = (raw.translate(_LIGATURES) if translate else raw).split()
+        if not words:
+            continue
+        content = " ".join(words)
+        first = offset - len(raw.lstrip())
+        last = start + len(raw.rstrip().rstrip("\ufffe")) - 1
+        middle = (first + last) // 2
+        x0, b0, x1, t0 = charbox(first)
+        x2, b2, x3, t2 = charbox(last)
+        if b0 - b2 > 0.5 or b2 - b0 > 0.5:  # a superscript, a drop cap or a symbol font at either end
+            _, b1, _, t1 = charbox(middle)
+            b0, t0 = _median3(b0, b1, b2), _median3(t0, t1, t2)
+        if content[-2:] == " -" and is_generated(raw_page, last - 1) == 1:
+            content = content[:-2] + "-"  # PDFium put a space before a justified line's hyphen
+        size = font_size(raw_page, middle)
+        if size < 3:  # the size is set by scaling the text matrix, not in the font
+            pdfium_c.FPDFText_GetMatrix(raw_page, middle, ctypes.byref(matrix))
+            size *= (matrix.c ** 2 + matrix.d ** 2) ** 0.5 or 1.0
+        lines.append(Line(number, x0 if x0 < x2 else x2, x1 if x1 > x3 else x3, b0, t0 if t0 > t2 else t2,
+                          round(size or (t0 - b0), 1), content))
+        middles.append(middle)
+    return lines, middles
 
 
 def _lines_by_baseline(text: str, charbox: Any) -> list[str]:
@@ -156,10 +178,21 @@ def _lines_by_baseline(text: str, charbox: Any) -> list[str]:
     return pieces
 
 
+_HYPHEN_SPACE = re.compile(r"\w ?-( )(?=\w)")
+
+
 def _split_hyphen_breaks(text: str, pieces: list[str], charbox: Any) -> list[str]:
     """PDFium sometimes joins a line ending in a hyphen to the next one with a space instead of U+FFFE
     (turned pages): split where the character after ``- `` lies on another baseline."""
     if "- " not in text:
+        return pieces
+    cuts: list[tuple[int, int]] = []  # (start, end) of the space to cut out, in the page's text
+    for match in _HYPHEN_SPACE.finditer(text):
+        _, b0, _, t0 = charbox(match.start(1) - 1)
+        _, b1, _, _ = charbox(match.end())
+        if abs(b0 - b1) > 0.5 * (t0 - b0):
+            cuts.append(match.span(1))
+    if not cuts:
         return pieces
     out: list[str] = []
     offset = 0
@@ -167,13 +200,10 @@ def _split_hyphen_breaks(text: str, pieces: list[str], charbox: Any) -> list[str
         start = text.find(raw, offset) if raw else offset
         offset = start + len(raw)
         cut = 0
-        for match in re.finditer(r"\w ?-( )(?=\w)", raw):
-            hyphen, after = start + match.start(1) - 1, start + match.end()
-            _, b0, _, t0 = charbox(hyphen)
-            _, b1, _, _ = charbox(after)
-            if abs(b0 - b1) > 0.5 * (t0 - b0):
-                out.append(raw[cut:match.start(1)])
-                cut = match.end()
+        while cuts and cuts[0][1] <= offset:
+            space, end = cuts.pop(0)
+            out.append(raw[cut:space - start])
+            cut = end - start
         out.append(raw[cut:])
     return out
 
@@ -227,20 +257,6 @@ def _charbox_reader(textpage: Any, rotation: int, bounds: Box):  # noqa: ANN202
     if rotation:
         return rotated
     return charbox
-
-
-def _font_size(textpage: Any, index: int) -> float:
-    """The size a character is shown at: its font size times the vertical scale of its text matrix."""
-    import ctypes
-
-    import pypdfium2.raw as pdfium_c
-
-    size = pdfium_c.FPDFText_GetFontSize(textpage, index)
-    if size >= 3:  # the usual case: the size is set in the font, not by scaling the text matrix
-        return size
-    matrix = pdfium_c.FS_MATRIX()
-    pdfium_c.FPDFText_GetMatrix(textpage, index, ctypes.byref(matrix))
-    return size * ((matrix.c ** 2 + matrix.d ** 2) ** 0.5 or 1.0)
 
 
 _BOLD = re.compile(rb"bold|black|heavy|semibold|demi", re.IGNORECASE)
@@ -297,84 +313,164 @@ def _edge(x0: float, y0: float, x1: float, y1: float, height: float) -> dict[str
     return None
 
 
-def _rules(page: Any, rotation: int, bounds: Box, height: float) -> list[dict[str, Any]]:
-    """Straight horizontal and vertical rules drawn on a page: thin paths, and the sides of rectangles.
+def _rules(page: Any, rotation: int, bounds: Box, height: float, lines: list[Line]) -> list[dict[str, Any]]:
+    """Straight horizontal and vertical rules drawn on a page that could border the cells of a table: thin
+    paths, and the sides of the shapes (rectangles, grids) that hold a line of text; none on a page where
+    nothing is drawn in a colour other than white. Only rules beside or
+    across the page's text count (a horizontal one overlaps it from left to right, a vertical one from
+    bottom to top), so printer's marks in the page's corners stay out; all in display coordinates.
 
     Raw PDFium calls: this runs on every page, so no Python object per page object.
     """
+    import bisect
     import ctypes
 
     import pypdfium2.raw as pdfium_c
 
-    edges: list[dict[str, Any]] = []
+    centres = sorted(((ln.bottom + ln.top) / 2, (ln.x0 + ln.x1) / 2) for ln in lines)
+    ys = [y for y, _ in centres]
+    segments: list[Box] = []  # (left, bottom, right, top) in PDF user space
     shapes = []
     left, bottom, right, top = (ctypes.c_float() for _ in range(4))
     refs = [ctypes.byref(v) for v in (left, bottom, right, top)]
-    for i in range(pdfium_c.FPDFPage_CountObjects(page.raw)):
-        obj = pdfium_c.FPDFPage_GetObject(page.raw, i)
-        if pdfium_c.FPDFPageObj_GetType(obj) != pdfium_c.FPDF_PAGEOBJ_PATH:
+    get_object, get_type, get_bounds = pdfium_c.FPDFPage_GetObject, pdfium_c.FPDFPageObj_GetType, pdfium_c.FPDFPageObj_GetBounds
+    path_type, raw_page = pdfium_c.FPDF_PAGEOBJ_PATH, page.raw
+    paint = _Paint()
+    coloured = False
+    for i in range(pdfium_c.FPDFPage_CountObjects(raw_page)):
+        obj = get_object(raw_page, i)
+        if get_type(obj) != path_type:
             continue
-        pdfium_c.FPDFPageObj_GetBounds(obj, *refs)
-        if right.value - left.value < 3 or top.value - bottom.value < 3:  # a thin line or filled rectangle
-            x0, y0, x1, y1 = _to_display(rotation, (left.value, bottom.value, right.value, top.value), bounds)
-            edge = _edge(x0, y0, x1, y1, height)
-            edges += [edge] if edge else []
-        else:
+        shows = paint(obj)
+        if not shows:
+            continue
+        coloured = coloured or shows == 2
+        get_bounds(obj, *refs)
+        box = (left.value, bottom.value, right.value, top.value)
+        if box[2] - box[0] < 3 or box[3] - box[1] < 3:  # a thin line or filled rectangle
+            segments.append(box)
+            continue
+        x0, y0, x1, y1 = _to_display(rotation, box, bounds)
+        if any(x0 <= centres[k][1] <= x1 for k in range(bisect.bisect_left(ys, y0), bisect.bisect_right(ys, y1))):
             shapes.append(obj)
-    for obj in shapes:
-        edges += _path_rules(obj, rotation, bounds, height)
-    return edges
-
-
-def _path_rules(obj: Any, rotation: int, bounds: Box, height: float) -> list[dict[str, Any]]:
-    """The horizontal and vertical straight segments of a path (rectangles, grids); none for curves."""
-    import ctypes
-
-    import pypdfium2.raw as pdfium_c
-
-    count = pdfium_c.FPDFPath_CountSegments(obj)
-    if count > MAX_SEGMENTS:
+    if not coloured:  # white boxes only (behind text, as word processors draw): no table to see
         return []
-    matrix = pdfium_c.FS_MATRIX()
-    pdfium_c.FPDFPageObj_GetMatrix(obj, ctypes.byref(matrix))
-    x, y = ctypes.c_float(), ctypes.c_float()
-    edges: list[dict[str, Any]] = []
-    points: list[tuple[float, float]] = []
-
-    def segment_edge(a: tuple[float, float], b: tuple[float, float]) -> None:
-        x0, y0, x1, y1 = _to_display(rotation, (min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]),
-                                                max(a[1], b[1])), bounds)
+    reader = _PathReader()
+    for obj in shapes:
+        segments += reader.segments(obj)
+    margin = 2 * max(statistics.median(ln.size for ln in lines), 1)
+    n0, nb = min(ln.x0 for ln in lines) - margin, min(ln.bottom for ln in lines) - margin
+    n1, nt = max(ln.x1 for ln in lines) + margin, max(ln.top for ln in lines) + margin
+    edges = []
+    for segment in segments:
+        x0, y0, x1, y1 = _to_display(rotation, segment, bounds)
         edge = _edge(x0, y0, x1, y1, height)
-        edges.extend([edge] if edge else [])
-
-    for i in range(count):
-        segment = pdfium_c.FPDFPath_GetPathSegment(obj, i)
-        kind = pdfium_c.FPDFPathSegment_GetType(segment)
-        if kind == pdfium_c.FPDF_SEGMENT_BEZIERTO:
-            return []
-        pdfium_c.FPDFPathSegment_GetPoint(segment, ctypes.byref(x), ctypes.byref(y))
-        point = (matrix.a * x.value + matrix.c * y.value + matrix.e, matrix.b * x.value + matrix.d * y.value + matrix.f)
-        if kind == pdfium_c.FPDF_SEGMENT_LINETO and points:
-            segment_edge(points[-1], point)
-        if kind == pdfium_c.FPDF_SEGMENT_MOVETO:
-            points = []
-        points.append(point)
-        if pdfium_c.FPDFPathSegment_GetClose(segment) and len(points) > 2:
-            segment_edge(point, points[0])
+        if edge and (x1 >= n0 and x0 <= n1 if edge["orientation"] == "h" else y1 >= nb and y0 <= nt):
+            edges.append(edge)
     return edges
 
 
-def _tables(page: Any, textpage: Any, rotation: int, bounds: Box, height: float) -> list[tuple[Box, list[str]]]:
+class _Paint:
+    """``paint(path) -> 0, 1 or 2``: how a path shows on a white page: not at all (a clipping path: neither
+    filled nor stroked), in white only (boxes behind text, gaps between coloured cells) or in colour."""
+
+    def __init__(self) -> None:
+        import ctypes
+
+        import pypdfium2.raw as pdfium_c
+
+        self.fill, self.stroke = ctypes.c_int(), ctypes.c_int()
+        self.mode_refs = ctypes.byref(self.fill), ctypes.byref(self.stroke)
+        self.rgba = [ctypes.c_uint() for _ in range(4)]
+        self.rgba_refs = [ctypes.byref(v) for v in self.rgba]
+        self.get_mode = pdfium_c.FPDFPath_GetDrawMode
+        self.get_fill, self.get_stroke = pdfium_c.FPDFPageObj_GetFillColor, pdfium_c.FPDFPageObj_GetStrokeColor
+
+    def _coloured(self, get: Any, obj: Any) -> bool:
+        get(obj, *self.rgba_refs)
+        r, g, b, a = (v.value for v in self.rgba)
+        return a > 0 and min(r, g, b) < 250
+
+    def __call__(self, obj: Any) -> int:
+        self.get_mode(obj, *self.mode_refs)
+        fill, stroke = self.fill.value, self.stroke.value
+        if not fill and not stroke:
+            return 0
+        return 2 if ((fill and self._coloured(self.get_fill, obj))
+                     or (stroke and self._coloured(self.get_stroke, obj))) else 1
+
+
+def _straight(p: tuple[float, float], q: tuple[float, float], out: list[Box]) -> None:
+    """Add the segment p-q to ``out`` as a box if it is a horizontal or vertical rule (see :func:`_edge`)."""
+    dx, dy = abs(p[0] - q[0]), abs(p[1] - q[1])
+    if (dy < 1.5 and dx >= 3) or (dx < 1.5 and dy >= 3):
+        out.append((min(p[0], q[0]), min(p[1], q[1]), max(p[0], q[0]), max(p[1], q[1])))
+
+
+class _PathReader:
+    """The straight segments of path objects, with the raw PDFium functions looked up once per page."""
+
+    def __init__(self) -> None:
+        import ctypes
+
+        import pypdfium2.raw as pdfium_c
+
+        self.c = pdfium_c
+        self.matrix = pdfium_c.FS_MATRIX()
+        self.matrix_ref = ctypes.byref(self.matrix)
+        self.x, self.y = ctypes.c_float(), ctypes.c_float()
+        self.point_refs = ctypes.byref(self.x), ctypes.byref(self.y)
+
+    def segments(self, obj: Any) -> list[Box]:
+        """The straight segments of a path (rectangles, grids) as boxes in user space; none for curves."""
+        c = self.c
+        count = c.FPDFPath_CountSegments(obj)
+        if count > MAX_SEGMENTS:
+            return []
+        get_segment, get_kind = c.FPDFPath_GetPathSegment, c.FPDFPathSegment_GetType
+        bezier = c.FPDF_SEGMENT_BEZIERTO
+        if count > 6 and get_kind(get_segment(obj, 1)) == bezier:  # a glyph or a drawing: no rules in it
+            return []
+        c.FPDFPageObj_GetMatrix(obj, self.matrix_ref)
+        m = self.matrix
+        a, b, cc, d, e, f = m.a, m.b, m.c, m.d, m.e, m.f
+        x, y, (ref_x, ref_y) = self.x, self.y, self.point_refs
+        get_point, get_close = c.FPDFPathSegment_GetPoint, c.FPDFPathSegment_GetClose
+        line_to, move_to = c.FPDF_SEGMENT_LINETO, c.FPDF_SEGMENT_MOVETO
+        out: list[Box] = []
+        points: list[tuple[float, float]] = []
+        for i in range(count):
+            segment = get_segment(obj, i)
+            kind = get_kind(segment)
+            if kind == bezier:
+                return []
+            get_point(segment, ref_x, ref_y)
+            px, py = x.value, y.value
+            point = (a * px + cc * py + e, b * px + d * py + f)
+            if kind == line_to and points:
+                _straight(points[-1], point, out)
+            if kind == move_to:
+                points = []
+            points.append(point)
+            if get_close(segment) and len(points) > 2:
+                _straight(point, points[0], out)
+        return out
+
+
+def _tables(page: Any, textpage: Any, rotation: int, bounds: Box, height: float,
+            lines: list[Line]) -> list[tuple[Box, list[str]]]:
     """Ruled tables: pdfplumber's table finder on PDFium's rules; cell text from PDFium.
 
     Returns each table's box in display coordinates and its rows (cells joined by `` | ``).
     """
     from pdfplumber import table as finder
 
-    edges = _rules(page, rotation, bounds, height)
+    edges = _rules(page, rotation, bounds, height, lines)
     if sum(e["orientation"] == "h" for e in edges) < 2 or sum(e["orientation"] == "v" for e in edges) < 2:
         return []
     edges = [e for e in finder.merge_edges(edges, 3, 3, 3, 3) if max(e["width"], e["height"]) >= 3]
+    if not _grid_possible(edges):
+        return []
     cells = finder.intersections_to_cells(finder.edges_to_intersections(edges, 3, 3))
     found = []
     for table_cells in finder.cells_to_tables(cells):
@@ -390,6 +486,21 @@ def _tables(page: Any, textpage: Any, rotation: int, bounds: Box, height: float)
         x0, top, x1, bottom = table.bbox
         found.append(((x0, height - bottom, x1, height - top), rows))
     return found
+
+
+def _grid_possible(edges: list[dict[str, Any]], tolerance: float = 3) -> bool:
+    """Whether the rules could hold a table of two rows with two cells in a row: some horizontal rule crossed
+    by three vertical ones and some vertical rule crossed by three horizontal ones (pdfplumber's tolerance).
+    Frames around text and bars of a chart fail; pdfplumber's cell finder (slow) is asked only otherwise."""
+    import numpy as np
+
+    h = np.array([(e["x0"], e["x1"], e["top"]) for e in edges if e["orientation"] == "h"]).reshape(-1, 3)
+    v = np.array([(e["x0"], e["top"], e["bottom"]) for e in edges if e["orientation"] == "v"]).reshape(-1, 3)
+    if len(h) < 3 or len(v) < 3:
+        return False
+    crossing = ((v[None, :, 0] >= h[:, None, 0] - tolerance) & (v[None, :, 0] <= h[:, None, 1] + tolerance)
+                & (h[:, None, 2] >= v[None, :, 1] - tolerance) & (h[:, None, 2] <= v[None, :, 2] + tolerance))
+    return bool(crossing.sum(axis=1).max() >= 3 and crossing.sum(axis=0).max() >= 3)
 
 
 def _cell_text(textpage: Any, cell: Box) -> str:
