@@ -12,7 +12,12 @@ for any number. Per file it prints:
   digits only, lower case, so spacing, hyphenation and punctuation do not count);
 - **order**: share of line-to-line transitions of the reference (unit *i* → *i+1*) that follow each other
   in the extracted text (among the reference units found there);
-- **leaks**: running header/footer lines and bare page numbers left in the extracted text;
+- **leaks**: running header/footer lines and page numbers left in the extracted text. Where they stand is
+  read with pdfminer (through pdfplumber), independent of PDFium: a running line counts as often as it is
+  extracted beyond the times the page bodies hold the same text (a chapter title equal to its running
+  head is body text), a bare number only if that number stands in the top or bottom 8 % of its page (an
+  axis label of a chart is not a page number). Reference units that are part of a band line repeating
+  on two or more pages (a printer's slug split by the engines) are running text, not counted as units;
 - pages/s of ``kwalitatief.pdf.extract_pdf`` and of raw PDFium text extraction of the same file
   (``get_text_range`` of every page), and their ratio; CPU time, best of three.
 
@@ -53,9 +58,53 @@ class Score:
     leaks: int
 
 
-def score(reference: list[str], running: list[str], paragraphs: list[str]) -> Score:
-    """Compare extracted paragraphs with reference units in reading order (see the module docstring)."""
+BAND = 0.08  # top and bottom share of a page where running lines stand
+
+
+@dataclass
+class Layout:
+    """A PDF's lines by pdfminer's positions (through pdfplumber), normalised (see :func:`norm`)."""
+
+    band_numbers: dict[int, set[str]]  # page (from 1) -> bare numbers in its top or bottom band
+    body: list[str]  # lines outside the bands
+    running: list[str]  # band lines whose text, numbers as #, stands on two or more pages
+
+
+def layout(pdf: Path) -> Layout:
+    import pdfplumber
+
+    numbers: dict[int, set[str]] = {}
+    body: list[str] = []
+    band: dict[str, set[int]] = {}
+    band_texts: dict[str, set[str]] = {}
+    with pdfplumber.open(str(pdf)) as document:
+        for number, page in enumerate(document.pages, start=1):
+            for line in page.dedupe_chars().extract_text_lines():  # text overprinted for bold: once
+                text = " ".join(line["text"].split())
+                if line["bottom"] < page.height * BAND or line["top"] > page.height * (1 - BAND):
+                    if re.fullmatch(r"\d{1,4}", text):
+                        numbers.setdefault(number, set()).add(text)
+                    key = re.sub(r"\d+", "#", text)
+                    band.setdefault(key, set()).add(number)
+                    band_texts.setdefault(key, set()).add(norm(text))
+                else:
+                    body.append(norm(text))
+    running = [t for key, on in band.items() if len(on) >= 2 for t in band_texts[key]]
+    return Layout(numbers, body, running)
+
+
+def _patterns(running: list[str]) -> list[re.Pattern[str]]:
+    return [re.compile(re.escape(norm(r.replace("#", "0"))).replace("0", r"\d*"))
+            for r in running if len(norm(r.replace("#", ""))) >= 4]
+
+
+def score(reference: list[str], running: list[str], paragraphs: list[str], pages: list[int] | None = None,
+          where: Layout | None = None) -> Score:
+    """Compare extracted paragraphs (starting on ``pages``) with reference units in reading order (see the
+    module docstring); without ``where`` every running line and bare number found counts as a leak."""
     units = [u for u in (norm(r) for r in reference) if u]
+    if where is not None:
+        units = [u for u in units if not any(u in line for line in where.running)]
     blocks = [norm(p) for p in paragraphs]
     whole = sum(any(u in b for b in blocks) for u in units)
     flat = "\x00".join(blocks)
@@ -72,10 +121,16 @@ def score(reference: list[str], running: list[str], paragraphs: list[str]) -> Sc
     rank = {p: i for i, p in enumerate(found)}
     transitions = list(zip(positions, positions[1:]))
     in_order = sum(a is not None and b is not None and rank[b] == rank[a] + 1 for a, b in transitions)
-    patterns = [re.compile(re.escape(norm(r.replace("#", "0"))).replace("0", r"\d*"))
-                for r in running if len(norm(r.replace("#", ""))) >= 4]
-    leaks = sum(len(p.findall(b)) for p in patterns for b in (norm(x) for x in paragraphs))
-    leaks += sum(bool(re.fullmatch(r"\s*\d{1,4}\s*", p)) for p in paragraphs)
+    leaks = 0
+    for pattern in _patterns(running):
+        extracted = sum(len(pattern.findall(b)) for b in blocks)
+        in_body = sum(len(pattern.findall(line)) for line in where.body) if where is not None else 0
+        leaks += max(0, extracted - in_body)
+    pages = pages or [0] * len(paragraphs)
+    for paragraph, page in zip(paragraphs, pages):
+        bare = paragraph.strip()
+        if re.fullmatch(r"\d{1,4}", bare) and (where is None or bare in where.band_numbers.get(page, ())):
+            leaks += 1
     return Score(len(units), whole / max(len(units), 1), in_order / max(len(transitions), 1), leaks)
 
 
@@ -102,7 +157,8 @@ def score_pdf(pdf: Path) -> Score:
     extract_pdf = _extractor()
     reference, running = read_reference(pdf)
     extracted = extract_pdf(pdf.stem, pdf)
-    return score(reference, running, [extracted.text[b.start:b.end] for b in extracted.blocks])
+    return score(reference, running, [extracted.text[b.start:b.end] for b in extracted.blocks],
+                 [b.page for b in extracted.blocks], layout(pdf))
 
 
 # ------------------------------------------------------------------------------------------ speed
@@ -151,14 +207,15 @@ def _engine_lines(pdf: Path) -> tuple[list[str], list[str]]:
     return keep(poppler), keep(miner)
 
 
-def _running_lines(pdf: Path) -> list[str]:
+def _running_keys(pdf: Path) -> list[str]:
+    """Band lines (numbers as ``#``) that stand on two or more pages, with enough letters to be told apart."""
     import pdfplumber
 
     seen: dict[str, set[int]] = {}
     with pdfplumber.open(str(pdf)) as document:
         for number, page in enumerate(document.pages):
-            for line in page.extract_text_lines():
-                if line["bottom"] < page.height * 0.08 or line["top"] > page.height * 0.92:
+            for line in page.dedupe_chars().extract_text_lines():
+                if line["bottom"] < page.height * BAND or line["top"] > page.height * (1 - BAND):
                     key = re.sub(r"\d+", "#", " ".join(line["text"].split()))
                     seen.setdefault(key, set()).add(number)
     return [key for key, pages in seen.items() if len(pages) >= 2 and len(norm(key.replace("#", ""))) >= MIN_UNIT]
@@ -171,9 +228,9 @@ def make_references(folder: Path) -> None:
         poppler, miner = _engine_lines(pdf)
         matcher = SequenceMatcher(None, [norm(x) for x in poppler], [norm(x) for x in miner], autojunk=False)
         agreed = [poppler[block.a + i] for block in matcher.get_matching_blocks() for i in range(block.size)]
-        running = _running_lines(pdf)
-        patterns = [re.compile(re.escape(norm(r.replace("#", "0"))).replace("0", r"\d*") + "$") for r in running]
-        agreed = [x for x in agreed if not any(p.match(norm(x)) for p in patterns)]
+        where = layout(pdf)
+        running = _running_keys(pdf)
+        agreed = [x for x in agreed if not any(norm(x) in line for line in where.running)]
         pdf.with_suffix(".ref.txt").write_text("\n".join(agreed) + "\n", encoding="utf-8")
         pdf.with_suffix(".running.txt").write_text("".join(f"{r}\n" for r in running), encoding="utf-8")
         share = len(agreed) / max(len(poppler), 1)

@@ -122,7 +122,9 @@ def page_lines(page: Any, number: int) -> tuple[list[Line], tuple[float, float]]
 def _make_lines(textpage: Any, text: str, pieces: list[str], charbox: Any,
                 number: int) -> tuple[list[Line], list[int]]:
     """A :class:`Line` per non-empty piece of the page's text (the pieces in order), with the index of a
-    character in its middle (for font questions). A few raw PDFium calls per line, none per character."""
+    character in its middle (for font questions). A few raw PDFium calls per line, none per character.
+    A line drawn again at the same place (overprinted for a bold effect or a shadow, or a box's text drawn
+    twice) is read once."""
     import ctypes
 
     import pypdfium2.raw as pdfium_c
@@ -134,6 +136,7 @@ def _make_lines(textpage: Any, text: str, pieces: list[str], charbox: Any,
     offset = 0
     find = text.find
     translate = any(char in text for char in _SPECIAL)  # usually none: str.translate costs per character
+    drawn: dict[str, list[tuple[float, float]]] = {}
     for raw in pieces:
         start = find(raw, offset) if raw else offset
         offset = start + len(raw)
@@ -151,6 +154,10 @@ def _make_lines(textpage: Any, text: str, pieces: list[str], charbox: Any,
             b0, t0 = _median3(b0, b1, b2), _median3(t0, t1, t2)
         if content[-2:] == " -" and is_generated(raw_page, last - 1) == 1:
             content = content[:-2] + "-"  # PDFium put a space before a justified line's hyphen
+        places = drawn.setdefault(content, [])
+        if any(abs(x - x0) < 2 and abs(y - b0) < 2 for x, y in places):
+            continue
+        places.append((x0, b0))
         size = font_size(raw_page, middle)
         if size < 3:  # the size is set by scaling the text matrix, not in the font
             pdfium_c.FPDFText_GetMatrix(raw_page, middle, ctypes.byref(matrix))
