@@ -143,3 +143,18 @@ def test_text_drawn_twice_at_one_place_is_read_once(tmp_path: Path) -> None:
     text = extract_document("dubbel", path, "beleid").text
     assert text.count("De stuurgroep besluit over de verdeling.") == 2
     assert all(f"Daarna volgt stap {i} van de evaluatie." in text for i in range(5))
+
+
+def test_reference_paragraphs_are_runs_both_engines_keep_in_one_block() -> None:
+    poppler = ("De gemeenten werken samen in de regio\nen delen de kosten van het programma.\n"
+               "Het college besluit in juni over de verdeling\nvan de middelen voor het volgende jaar.\n\n"
+               "Kop\n\fDe evaluatie volgt in het najaar van dit jaar\nmet een rapport aan de raad.\n")
+    miner = ("De gemeenten werken samen in de regio\nen delen de kosten van het programma.\n\n"
+             "Het college besluit in juni over de verdeling\nvan de middelen voor het volgende jaar.\n\n"
+             "Kop\n\nDe evaluatie volgt in het najaar van dit jaar\nmet een rapport aan de raad.\n\f")
+    assert real_pdfs.agreed_paragraphs(poppler, miner, []) == [
+        "De gemeenten werken samen in de regio en delen de kosten van het programma.",
+        "Het college besluit in juni over de verdeling van de middelen voor het volgende jaar.",
+        "De evaluatie volgt in het najaar van dit jaar met een rapport aan de raad."]
+    running = [real_pdfs.norm("De evaluatie volgt in het najaar van dit jaar met een rapport aan de raad. 3")]
+    assert len(real_pdfs.agreed_paragraphs(poppler, miner, running)) == 2

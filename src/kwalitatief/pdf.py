@@ -348,7 +348,7 @@ def _rules(page: Any, rotation: int, bounds: Box, height: float, lines: list[Lin
         obj = get_object(raw_page, i)
         if get_type(obj) != path_type:
             continue
-        shows = paint(obj)
+        shows = paint(obj, not coloured)
         if not shows:
             continue
         coloured = coloured or shows == 2
@@ -378,8 +378,9 @@ def _rules(page: Any, rotation: int, bounds: Box, height: float, lines: list[Lin
 
 
 class _Paint:
-    """``paint(path) -> 0, 1 or 2``: how a path shows on a white page: not at all (a clipping path: neither
-    filled nor stroked), in white only (boxes behind text, gaps between coloured cells) or in colour."""
+    """``paint(path, colour)``: 0 if a path does not show (a clipping path: neither filled nor stroked),
+    else 1, or 2 when ``colour`` is asked and it is filled or stroked in a colour other than white (white
+    boxes behind text, as word processors draw them, are no table)."""
 
     def __init__(self) -> None:
         import ctypes
@@ -398,11 +399,13 @@ class _Paint:
         r, g, b, a = (v.value for v in self.rgba)
         return a > 0 and min(r, g, b) < 250
 
-    def __call__(self, obj: Any) -> int:
+    def __call__(self, obj: Any, colour: bool) -> int:
         self.get_mode(obj, *self.mode_refs)
         fill, stroke = self.fill.value, self.stroke.value
         if not fill and not stroke:
             return 0
+        if not colour:
+            return 1
         return 2 if ((fill and self._coloured(self.get_fill, obj))
                      or (stroke and self._coloured(self.get_stroke, obj))) else 1
 
@@ -484,13 +487,20 @@ def _tables(page: Any, textpage: Any, rotation: int, bounds: Box, height: float,
         table = finder.Table(None, table_cells)  # type: ignore[arg-type]
         if len(table.rows) < 2 or max(sum(cell is not None for cell in row.cells) for row in table.rows) < 2:
             continue  # one row or one column: a frame around a heading, boxes behind lines, not a table
+        x0, top, x1, bottom = table.bbox
+        near = [ln for ln in lines if ln.x0 < x1 and ln.x1 > x0 and ln.bottom < height - top and ln.top > height - bottom]
         rows = []
         for row in table.rows:
-            texts = [_cell_text(textpage, _to_user(rotation, (c[0], height - c[3], c[2], height - c[1]), bounds))
-                     for c in row.cells if c is not None]
+            texts = []
+            for c in row.cells:
+                if c is None:
+                    continue
+                cell = (c[0], height - c[3], c[2], height - c[1])
+                written = any(ln.x0 < cell[2] and ln.x1 > cell[0] and ln.bottom < cell[3] and ln.top > cell[1]
+                              for ln in near)  # PDFium's text search is asked only for cells a line reaches
+                texts.append(_cell_text(textpage, _to_user(rotation, cell, bounds)) if written else "")
             if any(texts):
                 rows.append(" | ".join(texts))
-        x0, top, x1, bottom = table.bbox
         found.append(((x0, height - bottom, x1, height - top), rows))
     return found
 
@@ -550,7 +560,6 @@ def _band_key(text: str) -> str:
     return re.sub(r"^(# )+|( #)+$", "", key) or key
 
 
-_NUMBER_LINE = re.compile(r"\d{1,4}")
 
 
 def drop_line_numbers(lines: list[Line]) -> list[Line]:
@@ -558,7 +567,7 @@ def drop_line_numbers(lines: list[Line]) -> list[Line]:
     each, at one left edge, counting up."""
     columns: dict[int, list[int]] = {}
     for i, line in enumerate(lines):
-        if _NUMBER_LINE.fullmatch(line.text):
+        if len(line.text) <= 4 and line.text.isdecimal():
             columns.setdefault(round(line.x1 / 4), []).append(i)
     drop: set[int] = set()
     for members in columns.values():
@@ -576,7 +585,7 @@ def _band_lines(lines: list[Line], size: tuple[float, float]) -> set[int]:
     page numbers in the side margin)."""
     width, height = size
     out = {i for i, ln in enumerate(lines) if ln.bottom > height * (1 - BAND) or ln.top < height * BAND
-           or (_NUMBER_LINE.fullmatch(ln.text) and (ln.x1 < width * 0.12 or ln.x0 > width * 0.88))}
+           or (len(ln.text) <= 4 and ln.text.isdecimal() and (ln.x1 < width * 0.12 or ln.x0 > width * 0.88))}
     down = sorted(range(len(lines)), key=lambda i: -lines[i].top)
     for order, inside in ((down, lambda ln: ln.bottom > height * (1 - WIDE_BAND)),
                           (down[::-1], lambda ln: ln.top < height * WIDE_BAND)):
