@@ -118,7 +118,7 @@ def test_leaks_are_folios_and_running_lines_where_they_stand() -> None:
 
 def test_text_drawn_twice_at_one_place_is_read_once(tmp_path: Path) -> None:
     """Overprinted text (a bold effect, a box's text drawn twice) comes out once; the same words elsewhere
-    on the page stay."""
+    on the page stay; text placed outside the page (nobody sees it) is not read."""
     import ctypes
 
     import pypdfium2.raw as pdfium_c
@@ -129,6 +129,7 @@ def test_text_drawn_twice_at_one_place_is_read_once(tmp_path: Path) -> None:
     placed += [(f"Daarna volgt stap {i} van de evaluatie.", 72, 740 - 14 * i, 0) for i in range(5)]
     placed += [("De stuurgroep besluit over de verdeling.", 72.4, 760.2, 40),  # again, later, in another black
                ("De stuurgroep besluit over de verdeling.", 72, 640, 0)]
+    placed += [("Dit staat buiten de pagina en ziet niemand.", 72, 900, 0)]  # above the page's top (842)
     for text, x, y, grey in placed:
         obj = pdfium_c.FPDFPageObj_NewTextObj(document.raw, b"Helvetica", 11.0)
         pdfium_c.FPDFPageObj_SetFillColor(obj, grey, grey, grey, 255)
@@ -143,6 +144,7 @@ def test_text_drawn_twice_at_one_place_is_read_once(tmp_path: Path) -> None:
     text = extract_document("dubbel", path, "beleid").text
     assert text.count("De stuurgroep besluit over de verdeling.") == 2
     assert all(f"Daarna volgt stap {i} van de evaluatie." in text for i in range(5))
+    assert "buiten de pagina" not in text
 
 
 def test_reference_paragraphs_are_runs_both_engines_keep_in_one_block() -> None:

@@ -107,7 +107,7 @@ def page_lines(page: Any, number: int) -> tuple[list[Line], tuple[float, float]]
         else:
             pieces = re.split(r"(?<=\ufffe)|\r\n", text) if "\ufffe" in text else text.split("\r\n")
             pieces = _split_hyphen_breaks(text, pieces, charbox)
-        lines, middles = _make_lines(textpage, text, pieces, charbox, number)
+        lines, middles = _make_lines(textpage, text, pieces, charbox, number, (width, height))
         _mark_bold_headings(textpage, lines, middles)
         lines = drop_line_numbers(_join_same_baseline(lines))
         if lines:
@@ -119,12 +119,12 @@ def page_lines(page: Any, number: int) -> tuple[list[Line], tuple[float, float]]
     return lines, (width, height)
 
 
-def _make_lines(textpage: Any, text: str, pieces: list[str], charbox: Any,
-                number: int) -> tuple[list[Line], list[int]]:
+def _make_lines(textpage: Any, text: str, pieces: list[str], charbox: Any, number: int,
+                page_size: tuple[float, float]) -> tuple[list[Line], list[int]]:
     """A :class:`Line` per non-empty piece of the page's text (the pieces in order), with the index of a
     character in its middle (for font questions). A few raw PDFium calls per line, none per character.
     A line drawn again at the same place (overprinted for a bold effect or a shadow, or a box's text drawn
-    twice) is read once."""
+    twice) is read once; a line outside the page (of ``page_size``, as shown) is not read: nobody sees it."""
     import ctypes
 
     import pypdfium2.raw as pdfium_c
@@ -154,6 +154,8 @@ def _make_lines(textpage: Any, text: str, pieces: list[str], charbox: Any,
             b0, t0 = _median3(b0, b1, b2), _median3(t0, t1, t2)
         if content[-2:] == " -" and is_generated(raw_page, last - 1) == 1:
             content = content[:-2] + "-"  # PDFium put a space before a justified line's hyphen
+        if b0 >= page_size[1] or t0 <= 0 or x0 >= page_size[0] or x3 <= 0:
+            continue
         places = drawn.setdefault(content, [])
         if any(abs(x - x0) < 2 and abs(y - b0) < 2 for x, y in places):
             continue
