@@ -147,6 +147,8 @@ def _make_lines(textpage: Any, text: str, pieces: list[str], charbox: Any, numbe
         first = offset - len(raw.lstrip())
         last = start + len(raw.rstrip().rstrip("\ufffe")) - 1
         middle = (first + last) // 2
+        while middle < last and text[middle] in " \ufffe\x02":  # a space has no font of its own
+            middle += 1
         x0, b0, x1, t0 = charbox(first)
         x2, b2, x3, t2 = charbox(last)
         if b0 - b2 > 0.5 or b2 - b0 > 0.5:  # a superscript, a drop cap or a symbol font at either end
@@ -273,7 +275,8 @@ _BOLD = re.compile(rb"bold|black|heavy|semibold|demi", re.IGNORECASE)
 
 def _mark_bold_headings(textpage: Any, lines: list[Line], middles: list[int]) -> None:
     """Mark short lines set in a bold font, by the font's name (weights in PDFs are unreliable); only lines
-    that could be a heading are asked: short, no sentence end, after extra space or at a column's top."""
+    that could be a heading are asked: short, no sentence end, after extra space, at a column's top or
+    after a bold line (a heading over two lines)."""
     import ctypes
 
     import pypdfium2.raw as pdfium_c
@@ -283,7 +286,7 @@ def _mark_bold_headings(textpage: Any, lines: list[Line], middles: list[int]) ->
         if len(line.text) >= 60 or ends_sentence(line.text):
             continue
         prev = lines[i - 1] if i else None
-        if prev is None or not 0 <= prev.bottom - line.bottom <= 1.6 * max(line.size, 1):
+        if prev is None or prev.bold or not 0 <= prev.bottom - line.bottom <= 1.6 * max(line.size, 1):
             pdfium_c.FPDFText_GetFontInfo(textpage, middles[i], name, 128, None)
             line.bold = bool(_BOLD.search(name.value))
 
