@@ -209,9 +209,7 @@ def tables(page: Any, textpage: Any, rotation: int, bounds: Box, height: float,
                 if c is None:
                     continue
                 cell = (c[0], height - c[3], c[2], height - c[1])
-                written = any(ln.x0 < cell[2] and ln.x1 > cell[0] and ln.bottom < cell[3] and ln.top > cell[1]
-                              for ln in near)  # PDFium's text search is asked only for cells a line reaches
-                texts.append(_cell_text(textpage, _to_user(rotation, cell, bounds)) if written else "")
+                texts.append(_cell(textpage, cell, near, rotation, bounds))
             if any(texts):
                 rows.append(" | ".join(texts))
         found.append(((x0, height - bottom, x1, height - top), rows))
@@ -231,6 +229,21 @@ def _grid_possible(edges: list[dict[str, Any]], tolerance: float = 3) -> bool:
     crossing = ((v[None, :, 0] >= h[:, None, 0] - tolerance) & (v[None, :, 0] <= h[:, None, 1] + tolerance)
                 & (h[:, None, 2] >= v[None, :, 1] - tolerance) & (h[:, None, 2] <= v[None, :, 2] + tolerance))
     return bool(crossing.sum(axis=1).max() >= 3 and crossing.sum(axis=0).max() >= 3)
+
+
+def _cell(textpage: Any, cell: Box, near: list[Line], rotation: int, bounds: Box) -> str:
+    """A cell's text (``cell`` in display coordinates): empty if no line reaches into it, the lines' own text
+    if they lie inside it, else PDFium's text of the cell's area (a line running over several cells)."""
+    x0, bottom, x1, top = cell
+    reaching = [ln for ln in near if ln.x0 < x1 and ln.x1 > x0 and ln.bottom < top and ln.top > bottom]
+    if not reaching:
+        return ""
+    if all(x0 - 1 <= ln.x0 and ln.x1 <= x1 + 1 and bottom - 1 <= ln.bottom and ln.top <= top + 1 for ln in reaching):
+        joined = ""
+        for line in reaching:
+            joined = join_hyphenated(joined, line.text) if joined else line.text
+        return joined.replace("\x02", "-")
+    return _cell_text(textpage, _to_user(rotation, cell, bounds))
 
 
 def _cell_text(textpage: Any, cell: Box) -> str:
