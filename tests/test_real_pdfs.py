@@ -98,3 +98,65 @@ def test_scanned_pdf_names_the_remedy(tmp_path: Path) -> None:
     document.save(str(scan))
     with pytest.raises(ExtractionError, match=r"scanned, no text layer; run OCR \(e\.g\. ocrmypdf\) first"):
         extract_document("scan", scan, "beleid")
+
+
+def test_leaks_are_folios_and_running_lines_where_they_stand() -> None:
+    """A chapter title equal to its running head is body text, a chart's axis number is no page number; a
+    running head and a number that stands in the page's band are leaks (positions from pdfminer)."""
+    reference = ["Eerste alinea over de samenwerking.", "Tweede alinea over de financiering."]
+    running = ["Hoofdstuk # Samenwerking in de regio"]
+    where = real_pdfs.Layout(band_numbers={2: {"14"}}, body=[real_pdfs.norm("Hoofdstuk 3 Samenwerking in de regio")],
+                             running=[real_pdfs.norm("14 Hoofdstuk 3 Samenwerking in de regio"),
+                                      real_pdfs.norm("drukproef.indd 14 01/02/2026 10:37")])
+    paragraphs = ["Hoofdstuk 3 Samenwerking in de regio", reference[0], "40", "14", reference[1]]
+    assert real_pdfs.score(reference, running, paragraphs, [1, 1, 1, 2, 2], where).leaks == 1  # the folio 14
+    assert real_pdfs.score(reference, running, paragraphs + ["Hoofdstuk 3 Samenwerking in de regio"],
+                           [1, 1, 1, 2, 2, 2], where).leaks == 2  # and the head repeated beyond the title
+    # a printer's slug split by the engines is running text, not a reference unit to find
+    assert real_pdfs.score(reference + ["01/02/2026 10:37"], running, paragraphs, [1] * 5, where).units == 2
+
+
+def test_text_drawn_twice_at_one_place_is_read_once(tmp_path: Path) -> None:
+    """Overprinted text (a bold effect, a box's text drawn twice) comes out once; the same words elsewhere
+    on the page stay; text placed outside the page (nobody sees it) is not read."""
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+
+    document = pdfium.PdfDocument.new()
+    page = document.new_page(595, 842)
+    placed = [("De stuurgroep besluit over de verdeling.", 72, 760, 0)]
+    placed += [(f"Daarna volgt stap {i} van de evaluatie.", 72, 740 - 14 * i, 0) for i in range(5)]
+    placed += [("De stuurgroep besluit over de verdeling.", 72.4, 760.2, 40),  # again, later, in another black
+               ("De stuurgroep besluit over de verdeling.", 72, 640, 0)]
+    placed += [("Dit staat buiten de pagina en ziet niemand.", 72, 900, 0)]  # above the page's top (842)
+    for text, x, y, grey in placed:
+        obj = pdfium_c.FPDFPageObj_NewTextObj(document.raw, b"Helvetica", 11.0)
+        pdfium_c.FPDFPageObj_SetFillColor(obj, grey, grey, grey, 255)
+        encoded = (text + "\0").encode("utf-16-le")
+        pdfium_c.FPDFText_SetText(obj, ctypes.cast(ctypes.create_string_buffer(encoded, len(encoded)),
+                                                   ctypes.POINTER(ctypes.c_ushort)))
+        pdfium_c.FPDFPageObj_Transform(obj, 1, 0, 0, 1, x, y)
+        pdfium_c.FPDFPage_InsertObject(page.raw, obj)
+    page.gen_content()
+    path = tmp_path / "dubbel.pdf"
+    document.save(str(path))
+    text = extract_document("dubbel", path, "beleid").text
+    assert text.count("De stuurgroep besluit over de verdeling.") == 2
+    assert all(f"Daarna volgt stap {i} van de evaluatie." in text for i in range(5))
+    assert "buiten de pagina" not in text
+
+
+def test_reference_paragraphs_are_runs_both_engines_keep_in_one_block() -> None:
+    poppler = ("De gemeenten werken samen in de regio\nen delen de kosten van het programma.\n"
+               "Het college besluit in juni over de verdeling\nvan de middelen voor het volgende jaar.\n\n"
+               "Kop\n\fDe evaluatie volgt in het najaar van dit jaar\nmet een rapport aan de raad.\n")
+    miner = ("De gemeenten werken samen in de regio\nen delen de kosten van het programma.\n\n"
+             "Het college besluit in juni over de verdeling\nvan de middelen voor het volgende jaar.\n\n"
+             "Kop\n\nDe evaluatie volgt in het najaar van dit jaar\nmet een rapport aan de raad.\n\f")
+    assert real_pdfs.agreed_paragraphs(poppler, miner, []) == [
+        "De gemeenten werken samen in de regio en delen de kosten van het programma.",
+        "Het college besluit in juni over de verdeling van de middelen voor het volgende jaar.",
+        "De evaluatie volgt in het najaar van dit jaar met een rapport aan de raad."]
+    running = [real_pdfs.norm("De evaluatie volgt in het najaar van dit jaar met een rapport aan de raad. 3")]
+    assert len(real_pdfs.agreed_paragraphs(poppler, miner, running)) == 2

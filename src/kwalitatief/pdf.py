@@ -6,9 +6,9 @@ character). What PDFium does not do is done here: running headers, footers and p
 (band lines that repeat across pages, whatever their text), a column of line numbers is dropped,
 hyphenated line breaks are joined with the Dutch rules of :func:`join_hyphenated`, lines become
 paragraphs (extra spacing, a first-line indent, a larger or bold heading) and a paragraph that runs over a
-column or page break is joined, ruled tables (pdfplumber's table finder on the rules PDFium reports)
-become one block per row with cells joined by `` | ``, turned pages are read upright, and every character
-range keeps its page number.
+column or page break is joined, ruled tables become one block per row with cells joined by `` | ``
+(:mod:`.pdf_tables`), turned pages are read upright, text drawn twice at one place is read once, text
+outside the page is not read, and every character range keeps its page number.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ SCANNED = "scanned, no text layer; run OCR (e.g. ocrmypdf) first and replace the
 BAND, WIDE_BAND = 0.08, 0.15  # shares of the page height at the top and bottom (see _band_lines)
 _LIGATURES = str.maketrans({"\ufb01": "fi", "\ufb02": "fl", "\ufb00": "ff", "\ufb03": "ffi", "\ufb04": "ffl",
                             "\u00ad": "\x02", "\ufffe": "\x02", "\r": " ", "\n": " ", "\x00": ""})
+_SPECIAL = [chr(k) for k in _LIGATURES if not chr(k).isspace()]
 _PAGE_NUMBER = re.compile(r"^(pagina|page|blz\.?|p\.|-|–)?\s*#+(\s*(/|van|of|-|–)\s*#*)?$")
 _HYPHEN_KEEP_NEXT = {"en", "of", "tot", "noch"}
 
@@ -33,7 +34,7 @@ _HYPHEN_KEEP_NEXT = {"en", "of", "tot", "noch"}
 Box = tuple[float, float, float, float]  # (x0, bottom, x1, top)
 
 
-@dataclass
+@dataclass(slots=True)
 class Line:
     """One line as PDFium gives it, in display coordinates (points, y upwards from the page bottom)."""
 
@@ -98,9 +99,6 @@ def page_lines(page: Any, number: int) -> tuple[list[Line], tuple[float, float]]
         width, height = bounds[2] - bounds[0], bounds[3] - bounds[1]
         if rotation in (90, 270):
             width, height = height, width
-        lines: list[Line] = []
-        middles: list[int] = []
-        offset = 0
         charbox = _charbox_reader(textpage, rotation, bounds)
         # PDFium ends a line with "\r\n", but joins a line that ends in a hyphen to the next one,
         # marking the hyphen U+FFFE: those are physical lines too (our Dutch rules decide the join).
@@ -109,34 +107,71 @@ def page_lines(page: Any, number: int) -> tuple[list[Line], tuple[float, float]]
         else:
             pieces = re.split(r"(?<=\ufffe)|\r\n", text) if "\ufffe" in text else text.split("\r\n")
             pieces = _split_hyphen_breaks(text, pieces, charbox)
-        for raw in pieces:
-            start = text.find(raw, offset) if raw else offset
-            offset = start + len(raw)
-            content = " ".join(raw.translate(_LIGATURES).split())
-            if not content:
-                continue
-            first = start + len(raw) - len(raw.lstrip())
-            last = start + len(raw.rstrip().rstrip("\ufffe")) - 1
-            middle = (first + last) // 2
-            x0, b0, x1, t0 = charbox(first)
-            x2, b2, x3, t2 = charbox(last)
-            if abs(b0 - b2) > 0.5:  # a superscript, a drop cap or a symbol font at either end
-                _, b1, _, t1 = charbox(middle)
-                b0, t0 = _median3(b0, b1, b2), _median3(t0, t1, t2)
-            if content.endswith(" -") and pdfium_c.FPDFText_IsGenerated(textpage, last - 1) == 1:
-                content = content[:-2] + "-"  # PDFium put a space before a justified line's hyphen
-            lines.append(Line(number, min(x0, x2), max(x1, x3), b0, max(t0, t2),
-                              round(_font_size(textpage, middle) or (t0 - b0), 1), content))
-            middles.append(middle)
+        lines, middles = _make_lines(textpage, text, pieces, charbox, number, (width, height))
         _mark_bold_headings(textpage, lines, middles)
         lines = drop_line_numbers(_join_same_baseline(lines))
         if lines:
-            tables = _tables(page, textpage, rotation, bounds, height)
-            if tables:
-                lines = _replace_tables(lines, tables, number)
+            from .pdf_tables import replace_tables, tables
+
+            found = tables(page, textpage, rotation, bounds, height, lines)
+            if found:
+                lines = replace_tables(lines, found, number)
     finally:
         textpage.close()
     return lines, (width, height)
+
+
+def _make_lines(textpage: Any, text: str, pieces: list[str], charbox: Any, number: int,
+                page_size: tuple[float, float]) -> tuple[list[Line], list[int]]:
+    """A :class:`Line` per non-empty piece of the page's text (the pieces in order), with the index of a
+    character in its middle (for font questions). A few raw PDFium calls per line, none per character.
+    A line drawn again at the same place (overprinted for a bold effect or a shadow, or a box's text drawn
+    twice) is read once; a line outside the page (of ``page_size``, as shown) is not read: nobody sees it."""
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+
+    raw_page, font_size, is_generated = textpage.raw, pdfium_c.FPDFText_GetFontSize, pdfium_c.FPDFText_IsGenerated
+    matrix = pdfium_c.FS_MATRIX()
+    lines: list[Line] = []
+    middles: list[int] = []
+    offset = 0
+    find = text.find
+    translate = any(char in text for char in _SPECIAL)  # usually none: str.translate costs per character
+    drawn: dict[str, list[tuple[float, float]]] = {}
+    for raw in pieces:
+        start = find(raw, offset) if raw else offset
+        offset = start + len(raw)
+        words = (raw.translate(_LIGATURES) if translate else raw).split()
+        if not words:
+            continue
+        content = " ".join(words)
+        first = offset - len(raw.lstrip())
+        last = start + len(raw.rstrip().rstrip("\ufffe")) - 1
+        middle = (first + last) // 2
+        while middle < last and text[middle] in " \ufffe\x02":  # a space has no font of its own
+            middle += 1
+        x0, b0, x1, t0 = charbox(first)
+        x2, b2, x3, t2 = charbox(last)
+        if b0 - b2 > 0.5 or b2 - b0 > 0.5:  # a superscript, a drop cap or a symbol font at either end
+            _, b1, _, t1 = charbox(middle)
+            b0, t0 = _median3(b0, b1, b2), _median3(t0, t1, t2)
+        if content[-2:] == " -" and is_generated(raw_page, last - 1) == 1:
+            content = content[:-2] + "-"  # PDFium put a space before a justified line's hyphen
+        if b0 >= page_size[1] or t0 <= 0 or x0 >= page_size[0] or x3 <= 0:
+            continue
+        places = drawn.setdefault(content, [])
+        if any(abs(x - x0) < 2 and abs(y - b0) < 2 for x, y in places):
+            continue
+        places.append((x0, b0))
+        size = font_size(raw_page, middle)
+        if size < 3:  # the size is set by scaling the text matrix, not in the font
+            pdfium_c.FPDFText_GetMatrix(raw_page, middle, ctypes.byref(matrix))
+            size *= (matrix.c ** 2 + matrix.d ** 2) ** 0.5 or 1.0
+        lines.append(Line(number, x0 if x0 < x2 else x2, x1 if x1 > x3 else x3, b0, t0 if t0 > t2 else t2,
+                          round(size or (t0 - b0), 1), content))
+        middles.append(middle)
+    return lines, middles
 
 
 def _lines_by_baseline(text: str, charbox: Any) -> list[str]:
@@ -156,10 +191,21 @@ def _lines_by_baseline(text: str, charbox: Any) -> list[str]:
     return pieces
 
 
+_HYPHEN_SPACE = re.compile(r"\w ?-( )(?=\w)")
+
+
 def _split_hyphen_breaks(text: str, pieces: list[str], charbox: Any) -> list[str]:
     """PDFium sometimes joins a line ending in a hyphen to the next one with a space instead of U+FFFE
     (turned pages): split where the character after ``- `` lies on another baseline."""
     if "- " not in text:
+        return pieces
+    cuts: list[tuple[int, int]] = []  # (start, end) of the space to cut out, in the page's text
+    for match in _HYPHEN_SPACE.finditer(text):
+        _, b0, _, t0 = charbox(match.start(1) - 1)
+        _, b1, _, _ = charbox(match.end())
+        if abs(b0 - b1) > 0.5 * (t0 - b0):
+            cuts.append(match.span(1))
+    if not cuts:
         return pieces
     out: list[str] = []
     offset = 0
@@ -167,13 +213,10 @@ def _split_hyphen_breaks(text: str, pieces: list[str], charbox: Any) -> list[str
         start = text.find(raw, offset) if raw else offset
         offset = start + len(raw)
         cut = 0
-        for match in re.finditer(r"\w ?-( )(?=\w)", raw):
-            hyphen, after = start + match.start(1) - 1, start + match.end()
-            _, b0, _, t0 = charbox(hyphen)
-            _, b1, _, _ = charbox(after)
-            if abs(b0 - b1) > 0.5 * (t0 - b0):
-                out.append(raw[cut:match.start(1)])
-                cut = match.end()
+        while cuts and cuts[0][1] <= offset:
+            space, end = cuts.pop(0)
+            out.append(raw[cut:space - start])
+            cut = end - start
         out.append(raw[cut:])
     return out
 
@@ -229,26 +272,13 @@ def _charbox_reader(textpage: Any, rotation: int, bounds: Box):  # noqa: ANN202
     return charbox
 
 
-def _font_size(textpage: Any, index: int) -> float:
-    """The size a character is shown at: its font size times the vertical scale of its text matrix."""
-    import ctypes
-
-    import pypdfium2.raw as pdfium_c
-
-    size = pdfium_c.FPDFText_GetFontSize(textpage, index)
-    if size >= 3:  # the usual case: the size is set in the font, not by scaling the text matrix
-        return size
-    matrix = pdfium_c.FS_MATRIX()
-    pdfium_c.FPDFText_GetMatrix(textpage, index, ctypes.byref(matrix))
-    return size * ((matrix.c ** 2 + matrix.d ** 2) ** 0.5 or 1.0)
-
-
 _BOLD = re.compile(rb"bold|black|heavy|semibold|demi", re.IGNORECASE)
 
 
 def _mark_bold_headings(textpage: Any, lines: list[Line], middles: list[int]) -> None:
     """Mark short lines set in a bold font, by the font's name (weights in PDFs are unreliable); only lines
-    that could be a heading are asked: short, no sentence end, after extra space or at a column's top."""
+    that could be a heading are asked: short, no sentence end, after extra space, at a column's top or
+    after a bold line (a heading over two lines)."""
     import ctypes
 
     import pypdfium2.raw as pdfium_c
@@ -258,7 +288,7 @@ def _mark_bold_headings(textpage: Any, lines: list[Line], middles: list[int]) ->
         if len(line.text) >= 60 or ends_sentence(line.text):
             continue
         prev = lines[i - 1] if i else None
-        if prev is None or not 0 <= prev.bottom - line.bottom <= 1.6 * max(line.size, 1):
+        if prev is None or prev.bold or not 0 <= prev.bottom - line.bottom <= 1.6 * max(line.size, 1):
             pdfium_c.FPDFText_GetFontInfo(textpage, middles[i], name, 128, None)
             line.bold = bool(_BOLD.search(name.value))
 
@@ -277,152 +307,6 @@ def _join_same_baseline(lines: list[Line]) -> list[Line]:
     return out
 
 
-# ------------------------------------------------------------------------------------------ ruled tables
-
-MAX_SEGMENTS = 400  # a path with more segments is a drawing, not table rules
-
-
-def _edge(x0: float, y0: float, x1: float, y1: float, height: float) -> dict[str, Any] | None:
-    """A horizontal or vertical rule (display coordinates) as pdfplumber's table finder wants it (``top``
-    measured downwards from the top of a page of ``height``)."""
-    left, right, low, high = min(x0, x1), max(x0, x1), min(y0, y1), max(y0, y1)
-    if high - low < 1.5 and right - left >= 3:
-        y = height - (low + high) / 2
-        return {"x0": left, "x1": right, "top": y, "bottom": y, "doctop": y,
-                "width": right - left, "height": 0.0, "orientation": "h"}
-    if right - left < 1.5 and high - low >= 3:
-        x = (left + right) / 2
-        return {"x0": x, "x1": x, "top": height - high, "bottom": height - low, "doctop": height - high,
-                "width": 0.0, "height": high - low, "orientation": "v"}
-    return None
-
-
-def _rules(page: Any, rotation: int, bounds: Box, height: float) -> list[dict[str, Any]]:
-    """Straight horizontal and vertical rules drawn on a page: thin paths, and the sides of rectangles.
-
-    Raw PDFium calls: this runs on every page, so no Python object per page object.
-    """
-    import ctypes
-
-    import pypdfium2.raw as pdfium_c
-
-    edges: list[dict[str, Any]] = []
-    shapes = []
-    left, bottom, right, top = (ctypes.c_float() for _ in range(4))
-    refs = [ctypes.byref(v) for v in (left, bottom, right, top)]
-    for i in range(pdfium_c.FPDFPage_CountObjects(page.raw)):
-        obj = pdfium_c.FPDFPage_GetObject(page.raw, i)
-        if pdfium_c.FPDFPageObj_GetType(obj) != pdfium_c.FPDF_PAGEOBJ_PATH:
-            continue
-        pdfium_c.FPDFPageObj_GetBounds(obj, *refs)
-        if right.value - left.value < 3 or top.value - bottom.value < 3:  # a thin line or filled rectangle
-            x0, y0, x1, y1 = _to_display(rotation, (left.value, bottom.value, right.value, top.value), bounds)
-            edge = _edge(x0, y0, x1, y1, height)
-            edges += [edge] if edge else []
-        else:
-            shapes.append(obj)
-    for obj in shapes:
-        edges += _path_rules(obj, rotation, bounds, height)
-    return edges
-
-
-def _path_rules(obj: Any, rotation: int, bounds: Box, height: float) -> list[dict[str, Any]]:
-    """The horizontal and vertical straight segments of a path (rectangles, grids); none for curves."""
-    import ctypes
-
-    import pypdfium2.raw as pdfium_c
-
-    count = pdfium_c.FPDFPath_CountSegments(obj)
-    if count > MAX_SEGMENTS:
-        return []
-    matrix = pdfium_c.FS_MATRIX()
-    pdfium_c.FPDFPageObj_GetMatrix(obj, ctypes.byref(matrix))
-    x, y = ctypes.c_float(), ctypes.c_float()
-    edges: list[dict[str, Any]] = []
-    points: list[tuple[float, float]] = []
-
-    def segment_edge(a: tuple[float, float], b: tuple[float, float]) -> None:
-        x0, y0, x1, y1 = _to_display(rotation, (min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]),
-                                                max(a[1], b[1])), bounds)
-        edge = _edge(x0, y0, x1, y1, height)
-        edges.extend([edge] if edge else [])
-
-    for i in range(count):
-        segment = pdfium_c.FPDFPath_GetPathSegment(obj, i)
-        kind = pdfium_c.FPDFPathSegment_GetType(segment)
-        if kind == pdfium_c.FPDF_SEGMENT_BEZIERTO:
-            return []
-        pdfium_c.FPDFPathSegment_GetPoint(segment, ctypes.byref(x), ctypes.byref(y))
-        point = (matrix.a * x.value + matrix.c * y.value + matrix.e, matrix.b * x.value + matrix.d * y.value + matrix.f)
-        if kind == pdfium_c.FPDF_SEGMENT_LINETO and points:
-            segment_edge(points[-1], point)
-        if kind == pdfium_c.FPDF_SEGMENT_MOVETO:
-            points = []
-        points.append(point)
-        if pdfium_c.FPDFPathSegment_GetClose(segment) and len(points) > 2:
-            segment_edge(point, points[0])
-    return edges
-
-
-def _tables(page: Any, textpage: Any, rotation: int, bounds: Box, height: float) -> list[tuple[Box, list[str]]]:
-    """Ruled tables: pdfplumber's table finder on PDFium's rules; cell text from PDFium.
-
-    Returns each table's box in display coordinates and its rows (cells joined by `` | ``).
-    """
-    from pdfplumber import table as finder
-
-    edges = _rules(page, rotation, bounds, height)
-    if sum(e["orientation"] == "h" for e in edges) < 2 or sum(e["orientation"] == "v" for e in edges) < 2:
-        return []
-    edges = [e for e in finder.merge_edges(edges, 3, 3, 3, 3) if max(e["width"], e["height"]) >= 3]
-    cells = finder.intersections_to_cells(finder.edges_to_intersections(edges, 3, 3))
-    found = []
-    for table_cells in finder.cells_to_tables(cells):
-        table = finder.Table(None, table_cells)  # type: ignore[arg-type]
-        if len(table.rows) < 2 or max(sum(cell is not None for cell in row.cells) for row in table.rows) < 2:
-            continue  # one row or one column: a frame around a heading, boxes behind lines, not a table
-        rows = []
-        for row in table.rows:
-            texts = [_cell_text(textpage, _to_user(rotation, (c[0], height - c[3], c[2], height - c[1]), bounds))
-                     for c in row.cells if c is not None]
-            if any(texts):
-                rows.append(" | ".join(texts))
-        x0, top, x1, bottom = table.bbox
-        found.append(((x0, height - bottom, x1, height - top), rows))
-    return found
-
-
-def _cell_text(textpage: Any, cell: Box) -> str:
-    """A cell's text from PDFium (``cell`` in PDF user space), its lines joined with the hyphenation rules."""
-    text = textpage.get_text_bounded(*cell)
-    joined = ""
-    for part in re.split(r"\r\n|\n|(?<=\ufffe)", text):
-        part = " ".join(part.translate(_LIGATURES).split())
-        if part:
-            joined = join_hyphenated(joined, part) if joined else part
-    return joined.replace("\x02", "-")
-
-
-def _replace_tables(lines: list[Line], tables: list[tuple[Box, list[str]]],
-                    page: int) -> list[Line]:
-    """PDFium's lines inside a table give way to the table's rows, at the place of the table's first line."""
-    for (x0, bottom, x1, top), rows in tables:
-        inside = [i for i, ln in enumerate(lines) if x0 - 1 <= (ln.x0 + ln.x1) / 2 <= x1 + 1
-                  and bottom - 1 <= (ln.bottom + ln.top) / 2 <= top + 1]
-        if not rows:
-            continue
-        at = inside[0] if inside else next((i for i, ln in enumerate(lines) if ln.top < top), len(lines))
-        step = (top - bottom) / len(rows)
-        size = statistics.median([lines[i].size for i in inside]) if inside else 0.0
-        table_lines = [Line(page, x0, x1, top - (n + 1) * step, top - n * step, size, row, "table")
-                       for n, row in enumerate(rows)]
-        skip = set(inside)
-        kept = [ln for i, ln in enumerate(lines) if i not in skip and i < at]
-        rest = [ln for i, ln in enumerate(lines) if i not in skip and i >= at]
-        lines = kept + table_lines + rest
-    return lines
-
-
 # ------------------------------------------------------------------------------------------ running lines
 
 def _band_key(text: str) -> str:
@@ -432,7 +316,6 @@ def _band_key(text: str) -> str:
     return re.sub(r"^(# )+|( #)+$", "", key) or key
 
 
-_NUMBER_LINE = re.compile(r"\d{1,4}")
 
 
 def drop_line_numbers(lines: list[Line]) -> list[Line]:
@@ -440,7 +323,7 @@ def drop_line_numbers(lines: list[Line]) -> list[Line]:
     each, at one left edge, counting up."""
     columns: dict[int, list[int]] = {}
     for i, line in enumerate(lines):
-        if _NUMBER_LINE.fullmatch(line.text):
+        if len(line.text) <= 4 and line.text.isdecimal():
             columns.setdefault(round(line.x1 / 4), []).append(i)
     drop: set[int] = set()
     for members in columns.values():
@@ -458,7 +341,7 @@ def _band_lines(lines: list[Line], size: tuple[float, float]) -> set[int]:
     page numbers in the side margin)."""
     width, height = size
     out = {i for i, ln in enumerate(lines) if ln.bottom > height * (1 - BAND) or ln.top < height * BAND
-           or (_NUMBER_LINE.fullmatch(ln.text) and (ln.x1 < width * 0.12 or ln.x0 > width * 0.88))}
+           or (len(ln.text) <= 4 and ln.text.isdecimal() and (ln.x1 < width * 0.12 or ln.x0 > width * 0.88))}
     down = sorted(range(len(lines)), key=lambda i: -lines[i].top)
     for order, inside in ((down, lambda ln: ln.bottom > height * (1 - WIDE_BAND)),
                           (down[::-1], lambda ln: ln.top < height * WIDE_BAND)):

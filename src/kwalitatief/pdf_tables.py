@@ -1,0 +1,277 @@
+"""Ruled tables in a PDF page: pdfplumber's table finder on the rules PDFium reports, cell text from PDFium.
+
+A rule is a thin path or a straight side of a shape (rectangle, grid) drawn on the page; only pages where
+something is drawn in a colour other than white are asked (word processors draw white boxes behind text),
+only shapes that hold a line of text are walked segment by segment, only rules beside or across the text
+count (printer's marks stay out), and pdfplumber's cell finder runs only where the rules could form a grid
+of two rows with two cells. Each table becomes one block per row, its cells joined by `` | ``.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from typing import Any
+
+from .pdf import _LIGATURES, Box, Line, _to_display, _to_user, join_hyphenated
+
+MAX_SEGMENTS = 400  # a path with more segments is a drawing, not table rules
+
+
+def _edge(x0: float, y0: float, x1: float, y1: float, height: float) -> dict[str, Any] | None:
+    """A horizontal or vertical rule (display coordinates) as pdfplumber's table finder wants it (``top``
+    measured downwards from the top of a page of ``height``)."""
+    left, right, low, high = min(x0, x1), max(x0, x1), min(y0, y1), max(y0, y1)
+    if high - low < 1.5 and right - left >= 3:
+        y = height - (low + high) / 2
+        return {"x0": left, "x1": right, "top": y, "bottom": y, "doctop": y,
+                "width": right - left, "height": 0.0, "orientation": "h"}
+    if right - left < 1.5 and high - low >= 3:
+        x = (left + right) / 2
+        return {"x0": x, "x1": x, "top": height - high, "bottom": height - low, "doctop": height - high,
+                "width": 0.0, "height": high - low, "orientation": "v"}
+    return None
+
+
+def _rules(page: Any, rotation: int, bounds: Box, height: float, lines: list[Line]) -> list[dict[str, Any]]:
+    """Straight horizontal and vertical rules drawn on a page that could border the cells of a table: thin
+    paths, and the sides of the shapes (rectangles, grids) that hold a line of text; none on a page where
+    nothing is drawn in a colour other than white. Only rules beside or
+    across the page's text count (a horizontal one overlaps it from left to right, a vertical one from
+    bottom to top), so printer's marks in the page's corners stay out; all in display coordinates.
+
+    Raw PDFium calls: this runs on every page, so no Python object per page object.
+    """
+    import bisect
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+
+    centres = sorted(((ln.bottom + ln.top) / 2, (ln.x0 + ln.x1) / 2) for ln in lines)
+    ys = [y for y, _ in centres]
+    segments: list[Box] = []  # (left, bottom, right, top) in PDF user space
+    shapes = []
+    left, bottom, right, top = (ctypes.c_float() for _ in range(4))
+    refs = [ctypes.byref(v) for v in (left, bottom, right, top)]
+    get_object, get_type, get_bounds = pdfium_c.FPDFPage_GetObject, pdfium_c.FPDFPageObj_GetType, pdfium_c.FPDFPageObj_GetBounds
+    path_type, raw_page = pdfium_c.FPDF_PAGEOBJ_PATH, page.raw
+    paint = _Paint()
+    coloured = False
+    for i in range(pdfium_c.FPDFPage_CountObjects(raw_page)):
+        obj = get_object(raw_page, i)
+        if get_type(obj) != path_type:
+            continue
+        shows = paint(obj, not coloured)
+        if not shows:
+            continue
+        coloured = coloured or shows == 2
+        get_bounds(obj, *refs)
+        box = (left.value, bottom.value, right.value, top.value)
+        if box[2] - box[0] < 3 or box[3] - box[1] < 3:  # a thin line or filled rectangle
+            segments.append(box)
+            continue
+        x0, y0, x1, y1 = _to_display(rotation, box, bounds)
+        if any(x0 <= centres[k][1] <= x1 for k in range(bisect.bisect_left(ys, y0), bisect.bisect_right(ys, y1))):
+            shapes.append(obj)
+    if not coloured:  # white boxes only (behind text, as word processors draw): no table to see
+        return []
+    reader = _PathReader()
+    for obj in shapes:
+        segments += reader.segments(obj)
+    margin = 2 * max(statistics.median(ln.size for ln in lines), 1)
+    n0, nb = min(ln.x0 for ln in lines) - margin, min(ln.bottom for ln in lines) - margin
+    n1, nt = max(ln.x1 for ln in lines) + margin, max(ln.top for ln in lines) + margin
+    edges = []
+    for segment in segments:
+        x0, y0, x1, y1 = _to_display(rotation, segment, bounds)
+        edge = _edge(x0, y0, x1, y1, height)
+        if edge and (x1 >= n0 and x0 <= n1 if edge["orientation"] == "h" else y1 >= nb and y0 <= nt):
+            edges.append(edge)
+    return edges
+
+
+class _Paint:
+    """``paint(path, colour)``: 0 if a path does not show (a clipping path: neither filled nor stroked),
+    else 1, or 2 when ``colour`` is asked and it is filled or stroked in a colour other than white (white
+    boxes behind text, as word processors draw them, are no table)."""
+
+    def __init__(self) -> None:
+        import ctypes
+
+        import pypdfium2.raw as pdfium_c
+
+        self.fill, self.stroke = ctypes.c_int(), ctypes.c_int()
+        self.mode_refs = ctypes.byref(self.fill), ctypes.byref(self.stroke)
+        self.rgba = [ctypes.c_uint() for _ in range(4)]
+        self.rgba_refs = [ctypes.byref(v) for v in self.rgba]
+        self.get_mode = pdfium_c.FPDFPath_GetDrawMode
+        self.get_fill, self.get_stroke = pdfium_c.FPDFPageObj_GetFillColor, pdfium_c.FPDFPageObj_GetStrokeColor
+
+    def _coloured(self, get: Any, obj: Any) -> bool:
+        get(obj, *self.rgba_refs)
+        r, g, b, a = (v.value for v in self.rgba)
+        return a > 0 and min(r, g, b) < 250
+
+    def __call__(self, obj: Any, colour: bool) -> int:
+        self.get_mode(obj, *self.mode_refs)
+        fill, stroke = self.fill.value, self.stroke.value
+        if not fill and not stroke:
+            return 0
+        if not colour:
+            return 1
+        return 2 if ((fill and self._coloured(self.get_fill, obj))
+                     or (stroke and self._coloured(self.get_stroke, obj))) else 1
+
+
+def _straight(p: tuple[float, float], q: tuple[float, float], out: list[Box]) -> None:
+    """Add the segment p-q to ``out`` as a box if it is a horizontal or vertical rule (see :func:`_edge`)."""
+    dx, dy = abs(p[0] - q[0]), abs(p[1] - q[1])
+    if (dy < 1.5 and dx >= 3) or (dx < 1.5 and dy >= 3):
+        out.append((min(p[0], q[0]), min(p[1], q[1]), max(p[0], q[0]), max(p[1], q[1])))
+
+
+class _PathReader:
+    """The straight segments of path objects, with the raw PDFium functions looked up once per page."""
+
+    def __init__(self) -> None:
+        import ctypes
+
+        import pypdfium2.raw as pdfium_c
+
+        self.c = pdfium_c
+        self.matrix = pdfium_c.FS_MATRIX()
+        self.matrix_ref = ctypes.byref(self.matrix)
+        self.x, self.y = ctypes.c_float(), ctypes.c_float()
+        self.point_refs = ctypes.byref(self.x), ctypes.byref(self.y)
+
+    def segments(self, obj: Any) -> list[Box]:
+        """The straight segments of a path (rectangles, grids) as boxes in user space; none for curves."""
+        c = self.c
+        count = c.FPDFPath_CountSegments(obj)
+        if count > MAX_SEGMENTS:
+            return []
+        get_segment, get_kind = c.FPDFPath_GetPathSegment, c.FPDFPathSegment_GetType
+        bezier = c.FPDF_SEGMENT_BEZIERTO
+        if count > 6 and get_kind(get_segment(obj, 1)) == bezier:  # a glyph or a drawing: no rules in it
+            return []
+        c.FPDFPageObj_GetMatrix(obj, self.matrix_ref)
+        m = self.matrix
+        a, b, cc, d, e, f = m.a, m.b, m.c, m.d, m.e, m.f
+        x, y, (ref_x, ref_y) = self.x, self.y, self.point_refs
+        get_point, get_close = c.FPDFPathSegment_GetPoint, c.FPDFPathSegment_GetClose
+        line_to, move_to = c.FPDF_SEGMENT_LINETO, c.FPDF_SEGMENT_MOVETO
+        out: list[Box] = []
+        points: list[tuple[float, float]] = []
+        for i in range(count):
+            segment = get_segment(obj, i)
+            kind = get_kind(segment)
+            if kind == bezier:
+                return []
+            get_point(segment, ref_x, ref_y)
+            px, py = x.value, y.value
+            point = (a * px + cc * py + e, b * px + d * py + f)
+            if kind == line_to and points:
+                _straight(points[-1], point, out)
+            if kind == move_to:
+                points = []
+            points.append(point)
+            if get_close(segment) and len(points) > 2:
+                _straight(point, points[0], out)
+        return out
+
+
+def tables(page: Any, textpage: Any, rotation: int, bounds: Box, height: float,
+            lines: list[Line]) -> list[tuple[Box, list[str]]]:
+    """Ruled tables: pdfplumber's table finder on PDFium's rules; cell text from PDFium.
+
+    Returns each table's box in display coordinates and its rows (cells joined by `` | ``).
+    """
+    from pdfplumber import table as finder
+
+    edges = _rules(page, rotation, bounds, height, lines)
+    if sum(e["orientation"] == "h" for e in edges) < 2 or sum(e["orientation"] == "v" for e in edges) < 2:
+        return []
+    edges = [e for e in finder.merge_edges(edges, 3, 3, 3, 3) if max(e["width"], e["height"]) >= 3]
+    if not _grid_possible(edges):
+        return []
+    cells = finder.intersections_to_cells(finder.edges_to_intersections(edges, 3, 3))
+    found = []
+    for table_cells in finder.cells_to_tables(cells):
+        table = finder.Table(None, table_cells)  # type: ignore[arg-type]
+        if len(table.rows) < 2 or max(sum(cell is not None for cell in row.cells) for row in table.rows) < 2:
+            continue  # one row or one column: a frame around a heading, boxes behind lines, not a table
+        x0, top, x1, bottom = table.bbox
+        near = [ln for ln in lines if ln.x0 < x1 and ln.x1 > x0 and ln.bottom < height - top and ln.top > height - bottom]
+        rows = []
+        for row in table.rows:
+            texts = []
+            for c in row.cells:
+                if c is None:
+                    continue
+                cell = (c[0], height - c[3], c[2], height - c[1])
+                texts.append(_cell(textpage, cell, near, rotation, bounds))
+            if any(texts):
+                rows.append(" | ".join(texts))
+        found.append(((x0, height - bottom, x1, height - top), rows))
+    return found
+
+
+def _grid_possible(edges: list[dict[str, Any]], tolerance: float = 3) -> bool:
+    """Whether the rules could hold a table of two rows with two cells in a row: some horizontal rule crossed
+    by three vertical ones and some vertical rule crossed by three horizontal ones (pdfplumber's tolerance).
+    Frames around text and bars of a chart fail; pdfplumber's cell finder (slow) is asked only otherwise."""
+    import numpy as np
+
+    h = np.array([(e["x0"], e["x1"], e["top"]) for e in edges if e["orientation"] == "h"]).reshape(-1, 3)
+    v = np.array([(e["x0"], e["top"], e["bottom"]) for e in edges if e["orientation"] == "v"]).reshape(-1, 3)
+    if len(h) < 3 or len(v) < 3:
+        return False
+    crossing = ((v[None, :, 0] >= h[:, None, 0] - tolerance) & (v[None, :, 0] <= h[:, None, 1] + tolerance)
+                & (h[:, None, 2] >= v[None, :, 1] - tolerance) & (h[:, None, 2] <= v[None, :, 2] + tolerance))
+    return bool(crossing.sum(axis=1).max() >= 3 and crossing.sum(axis=0).max() >= 3)
+
+
+def _cell(textpage: Any, cell: Box, near: list[Line], rotation: int, bounds: Box) -> str:
+    """A cell's text (``cell`` in display coordinates): empty if no line reaches into it, the lines' own text
+    if they lie inside it, else PDFium's text of the cell's area (a line running over several cells)."""
+    x0, bottom, x1, top = cell
+    reaching = [ln for ln in near if ln.x0 < x1 and ln.x1 > x0 and ln.bottom < top and ln.top > bottom]
+    if not reaching:
+        return ""
+    if all(x0 - 1 <= ln.x0 and ln.x1 <= x1 + 1 and bottom - 1 <= ln.bottom and ln.top <= top + 1 for ln in reaching):
+        joined = ""
+        for line in reaching:
+            joined = join_hyphenated(joined, line.text) if joined else line.text
+        return joined.replace("\x02", "-")
+    return _cell_text(textpage, _to_user(rotation, cell, bounds))
+
+
+def _cell_text(textpage: Any, cell: Box) -> str:
+    """A cell's text from PDFium (``cell`` in PDF user space), its lines joined with the hyphenation rules."""
+    text = textpage.get_text_bounded(*cell)
+    joined = ""
+    for part in re.split(r"\r\n|\n|(?<=\ufffe)", text):
+        part = " ".join(part.translate(_LIGATURES).split())
+        if part:
+            joined = join_hyphenated(joined, part) if joined else part
+    return joined.replace("\x02", "-")
+
+
+def replace_tables(lines: list[Line], tables: list[tuple[Box, list[str]]],
+                    page: int) -> list[Line]:
+    """PDFium's lines inside a table give way to the table's rows, at the place of the table's first line."""
+    for (x0, bottom, x1, top), rows in tables:
+        inside = [i for i, ln in enumerate(lines) if x0 - 1 <= (ln.x0 + ln.x1) / 2 <= x1 + 1
+                  and bottom - 1 <= (ln.bottom + ln.top) / 2 <= top + 1]
+        if not rows:
+            continue
+        at = inside[0] if inside else next((i for i, ln in enumerate(lines) if ln.top < top), len(lines))
+        step = (top - bottom) / len(rows)
+        size = statistics.median([lines[i].size for i in inside]) if inside else 0.0
+        table_lines = [Line(page, x0, x1, top - (n + 1) * step, top - n * step, size, row, "table")
+                       for n, row in enumerate(rows)]
+        skip = set(inside)
+        kept = [ln for i, ln in enumerate(lines) if i not in skip and i < at]
+        rest = [ln for i, ln in enumerate(lines) if i not in skip and i >= at]
+        lines = kept + table_lines + rest
+    return lines
