@@ -194,9 +194,43 @@ def segment_corpus_jsonl(docs: list[dict[str, Any]], metas: dict[str, dict[str, 
                          ) -> tuple[list[str], dict[str, int]]:
     """Per document (manifest order) its fragments as JSON lines, as ``write_jsonl`` writes them.
 
-    The cache holds these lines, so an unchanged document is copied through without parsing its
-    fragments (a rerun of the scale corpus after editing one transcript reads 97 MB of them).
-    Returns (texts, {cache_hits, cache_misses, fragments, codable}).
+    Returns (texts, {cache_hits, cache_misses, fragments, codable}); see :func:`segment_entries`.
+    """
+    entries, stats = segment_entries(docs, metas, settings, workers, cache_dir, executor)
+    return [e.jsonl for e in entries], stats
+
+
+@dataclass
+class Segmented:
+    """One document's fragments: ``jsonl`` with token rows, ``published`` without (what the pipeline's
+    per-document fragment files hold), and ``key``, the segment cache key that determines both."""
+
+    doc_id: str
+    key: str
+    jsonl: str
+    published: str
+    fragments: int
+    codable: int
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The fragments with their token rows."""
+        import orjson
+
+        # split at "\n" only: JSON escapes it inside strings, but not U+2028 and the like that splitlines() cuts at
+        return [orjson.loads(line) for line in self.jsonl.split("\n") if line]
+
+
+PUBLISHED_DROP = ("tokens", "sents")   # token rows stay in the cache: only rule coding reads them
+
+
+def segment_entries(docs: list[dict[str, Any]], metas: dict[str, dict[str, Any]], settings: dict[str, Any],
+                    workers: int | None = 1, cache_dir: Any = None, executor: str = "process"
+                    ) -> tuple[list[Segmented], dict[str, int]]:
+    """Per document (manifest order) its fragments, unchanged documents from the cache.
+
+    The cache holds the JSON lines, so an unchanged document is copied through without parsing its
+    fragments (a rerun of the scale corpus after editing one transcript would otherwise parse 97 MB of them).
+    Returns (entries, {cache_hits, cache_misses, fragments, codable}).
     """
     import sys
 
@@ -212,16 +246,17 @@ def segment_corpus_jsonl(docs: list[dict[str, Any]], metas: dict[str, dict[str, 
     min_chars = int(settings.get("min_chars", 1))
     resolved_model = installed_model_name(model)   # the pipeline itself loads only if a document is new
     code = source_fingerprint(sys.modules[__name__], nlp_module)
-    cache = DocumentCache(cache_dir, "segment", shape=dict_with(jsonl=str, fragments=int, codable=int))
+    cache = DocumentCache(cache_dir, "segment",
+                          shape=dict_with(jsonl=str, published=str, fragments=int, codable=int))
 
-    results: dict[str, dict[str, Any]] = {}
+    results: dict[str, Segmented] = {}
     todo: list[tuple[str, str]] = []
     for doc in docs:
         meta = metas[doc["doc_id"]]
         key = cache.key(doc, meta, unit_for, resolved_model, batch_size, min_chars, code)
         hit = cache.get(key)
         if hit is not None:
-            results[doc["doc_id"]] = hit
+            results[doc["doc_id"]] = Segmented(doc["doc_id"], key, **hit)
         else:
             todo.append((doc["doc_id"], key))
     if len(todo) > 1:
@@ -231,11 +266,17 @@ def segment_corpus_jsonl(docs: list[dict[str, Any]], metas: dict[str, dict[str, 
     # batches of documents balanced by length (the few long PDFs must not share one worker's batch)
     outputs = map_documents(_segment_job, jobs, workers, executor, sizes=[len(job[0].get("text", "")) for job in jobs])
     for (doc_id, key), frags in zip(todo, outputs):
-        entry = {"jsonl": "".join(dumps(f) + "\n" for f in frags), "fragments": len(frags),
-                 "codable": sum(1 for f in frags if f.get("codable"))}
+        entry = {"jsonl": "".join(dumps(f) + "\n" for f in frags),
+                 "published": "".join(dumps({k: v for k, v in f.items() if k not in PUBLISHED_DROP}) + "\n"
+                                      for f in frags),
+                 "fragments": len(frags), "codable": sum(1 for f in frags if f.get("codable"))}
         cache.put(key, entry)
-        results[doc_id] = entry
+        results[doc_id] = Segmented(doc_id, key, **entry)
     entries = [results[doc["doc_id"]] for doc in docs]
-    return [e["jsonl"] for e in entries], {"cache_hits": cache.hits, "cache_misses": cache.misses,
-                                           "fragments": sum(e["fragments"] for e in entries),
-                                           "codable": sum(e["codable"] for e in entries)}
+    return entries, {"cache_hits": cache.hits, "cache_misses": cache.misses,
+                     "fragments": sum(e.fragments for e in entries), "codable": sum(e.codable for e in entries)}
+
+
+def document_of(fragment_id: str) -> str:
+    """The doc_id of a fragment id (``<doc_id>-<12 hex digits>``, :func:`fragment_id`)."""
+    return fragment_id.rsplit("-", 1)[0]
