@@ -174,8 +174,7 @@ def code(params: dict[str, Any], entries: list[Any], workers: int) -> int:
 def main() -> None:
     args, params = setup(__doc__)
     reg = register(params)
-    extracted = extract(reg, args.workers)
-    docs = pseudonymise(reg, params, extracted, args.workers)
+    docs = pseudonymise(reg, params, extract(reg, args.workers), args.workers)   # the originals: not kept
     entries = segment(reg, params, docs, args.workers)
     n_codings = code(params, entries, args.workers)
     summary("%d documents, %d fragments, %d rule codings", len(docs), sum(e.fragments for e in entries), n_codings)

@@ -237,7 +237,7 @@ def code_documents(jobs: Sequence[tuple[str, str, Any]], codebook: Codebook, mod
     resolved = installed_model_name(model)   # the pipeline itself loads only if a document is new
     cache = DocumentCache(cache_dir, "code", shape=dict_with(ids=list, rows=list))
     results: dict[str, dict[str, Any]] = {}
-    todo: list[tuple[str, str, list[dict[str, Any]], bytes]] = []
+    todo: list[tuple[str, str, tuple[list[str], list[str]], bytes]] = []   # (ids, untokenised ids): no rows kept
     for doc_id, content_key, load in jobs:
         key = cache.key(content_key, codebook.version, resolved, code, question_context)
         hit = cache.get(key, check=lambda value: len(value["ids"]) == len(value["rows"]))
@@ -248,13 +248,13 @@ def code_documents(jobs: Sequence[tuple[str, str, Any]], codebook: Codebook, mod
         codable = [f for f in fragments if f.get("codable")]
         contexts = previous_questions(fragments, codable) if question_context else [None] * len(codable)
         payload = orjson.dumps([[_slim(f) for f in codable], [_slim(c) for c in contexts]])
-        todo.append((doc_id, key, codable, payload))
+        todo.append((doc_id, key, ([f["fragment_id"] for f in codable],
+                                   [f["fragment_id"] for f in codable if not f.get("tokens")]), payload))
     if len(todo) > 1:
         load_nlp(model)   # once, before the workers fork (they share it)
     payloads = [payload for *_, payload in todo]
     outputs = map_groups(_code_group, (codebook, model), payloads, [len(p) for p in payloads], workers, executor)
-    for (doc_id, key, codable, _), rows in zip(todo, outputs):
-        results[doc_id] = {"ids": [f["fragment_id"] for f in codable], "rows": rows,
-                           "untokenised": [f["fragment_id"] for f in codable if not f.get("tokens")]}
+    for (doc_id, key, (ids, untokenised), _), rows in zip(todo, outputs):
+        results[doc_id] = {"ids": ids, "rows": rows, "untokenised": untokenised}
         cache.put(key, results[doc_id])
     return results, {"cache_hits": cache.hits, "cache_misses": cache.misses}
