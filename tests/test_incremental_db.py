@@ -66,7 +66,8 @@ class Project:
         merged = [{**{k: v for k, v in r.items() if k != "source"}, "sources": "rule", "status": "machine"} for r in rows]
         write_jsonl_dir(self.work / "codings", merged, lambda r: document_of(r["fragment_id"]))
 
-    def build(self, path: Path):
+    def build(self, path: Path, stop: bool = False):
+        """Build or update the database; ``stop``: the update fails after the per-document tables."""
         register = self.register
         documents = store.document_rows(register, {}, [], row_counts(self.work / "fragments"), {})
 
@@ -75,6 +76,8 @@ class Project:
             store.write_documents(db, documents)
 
         def after(db):
+            if stop:
+                raise RuntimeError("stopped")
             store.write_problems(db, [])
             store.write_run(db, {"n_codings": db["codings"].count})
             store.write_tables(db, {"codes_seen": [{"code": c} for (c,) in
@@ -125,14 +128,15 @@ def test_a_removed_document_loses_its_rows_and_an_unchanged_run_touches_nothing(
     gone = sorted(p.stem for p in (project.work / "fragments").glob("*.jsonl"))[-1]
     for folder in ("fragments", "codings", "codings_rule"):
         (project.work / folder / f"{gone}.jsonl").unlink(missing_ok=True)
-    with pytest.raises(sqlite3.IntegrityError, match="foreign key"):   # codings without their fragments
-        _rows_of_gone_codings(project, db, gone)
     update = project.build(db)
     assert not update.rebuilt and update.changed["fragments"] == 1
     fresh = tmp_path / "fresh.db"
     project.build(fresh)
     assert contents(db) == contents(fresh)
     assert sqlite3.connect(db).execute("SELECT COUNT(*) FROM fragments WHERE doc_id = ?", (gone,)).fetchone() == (0,)
+    with pytest.raises(sqlite3.IntegrityError, match="foreign key"):   # codings without their fragments
+        _rows_of_gone_codings(project, db, gone)
+    assert project.build(db).rebuilt and contents(db) == contents(fresh)   # the refused update is not kept
 
 
 def _rows_of_gone_codings(project: Project, db: Path, gone: str) -> None:
@@ -147,7 +151,7 @@ def _rows_of_gone_codings(project: Project, db: Path, gone: str) -> None:
         target.unlink()
 
 
-def test_a_database_of_another_layout_or_a_broken_file_is_rebuilt(project: Project, tmp_path: Path) -> None:
+def test_a_database_of_another_layout_a_half_done_update_or_a_broken_file_is_rebuilt(project: Project, tmp_path: Path) -> None:
     db = tmp_path / "kwalitatief.db"
     project.build(db)
     reference = contents(db)
@@ -156,6 +160,15 @@ def test_a_database_of_another_layout_or_a_broken_file_is_rebuilt(project: Proje
     conn.commit()
     conn.close()
     assert project.build(db).rebuilt and contents(db) == reference
+    _edit(project, sorted(p.stem for p in (project.work / "fragments").glob("*.jsonl"))[0], "\nR: Nog iets.\n")
+    with pytest.raises(RuntimeError, match="stopped"):   # an update that stops half-way
+        project.build(db, stop=True)
+    update = project.build(db)
+    assert update.rebuilt
+    fresh = tmp_path / "fresh.db"
+    project.build(fresh)
+    assert contents(db) == contents(fresh)
+    reference = contents(fresh)
     db.write_bytes(b"not a database" * 100)
     assert project.build(db).rebuilt and contents(db) == reference
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".kwalitatief.db")]

@@ -150,7 +150,7 @@ def update_database(path: str | Path, tables: Sequence[PerDocument], before: Wri
                    for t in tables}
         total = max(len(set(current[t.table]) | set(recorded.get(t.table, {}))) for t in tables) or 1
         if max(len(docs) for docs in changed.values()) <= REBUILD_SHARE * total:
-            _patch(db, tables, changed, current, before, after)
+            _patch(db, path, tables, changed, current, before, after)
             return db, Update(False, {name: len(docs) for name, docs in changed.items()})
     if db is not None:
         db.conn.close()
@@ -185,8 +185,12 @@ def _drop_rest(db: sqlite_utils.Database, keep: set[str]) -> None:
             db[table].drop(ignore=True)
 
 
-def _patch(db: sqlite_utils.Database, tables: Sequence[PerDocument], changed: dict[str, list[str]],
+def _patch(db: sqlite_utils.Database, path: Path, tables: Sequence[PerDocument], changed: dict[str, list[str]],
            current: dict[str, dict[str, str]], before: Writer, after: Writer) -> None:
+    # sqlite-utils commits after each of its inserts, so the update is not one transaction: the layout row
+    # goes first and comes back last, and an update that stops half-way leaves a database that is rebuilt
+    with db.conn:
+        db.execute(f"DELETE FROM {INPUTS} WHERE artefact = ?", (LAYOUT,))
     db.execute("PRAGMA foreign_keys = OFF")   # the small tables are rewritten under the large ones; checked below
     with db.conn:
         _drop_rest(db, {t.table for t in tables})
@@ -201,7 +205,7 @@ def _patch(db: sqlite_utils.Database, tables: Sequence[PerDocument], changed: di
             t.write(db, _rows(t.folders, [d for d in changed[t.table] if d in current[t.table]]))
         after(db)
         _record(db, current)
-        _check_foreign_keys(db, Path(db.conn.execute("PRAGMA database_list").fetchone()[2]))
+        _check_foreign_keys(db, path)
     db.execute("PRAGMA foreign_keys = ON")
 
 
