@@ -24,8 +24,8 @@ from _common import register, run_stage, setup, summary
 
 from kwalitatief import paths
 from kwalitatief.corpus import Register
-from kwalitatief.jsonio import atomic_write_text, jsonl_text, read_json, write_json, write_json_dir, write_problems
-from kwalitatief.jsonio import write_text_dir
+from kwalitatief.jsonio import (atomic_write_text, jsonl_text, write_json, write_json_dir, write_problems,
+                                write_text_dir)
 
 log = logging.getLogger("kwalitatief.prepare")
 
