@@ -48,7 +48,8 @@ BENCH = ROOT / "benchmarks"
 SCALE = BENCH / "scale_corpus"
 RESULTS = BENCH / "results"
 PROJECT = RESULTS / "project"
-STAGES = ["extract", "pseudonymise", "segment", "code", "classify", "aggregate", "conclusions", "report"]
+STAGES = ["prepare", "classify", "aggregate", "conclusions", "report"]
+DEMO = RESULTS / "demo"
 TARGETS = {"pdf_pages_per_s": 150, "pdf_vs_pdfium": 0.5, "segment_tokens_per_s": 100_000, "code_fragments_per_s": 5_000,
            "pipeline_s": 120, "peak_memory_mb": 2048, "incremental_s": 10}
 FALLBACK = "blank:nl+lookup"
@@ -96,7 +97,10 @@ def measure(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> dic
     wall = time.perf_counter() - started
     done.set()
     sampler.join()
-    return {"wall_s": round(wall, 2), "rc": proc.returncode, "output": output,
+    # CPU seconds of the whole tree (wait4 counts the descendants each process waited for): on a shared
+    # machine the wall time depends on the load, the CPU time much less
+    return {"wall_s": round(wall, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2), "rc": proc.returncode,
+            "output": output,
             "peak_process_mb": round(usage.ru_maxrss / 1024, 1), "peak_tree_mb": round(peak_tree / 2**20, 1),
             "peak_tree_rss_mb": round(peak_tree_rss / 2**20, 1)}
 
@@ -224,7 +228,7 @@ def run_component(name: str, workers: int, sample: int) -> dict[str, Any]:
                 "tokens_per_s": tokens / dt, "words_per_s": words / dt, "fragments_per_s": len(fragments) / dt}
     if name == "segment_baseline":
         nlp = load_nlp(model)
-        texts = [f["text"] for _, f in zip(range(sample), read_jsonl("outputs/work/fragments.jsonl"))]
+        texts = [f["text"] for _, f in zip(range(sample), read_jsonl("outputs/work/fragments"))]
         from kwalitatief.nlp import token_rows
 
         t = time.perf_counter()
@@ -242,7 +246,7 @@ def run_component(name: str, workers: int, sample: int) -> dict[str, Any]:
         settings = params.get("code", {}) or {}
         codebook = load_codebook(settings.get("codebook", "codebook/codebook.yaml"))
         nlp = load_nlp(model)
-        fragments = list(read_jsonl("outputs/work/fragments.jsonl"))
+        fragments = _fragments_with_tokens(params, reg)
         codable = [f for f in fragments if f.get("codable")]
         t = time.perf_counter()
         if name == "code":   # what the stage runs: per document, on the worker pool (no cache)
@@ -254,6 +258,21 @@ def run_component(name: str, workers: int, sample: int) -> dict[str, Any]:
         return {"seconds": dt, "fragments": len(codable), "codings": sum(map(len, results)),
                 "fragments_per_s": len(codable) / dt}
     raise SystemExit(f"unknown component {name}")
+
+
+def _fragments_with_tokens(params: dict[str, Any], reg: Any) -> list[dict[str, Any]]:
+    """The fragments with their token rows: from the segment cache of the cold run (the pipeline's
+    fragment files do not hold them)."""
+    import dataclasses
+
+    from kwalitatief.jsonio import read_json
+    from kwalitatief.segment import segment_corpus
+
+    metas = {d.doc_id: dataclasses.asdict(d) for d in reg.documents}
+    docs = [read_json(p) for p in sorted(Path("outputs/work/pseudonymised").glob("*.json"))]
+    settings = {**params.get("segment", {}), **params.get("nlp", {})}
+    fragments, _ = segment_corpus(docs, metas, settings, workers=1, cache_dir="outputs/cache")
+    return fragments
 
 
 # --------------------------------------------------------------------------------------------- the project
@@ -275,11 +294,25 @@ def prepare_project(rebuild: bool) -> None:
                 line = json.dumps(obj, ensure_ascii=False)
             out.append(line)
         path.write_text("\n".join(out) + "\n", encoding="utf-8")
-    for name in ("params.yaml", "dvc.yaml"):
-        shutil.copy(ROOT / name, PROJECT / name)
+    _method(PROJECT)
+
+
+def _method(project: Path) -> None:
+    """The study's method in a scratch project: settings, dvc.yaml, and links to pipeline/ and src/."""
+    for name in ("params.yaml", "dvc.yaml", "study.yaml"):
+        shutil.copy(ROOT / name, project / name)
     for name in ("pipeline", "src"):
-        (PROJECT / name).symlink_to(ROOT / name)
-    subprocess.run([sys.executable, "-m", "dvc", "init", "--no-scm", "-q"], cwd=PROJECT, check=True)
+        (project / name).symlink_to(ROOT / name)
+    subprocess.run([sys.executable, "-m", "dvc", "init", "--no-scm", "-q"], cwd=project, check=True)
+
+
+def prepare_demo() -> None:
+    """The demo study (corpus/ and codebook/ of this repository) in a scratch project."""
+    shutil.rmtree(DEMO, ignore_errors=True)
+    DEMO.mkdir(parents=True)
+    shutil.copytree(ROOT / "corpus", DEMO / "corpus")
+    shutil.copytree(ROOT / "codebook", DEMO / "codebook")
+    _method(DEMO)
 
 
 def corpus_counts() -> dict[str, int]:
@@ -295,11 +328,11 @@ def corpus_counts() -> dict[str, int]:
         if doc.get("source_type") != "pdf" and not doc.get("n_pages"):
             transcript_words += n
     tokens = fragments = codable = 0
-    for frag in read_jsonl(PROJECT / "outputs/work/fragments.jsonl"):
+    for frag in read_jsonl(PROJECT / "outputs/work/fragments"):
         fragments += 1
-        tokens += len(frag["tokens"])
+        tokens += len(frag["lemmas"].split())   # the token rows stay in the segment cache; lemmas: one per word token
         codable += bool(frag.get("codable"))
-    codings = sum(1 for _ in read_jsonl(PROJECT / "outputs/work/codings.jsonl"))
+    codings = sum(1 for _ in read_jsonl(PROJECT / "outputs/work/codings"))
     return {"pdf_pages": pages, "words": words, "transcript_words": transcript_words, "tokens": tokens,
             "fragments": fragments, "codable_fragments": codable, "codings": codings}
 
@@ -329,12 +362,94 @@ def dvc_repro() -> dict[str, Any]:
             "peak_tree_mb": result["peak_tree_mb"]}
 
 
-def edit_one_transcript() -> str:
-    path = sorted((PROJECT / "corpus" / "transcripts").glob("int_s07_*.txt"))[0]
+def kwal_run(project: Path) -> dict[str, Any]:
+    """``kwal run`` in ``project``: wall time, exit code, the seconds of each stage that ran (its line in
+    the output), the peak memory of the process tree (PSS)."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+           "PYTHONPATH": str(ROOT / "src")}
+    result = measure([sys.executable, "-m", "kwalitatief.cli", "run"], project, env)
+    if result["rc"] != 0:
+        print(result["output"][-3000:])
+    stages = {m[0]: float(m[1]) for m in re.findall(r"^  (\w+) .*\((\d+(?:\.\d+)?) s\)$", result["output"], re.M)}
+    return {"wall_s": result["wall_s"], "cpu_s": result["cpu_s"], "rc": result["rc"], "stages_s": stages,
+            "peak_tree_mb": result["peak_tree_mb"]}
+
+
+def edit_transcript(project: Path, pattern: str, i: int) -> str:
+    """Append a sentence to the ``i``-th transcript matching ``pattern`` (plain text)."""
+    path = sorted((project / "corpus" / "transcripts").glob(pattern))[i]
     text = path.read_text(encoding="utf-8").rstrip("\n")
-    path.write_text(text + " Daar wil ik nog aan toevoegen dat de samenwerking in de regio echt beter moet.\n",
-                    encoding="utf-8")
+    path.write_text(text + f"\n\nR: Daar wil ik nog aan toevoegen ({i}) dat de samenwerking in de regio echt beter "
+                    "moet.\n", encoding="utf-8")
     return path.name
+
+
+def startup_seconds(project: Path) -> dict[str, float]:
+    """Per stage: starting its process and its top-level imports (``pipeline/<stage>.py --help``), the part
+    of its time that does not depend on the data."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    out = {}
+    for stage in STAGES:
+        best = min(measure([sys.executable, f"pipeline/{stage}.py", "--help"], project, env)["wall_s"]
+                   for _ in range(2))
+        out[stage] = best
+    return out
+
+
+def incremental(project: Path, pattern: str, repeat: int, codebook_edit: bool = True) -> dict[str, Any]:
+    """Through ``kwal run``: nothing changed, one transcript edited (best of ``repeat``, a different transcript
+    each time) and the codebook edited; plus the fixed cost (process starts, imports, DVC)."""
+    out: dict[str, Any] = {}
+    noop = [kwal_run(project) for _ in range(repeat)]
+    out["nothing_changed"] = min(noop, key=lambda r: r["wall_s"])
+    edits = []
+    for i in range(repeat):
+        name = edit_transcript(project, pattern, i)
+        edits.append({"file": name, **kwal_run(project)})
+    out["edited_transcript"] = min(edits, key=lambda r: r["wall_s"])
+    out["edited_transcript_all_s"] = [r["wall_s"] for r in edits]
+    if codebook_edit:
+        with open(project / "codebook" / "codebook.yaml", "a", encoding="utf-8") as handle:
+            handle.write("\n# benchmark: an edit of the codebook\n")
+        out["edited_codebook"] = kwal_run(project)
+    startup = startup_seconds(project)
+    out["fixed_cost"] = {"startup_s": startup, "startup_total_s": round(sum(startup.values()), 2),
+                         "dvc_and_kwal_noop_s": out["nothing_changed"]["wall_s"]}
+    return out
+
+
+def print_incremental(label: str, inc: dict[str, Any]) -> None:
+    print(f"\n{label}, through kwal run:")
+    for name in ("nothing_changed", "edited_transcript", "edited_codebook"):
+        if name in inc:
+            r = inc[name]
+            stages = ", ".join(f"{k} {v:.1f}" for k, v in r["stages_s"].items()) or "none"
+            extra = f" (all: {inc['edited_transcript_all_s']})" if name == "edited_transcript" else ""
+            print(f"  {name.replace('_', ' '):<18} {r['wall_s']:7.2f} s (CPU {r['cpu_s']:.1f} s){extra}  peak "
+                  f"{r['peak_tree_mb']:.0f} MB PSS; "
+                  f"stages (s): {stages}")
+    fixed = inc["fixed_cost"]
+    print(f"  fixed cost: nothing-changed run {fixed['dvc_and_kwal_noop_s']:.2f} s; process start + top-level "
+          f"imports per stage {fixed['startup_s']} = {fixed['startup_total_s']:.2f} s")
+
+
+def incremental_cases(report: dict[str, Any], args: argparse.Namespace) -> None:
+    """The incremental runs on the scale corpus (a transcript nobody annotated: variant 7) and on the demo
+    (its transcripts are all annotated), unless skipped."""
+    if not args.skip_incremental:
+        report["incremental"] = incremental(PROJECT, "int_s07_*.txt", args.repeat)
+    if not args.skip_demo:
+        prepare_demo()
+        report["demo_cold"] = kwal_run(DEMO)
+        report["demo_incremental"] = incremental(DEMO, "int_r*.txt", args.repeat)
+
+
+def print_incremental_cases(report: dict[str, Any]) -> None:
+    if "incremental" in report:
+        print_incremental("scale corpus", report["incremental"])
+    if "demo_incremental" in report:
+        print(f"\ndemo corpus, whole run (kwal run, cold): {report['demo_cold']['wall_s']:.2f} s")
+        print_incremental("demo corpus (an annotated transcript edited)", report["demo_incremental"])
 
 
 # --------------------------------------------------------------------------------------------- main
@@ -344,6 +459,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=0, help="processes (0 = all cores)")
     parser.add_argument("--rebuild", action="store_true", help="build the scale corpus again")
     parser.add_argument("--skip-incremental", action="store_true")
+    parser.add_argument("--skip-demo", action="store_true", help="no incremental runs on the demo corpus")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per incremental case (the best is reported)")
+    parser.add_argument("--quick", action="store_true",
+                        help="the whole run through kwal run instead of stage by stage, no component baselines")
     parser.add_argument("--baseline-pages", type=int, default=120, help="pages for the pdfplumber baseline")
     parser.add_argument("--baseline-fragments", type=int, default=20000, help="fragments for the nlp() baseline")
     parser.add_argument("--component", help=argparse.SUPPRESS)
@@ -358,6 +477,17 @@ def main() -> None:
     print(f"machine: {cores} cores (nproc), workers {workers}, Python {sys.version.split()[0]}")
     prepare_project(args.rebuild)
     report: dict[str, Any] = {"cores": cores, "workers": workers, "stages": {}, "components": {}}
+
+    if args.quick:   # the whole run as a researcher starts it, then the incremental cases
+        cold = kwal_run(PROJECT)
+        report.update(pipeline_s=cold["wall_s"], cold=cold, counts=corpus_counts())
+        print(f"whole run (kwal run, cold): {cold['wall_s']:.2f} s, peak {cold['peak_tree_mb']:.0f} MB PSS; "
+              f"stages (s): {cold['stages_s']}", flush=True)
+        incremental_cases(report, args)
+        print_incremental_cases(report)
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "benchmark_quick.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+        return
 
     # cold run, stage by stage
     total = 0.0
@@ -383,16 +513,10 @@ def main() -> None:
     comps["code"] = component("code", workers)
     comps["code_1"] = component("code_1", 1)
 
-    # incremental, through DVC
+    # incremental, through kwal run (= dvc repro, as a researcher runs it)
     if not args.skip_incremental:
         subprocess.run([sys.executable, "-m", "dvc", "commit", "-f", "-q"], cwd=PROJECT, check=True)
-        inc = report["incremental"] = {}
-        inc["nothing_changed"] = dvc_repro()
-        inc["edited_transcript"] = {"file": edit_one_transcript(), **dvc_repro()}
-        with open(PROJECT / "codebook" / "codebook.yaml", "a", encoding="utf-8") as handle:
-            handle.write("\n# benchmark: an edit of the codebook\n")
-        inc["edited_codebook"] = dvc_repro()
-
+    incremental_cases(report, args)
     # the table
     peak_process = max(s["peak_process_mb"] for s in report["stages"].values())
     peak_tree = max(s["peak_tree_mb"] for s in report["stages"].values())
@@ -429,13 +553,7 @@ def main() -> None:
     for name, c in comps.items():
         print(f"  component {name:<17} {c['seconds']:7.2f} s  peak {c['peak_process_mb']:6.0f} MB/process "
               f"{c['peak_tree_mb']:6.0f} MB/tree")
-    if "incremental" in report:
-        print()
-        for name, r in report["incremental"].items():
-            print(f"dvc repro, {name.replace('_', ' '):<18} {r['wall_s']:6.2f} s  exit {r['rc']}  stages run: "
-                  f"{', '.join(r['stages_run']) or 'none'}")
-            for c in r["cache"]:
-                print(f"{'':<30} {c}")
+    print_incremental_cases(report)
     print("\nreal-engine PDFs (tests/data/pdfs; python benchmarks/real_pdfs.py FOLDER scores any folder):")
     sys.path.insert(0, str(BENCH))
     from real_pdfs import report as real_pdf_report

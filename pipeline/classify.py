@@ -11,8 +11,9 @@ import sys
 from _common import run_stage, setup, summary
 
 from kwalitatief import paths
-from kwalitatief.jsonio import atomic_write_text, write_json, write_jsonl, write_problems
+from kwalitatief.jsonio import atomic_write_text, write_json, write_jsonl_dir, write_problems
 from kwalitatief.keyscan import project_redactor
+from kwalitatief.segment import document_of
 
 log = logging.getLogger("kwalitatief.classify")
 
@@ -24,6 +25,11 @@ def _csv(rows: list[dict]) -> str:
         writer.writeheader()
         writer.writerows(rows)
     return buffer.getvalue()
+
+
+def _document(row: dict) -> str:
+    """Codings are written one file per document (outputs/work/codings/<doc_id>.jsonl)."""
+    return document_of(row["fragment_id"])
 
 
 def main() -> None:
@@ -44,7 +50,7 @@ def main() -> None:
     from kwalitatief.classifier.model import save_model
 
     save_model(model, paths.MODEL_DIR, result.model_file)
-    write_jsonl(paths.CODINGS_CLASSIFIER, result.classifier_rows)
+    write_jsonl_dir(paths.CODINGS_CLASSIFIER, result.classifier_rows, _document)
     # review decisions (codebook/reviews.jsonl): a human decision always overrides the machine
     from kwalitatief.review import apply_project
 
@@ -56,7 +62,7 @@ def main() -> None:
     merged_rows, review_problems = apply_project(annotated, codes=result.codes, fragments=result.fragments)
     review_problems = redactor.redact_problems(review_problems)
     write_problems(paths.problems_file("review"), review_problems)
-    write_jsonl(paths.CODINGS, merged_rows)
+    write_jsonl_dir(paths.CODINGS, merged_rows, _document)
     for p in review_problems:
         log.warning("%s", p["message"])
     log.info("classifier: %d codings of %d fragments (%d codes with a model, %d by the rules only); "

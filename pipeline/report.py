@@ -1,4 +1,8 @@
-"""Stage report: assemble the SQLite database from all artefacts and render the report."""
+"""Stage report: bring the SQLite database up to date with all artefacts and render the report.
+
+The per-document tables (fragments, codings) are updated for the documents whose artefact files changed
+(the files' hashes are recorded in the database, table run_inputs); every other table is written afresh
+(kwalitatief.store_update)."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from _common import register, run_stage, setup
 from kwalitatief import store
 from kwalitatief.config import file_sha256
 from kwalitatief.jsonio import read_json, read_jsonl
-from kwalitatief.paths import DATABASE, EXTRACTED_DIR, FRAGMENTS, WORK
+from kwalitatief.paths import DATABASE, EXTRACTED_DIR, WORK
 from kwalitatief.provenance import corpus_hash, run_provenance
 from kwalitatief import paths
 from kwalitatief import report as report_lib
@@ -22,12 +26,9 @@ from kwalitatief.codebook import load_codebook
 from kwalitatief.conclusions import conclusion_tables
 from kwalitatief.keyscan import project_redactor
 from kwalitatief.leakguard import LeakError, guard
+from kwalitatief.store_update import per_document_tables, row_counts, update_database
 
 log = logging.getLogger("kwalitatief.report")
-
-
-def _rows(path: Path) -> list[dict]:
-    return list(read_jsonl(path)) if path.exists() else []
 
 
 def main() -> None:
@@ -44,14 +45,10 @@ def main() -> None:
         if path.exists():
             data = read_json(path)
             extracted[doc.doc_id] = {k: data.get(k) for k in ("source_type", "encoding", "n_pages", "text")}
-    fragments = list(read_jsonl(FRAGMENTS, drop=("tokens", "sents")))
     hashes = {doc.doc_id: file_sha256(doc.source(reg.corpus_dir)) for doc in reg.documents}
     manifest = Path(params.get("corpus", {}).get("manifest", "corpus/manifest.csv"))
     facts = {"corpus_hash": corpus_hash(hashes, manifest.read_bytes()), "n_documents": len(reg.documents)}
-    # analyses (issue 5): codings, aggregates, conclusions -> tables, views and the report
-    codings = _rows(paths.CODINGS)
-    machine = _rows(paths.CODINGS_RULE) + _rows(paths.CODINGS_CLASSIFIER)
-    facts.update(_versions(codings or machine))
+    # analyses (issue 5): aggregates, conclusions -> tables, views and the report
     tables = read_exports(paths.AGGREGATES_DIR) if paths.AGGREGATES_DIR.exists() else {}
     concl = read_json(paths.CONCLUSIONS) if paths.CONCLUSIONS.exists() else {"conclusions": [], "quantifiers": []}
     tables.update(conclusion_tables(concl["conclusions"]))
@@ -71,22 +68,35 @@ def main() -> None:
                                           "organisation": labels.get("organisations", {}).get(r["respondent_id"],
                                                                                               r["organisation"])})
                    for r in reg.respondents]
+    counts = row_counts(paths.FRAGMENTS)
     documents = [redactor.redact_value({**d, "title": labels.get("titles", {}).get(d["doc_id"], d["title"])},
                                        d["doc_id"])
-                 for d in store.document_rows(reg, extracted, problems, fragments, hashes)]
-    run_facts = run_provenance(params, ".", **facts, n_codings=len(codings), n_conclusions=len(concl["conclusions"]))
-    db = store.build_database(
-        DATABASE,
-        regions=region_rows(reg), respondents=respondents, documents=documents,
-        fragments=fragments, problems=problems, provenance=run_facts,
-        codings=codings if paths.CODINGS.exists() else None,
-        machine_codings=machine if machine else None, tables=tables,
-    )
+                 for d in store.document_rows(reg, extracted, problems, counts, hashes)]
+    run_facts: dict = {}
+
+    def before(db) -> None:
+        """The tables the per-document ones refer to."""
+        store.write_registers(db, region_rows(reg), respondents)
+        store.write_documents(db, documents)
+
+    def after(db) -> None:
+        """The other tables, once fragments and codings are up to date."""
+        run_facts.update(run_provenance(params, ".", **facts, **_versions(db),
+                                        n_codings=db["codings"].count, n_conclusions=len(concl["conclusions"])))
+        store.write_problems(db, problems)
+        store.write_run(db, run_facts)
+        store.write_tables(db, tables)
+
+    db, update = update_database(DATABASE, per_document_tables(paths.FRAGMENTS, paths.CODINGS, paths.CODINGS_RULE,
+                                                               paths.CODINGS_CLASSIFIER), before, after)
     study = reg.study
     outside = [r for r in reg.region_names if r not in reg.population]
     views = report_lib.create_views(db, outside)
-    log.info("wrote %s: %d documents, %d fragments, %d codings, %d problems; views: %s", DATABASE,
-             db["documents"].count, db["fragments"].count, len(codings), db["problems"].count, ", ".join(views))
+    log.info("%s %s: %d documents, %d fragments, %d codings, %d problems; views: %s",
+             "rebuilt" if update.rebuilt else "updated (" + ", ".join(f"{t}: {n} documents" for t, n in
+                                                                  update.changed.items()) + ")",
+             DATABASE, db["documents"].count, db["fragments"].count, db["codings"].count, db["problems"].count,
+             ", ".join(views))
     metrics = read_json(paths.METRICS_DETAIL) if paths.METRICS_DETAIL.exists() else None
     context = report_lib.build_context(concl["conclusions"], tables, reg.region_names, run_facts, metrics,
                                        concl.get("quantifiers", []), problems, study=study,
@@ -110,11 +120,14 @@ def region_rows(reg) -> list[dict]:
                    for value, label in reg.study.outside.items() if value not in names]
 
 
-def _versions(codings: list[dict]) -> dict[str, str]:
-    """Codebook and model version of the codings (the values the coding stages recorded)."""
+def _versions(db) -> dict[str, str]:
+    """Codebook and model version of the codings (the values the coding stages recorded): of the merged
+    codings, or of the machine's where there are none."""
+    table = "codings" if db["codings"].exists() and db["codings"].count else "codings_machine"
     out = {}
     for key in ("codebook_version", "model_version"):
-        values = sorted({c.get(key) for c in codings if c.get(key)})
+        values = [v for (v,) in db.execute(f"SELECT DISTINCT [{key}] FROM [{table}] WHERE [{key}] IS NOT NULL "
+                                           f"AND [{key}] != '' ORDER BY 1").fetchall()] if db[table].exists() else []
         out[key] = ", ".join(values) if values else "–"
     return out
 

@@ -95,12 +95,12 @@ def make_review_project(root: Path, docs: dict | None = None, build_db: bool = T
         write_json(root / "outputs/work/pseudonymised" / f"{doc_id}.json",
                    {"doc_id": doc_id, "text": text, "replacements": []})
         write_json(root / "outputs/private/extracted" / f"{doc_id}.json", {"doc_id": doc_id, "text": text})
-    write_jsonl(root / "outputs/work/fragments.jsonl", fragments)
+    write_jsonl(root / "outputs/work/fragments/corpus.jsonl", fragments)
     rule, clf = machine_rows(fragments)
     merged = merge_codings(rule, clf, "union", list(THRESHOLDS), "rule_first", CODEBOOK_VERSION, "clf-test")
-    write_jsonl(root / "outputs/work/codings_rule.jsonl", rule)
-    write_jsonl(root / "outputs/work/codings_classifier.jsonl", clf)
-    write_jsonl(root / "outputs/work/codings.jsonl", merged)
+    write_jsonl(root / "outputs/work/codings_rule/corpus.jsonl", rule)
+    write_jsonl(root / "outputs/work/codings_classifier/corpus.jsonl", clf)
+    write_jsonl(root / "outputs/work/codings/corpus.jsonl", merged)
     write_json(root / "outputs/model/model.json", {"thresholds": THRESHOLDS, "trained_codes": sorted(THRESHOLDS)})
     if build_db:
         build_database(root, fragments, merged, rule + clf)

@@ -217,9 +217,9 @@ def test_an_annotation_change_changes_the_training_hash_and_retrains_through_dvc
     assert model_a.version != model_b.version
     stage = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["classify"]
     deps = set(stage["deps"])
-    assert {"codebook/annotations", "codebook/codebook.yaml", "outputs/work/fragments.jsonl"} <= deps
+    assert {"codebook/annotations", "codebook/codebook.yaml", "outputs/work/fragments"} <= deps
     assert "classify" in stage["params"]
-    assert {"outputs/work/codings.jsonl", "outputs/work/codings_classifier.jsonl"} <= {
+    assert {"outputs/work/codings", "outputs/work/codings_classifier"} <= {
         next(iter(o)) if isinstance(o, dict) else o for o in stage["outs"]}
 
 
@@ -366,11 +366,11 @@ def make_project(root: Path, examples: list[Example]) -> list[dict]:
     for frag, ex in zip(frags, examples):
         frag.update(fragment_id=ex.fragment_id, doc_id=ex.doc_id, codable=True,
                     lemmas=" ".join(t[2] for t in frag["tokens"]))
-    write_jsonl(root / "outputs/work/fragments.jsonl", frags)
+    write_jsonl(root / "outputs/work/fragments/corpus.jsonl", frags)
     codebook = load_codebook(root / "codebook/codebook.yaml")
     rows = [{"fragment_id": f["fragment_id"], "codebook_version": codebook.version, "model_version": None, **r}
             for f, coded in zip(frags, code_fragments(frags, codebook, nlp)) for r in coded]
-    write_jsonl(root / "outputs/work/codings_rule.jsonl", rows)
+    write_jsonl(root / "outputs/work/codings_rule/corpus.jsonl", rows)
     write_annotations(root / "codebook/annotations/a.jsonl", [
         {"doc_id": e.doc_id, "text": e.text, "coder": "T",
          "codes": [{"code": c, **({"valence": e.valences[c]} if c in e.valences else {})} for c in e.positives()]}
@@ -395,10 +395,14 @@ def test_the_classify_stage_trains_codes_merges_and_evaluates_deterministically(
     assert first.returncode == 0, first.stderr
     assert "knelpunt.status is coded by the rules only" in first.stderr
     out = tmp_path / "outputs"
-    files = ["work/codings_classifier.jsonl", "work/codings.jsonl", "metrics.json", "plots/f1_per_code.csv",
+    files = ["work/codings_classifier", "work/codings", "metrics.json", "plots/f1_per_code.csv",
              "plots/learning_curve.csv", "model/model.json", "work/problems_classify.jsonl", "metrics_detail.json"]
-    snapshot = {name: (out / name).read_bytes() for name in files}
-    merged = [json.loads(line) for line in snapshot["work/codings.jsonl"].splitlines()]
+    def read(name: str) -> bytes:   # a codings folder: its per-document files in name order
+        folder = out / name
+        return b"".join(p.read_bytes() for p in sorted(folder.glob("*.jsonl"))) if folder.is_dir() else folder.read_bytes()
+
+    snapshot = {name: read(name) for name in files}
+    merged = [json.loads(line) for line in snapshot["work/codings"].splitlines()]
     sources = {r["sources"] for r in merged}
     # the fragments of this project are annotated: their annotation is their coding (manual coding counts)
     assert "annotation" in sources and sources <= {"annotation", "rule", "classifier", "rule+classifier"}
@@ -412,10 +416,10 @@ def test_the_classify_stage_trains_codes_merges_and_evaluates_deterministically(
     assert json.loads(snapshot["model/model.json"])["rules_only_codes"]["knelpunt.status"].startswith("2 positive")
     shutil.rmtree(out / "model")
     for name in files[:5]:
-        (out / name).unlink()
+        shutil.rmtree(out / name) if (out / name).is_dir() else (out / name).unlink()
     second = run()
     assert second.returncode == 0, second.stderr
-    assert {name: (out / name).read_bytes() for name in files} == snapshot
+    assert {name: read(name) for name in files} == snapshot
 
 
 def test_code_file_uses_rules_and_the_trained_model_together(tmp_path):
@@ -486,7 +490,7 @@ def test_rerun_reuses_the_model_and_recodes_only_the_changed_document(tmp_path):
     frags = make_project(tmp_path, synthetic_examples(n=60, rare=2))
     others = synthetic_examples(n=30, seed=5)
     extra = [{**f, "doc_id": f"x{i % 3}", "fragment_id": f"x{i % 3}-{i:03d}"} for i, f in enumerate(fragments_of(others))]
-    write_jsonl(tmp_path / "outputs/work/fragments.jsonl", frags + extra)
+    write_jsonl(tmp_path / "outputs/work/fragments/corpus.jsonl", frags + extra)
     params = yaml.safe_load(yaml.safe_dump(STAGE_PARAMS))
     cache = tmp_path / "outputs/cache"
 
@@ -501,10 +505,10 @@ def test_rerun_reuses_the_model_and_recodes_only_the_changed_document(tmp_path):
     assert again.cache == {"model_reused": 1, "documents_reused": 4, "documents_coded": 0}
     assert rows_again == rows_first and again.model.version == first.model.version
 
-    edited = list(read_jsonl(tmp_path / "outputs/work/fragments.jsonl"))
+    edited = list(read_jsonl(tmp_path / "outputs/work/fragments"))
     target = next(f for f in edited if f["doc_id"] == "x1")
     target["text"] = target["lemmas"] = "De deadline was veel te krap en de termijn onhaalbaar kort."
-    write_jsonl(tmp_path / "outputs/work/fragments.jsonl", edited)
+    write_jsonl(tmp_path / "outputs/work/fragments/corpus.jsonl", edited)
     after, rows_after = run(workers=2, cache_dir=cache)
     assert after.cache == {"model_reused": 1, "documents_reused": 3, "documents_coded": 1}
     _, rows_fresh = run(workers=1)
@@ -533,7 +537,7 @@ def test_documents_classified_in_one_batch_get_the_rows_of_classifying_each_alon
     frags = make_project(tmp_path, synthetic_examples(n=60, rare=2))
     others = fragments_of(synthetic_examples(n=30, seed=5))
     extra = [{**f, "doc_id": f"x{i % 3}", "fragment_id": f"x{i % 3}-{i:03d}"} for i, f in enumerate(others)]
-    write_jsonl(tmp_path / "outputs/work/fragments.jsonl", frags + extra)
+    write_jsonl(tmp_path / "outputs/work/fragments/corpus.jsonl", frags + extra)
     result = train_from_project(yaml.safe_load(yaml.safe_dump(STAGE_PARAMS)), tmp_path, workers=1)
     hits = {fid: set(codes) for fid, codes in result.rule_preds.items()}
     by_doc: dict[str, list[dict]] = {}

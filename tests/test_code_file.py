@@ -35,20 +35,13 @@ def test_code_file_codes_good_lines_and_reports_the_bad_one(tmp_path):
     assert f4["codes"] == []
 
 
-def test_code_stage_codes_codable_fragments_with_version_and_question_context(tmp_path):
-    import shutil
-    import subprocess
-    import sys
-
+def test_code_step_codes_codable_fragments_with_question_context_and_caches_per_document(tmp_path):
     from kwalitatief.codebook import load_codebook
-    from kwalitatief.coding import tokenise
-    from kwalitatief.jsonio import write_jsonl
+    from kwalitatief.coding import code_documents, tokenise
     from kwalitatief.nlp import load_nlp
 
     root = Path(__file__).resolve().parents[1]
-    shutil.copytree(root / "codebook", tmp_path / "codebook", ignore=shutil.ignore_patterns("annotations"))
-    (tmp_path / "params.yaml").write_text("nlp:\n  model: blank:nl+lookup\ncode:\n  question_context: true\n",
-                                          encoding="utf-8")
+    codebook = load_codebook(root / "codebook" / "codebook.yaml")
     texts = [("interviewer", False, "Hoe kijkt u terug op de proeftuin?"),
              ("respondent", True, "Heel waardevol, het gaf veel energie."),
              ("interviewer", False, "Die geldstromen zijn niet op elkaar afgestemd."),
@@ -56,16 +49,24 @@ def test_code_stage_codes_codable_fragments_with_version_and_question_context(tm
     rows = tokenise([t for _, _, t in texts], load_nlp("blank:nl+lookup"))
     fragments = [{**row, "fragment_id": f"d1-{i}", "doc_id": "d1", "seq": i, "role": role, "codable": codable}
                  for i, (row, (role, codable, _)) in enumerate(zip(rows, texts))]
-    write_jsonl(tmp_path / "outputs" / "work" / "fragments.jsonl", fragments)
-    proc = subprocess.run([sys.executable, str(root / "pipeline" / "code.py")], cwd=tmp_path,
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    out = [json.loads(line) for line in
-           (tmp_path / "outputs" / "work" / "codings_rule.jsonl").read_text(encoding="utf-8").splitlines()]
-    version = load_codebook(tmp_path / "codebook" / "codebook.yaml").version
+    loads = []
+
+    def load():
+        loads.append(1)
+        return fragments
+
+    def run():
+        coded, stats = code_documents([("d1", "content-1", load)], codebook, "blank:nl+lookup", True,
+                                      cache_dir=tmp_path / "cache")
+        return [{"fragment_id": fid, **row} for fid, rs in zip(coded["d1"]["ids"], coded["d1"]["rows"])
+                for row in rs], stats
+
+    out, stats = run()
     assert {(r["fragment_id"], r["code"], r["valence"]) for r in out} == {
         ("d1-1", "opinie.proeftuin", "positief"),      # topic from the interviewer's question
         ("d1-3", "knelpunt.geldstromen", None),        # the interviewer fragment itself is not coded
     }
-    assert all(r["codebook_version"] == version and r["source"] == "rule" and r["rule_id"] for r in out)
+    assert all(r["source"] == "rule" and r["rule_id"] for r in out)
+    again, stats_again = run()                         # the same content key: from the cache, not loaded
+    assert again == out and stats_again == {"cache_hits": 1, "cache_misses": 0} and len(loads) == 1
     assert next(r for r in out if r["code"] == "opinie.proeftuin")["rule_id"].endswith("@context")

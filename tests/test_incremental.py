@@ -118,3 +118,23 @@ def test_a_stage_rewrites_only_changed_per_document_files_and_removes_stale_ones
     assert (folder / "a.json").stat().st_mtime_ns == 1_000_000_000          # unchanged: not rewritten
     assert (folder / "b.json").stat().st_mtime_ns != 1_000_000_000
     assert read_json(folder / "b.json") == {"text": "twee, bewerkt"}
+
+
+def test_token_rows_are_read_only_when_asked_for_and_rebuilt_when_their_cache_entry_is_gone(tmp_path: Path) -> None:
+    import shutil
+
+    from kwalitatief.segment import segment_entries
+
+    corpus, cache = make_corpus(tmp_path), tmp_path / "cache"
+    register = load_register(corpus)
+    metas = {d.doc_id: asdict(d) for d in register.documents}
+    docs = extract_corpus(register).documents
+    first, _ = segment_entries(docs, metas, SETTINGS, cache_dir=cache)
+    expected = [e.rows() for e in first]
+    assert all(rows and all("tokens" in f for f in rows) for rows in expected)
+    assert all('"tokens"' not in e.published for e in first)   # the published fragments hold no token rows
+    shutil.rmtree(cache / "segment_tokens")
+    again, stats = segment_entries(docs, metas, SETTINGS, cache_dir=cache)
+    assert stats["cache_hits"] == len(docs) and [e.published for e in again] == [e.published for e in first]
+    assert [e.rows() for e in again] == expected
+    assert len(list((cache / "segment_tokens").glob("*.json"))) == len(docs)

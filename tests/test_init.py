@@ -19,7 +19,7 @@ def test_init_writes_an_empty_study_that_check_says_is_unfinished(tmp_path: Path
     study = tmp_path / "jeugdzorg"
     done = kwal("init", str(study), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    for rel in ("study.yaml", "params.yaml", "dvc.yaml", ".gitignore", "README.md", "pipeline/extract.py",
+    for rel in ("study.yaml", "params.yaml", "dvc.yaml", ".gitignore", "README.md", "pipeline/prepare.py",
                 "pipeline/_common.py", "corpus/manifest.csv", "corpus/respondents.csv", "corpus/regions.csv",
                 "corpus/pseudonyms.csv", "codebook/codebook.yaml", "codebook/conclusions.yaml",
                 "codebook/reviews.jsonl", "codebook/annotations/.gitkeep", "codebook/lexicon/.gitkeep", ".dvc/config"):

@@ -25,6 +25,7 @@ import yaml
 from test_pseudonymise_leaks import _synthetic_corpus
 
 from kwalitatief.cache import DocumentCache, dict_with, list_of
+from kwalitatief.jsonio import read_jsonl
 from kwalitatief.keyscan import KeyIndex
 from kwalitatief.leakguard import LeakError, guard, scan_outputs
 
@@ -78,7 +79,7 @@ def project(tmp_path_factory) -> Path:
     root = _make_project(tmp_path_factory.mktemp("study"))
     first = _kwal(root, "run")
     assert first.returncode == 0, first.stdout + first.stderr
-    fragments = [json.loads(line) for line in (root / "outputs/work/fragments.jsonl").read_text().splitlines()]
+    fragments = list(read_jsonl(root / "outputs/work/fragments"))
     # an orphaned decision whose recorded text holds a name (and a live one on the fragment with the nickname)
     nick = next(f for f in fragments if MISSED in f["text"])
     decisions = [
@@ -149,7 +150,7 @@ def test_a_corrupt_pseudonymisation_cache_entry_is_recomputed_never_published(pr
     for entry in entries:
         entry.write_text("{}", encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    run = subprocess.run([sys.executable, "pipeline/pseudonymise.py"], cwd=project, env=env, text=True,
+    run = subprocess.run([sys.executable, "pipeline/prepare.py"], cwd=project, env=env, text=True,
                          capture_output=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert "detection cache: 0 reused" in run.stderr
@@ -182,7 +183,7 @@ def test_outputs_private_is_only_readable_by_its_owner(project: Path) -> None:
 
 
 def test_purge_leaks_repairs_a_missed_name_everywhere(project: Path) -> None:
-    fragments = (project / "outputs/work/fragments.jsonl").read_text(encoding="utf-8")
+    fragments = "".join(p.read_text(encoding="utf-8") for p in (project / "outputs/work/fragments").glob("*.jsonl"))
     assert MISSED in fragments                 # the premise: the detector missed the nickname
     with open(project / "corpus/pseudonyms.csv", "a", encoding="utf-8") as handle:
         handle.write(f"{MISSED},replace,persoon,a nickname\n")

@@ -119,11 +119,11 @@ def test_no_truth_value_reaches_a_database_built_through_the_pipeline(tmp_path: 
     out = tmp_path / "outputs"
     for doc in result.documents:
         write_json(out / "work" / "pseudonymised" / f"{doc['doc_id']}.json", doc)
-    write_jsonl(out / "work" / "fragments.jsonl", fragments)
+    write_jsonl(out / "work" / "fragments" / "corpus.jsonl", fragments)
     extracted = {d["doc_id"]: d for d in extraction.documents}
     store.build_database(
         out / "kwalitatief.db", regions=register.regions, respondents=register.respondents,
-        documents=store.document_rows(register, extracted, result.problems, fragments, {}),
+        documents=store.document_rows(register, extracted, result.problems, store.fragment_counts(fragments), {}),
         fragments=[{k: v for k, v in f.items() if k not in ("tokens", "sents")} for f in fragments],
         problems=result.problems, provenance={"corpus_hash": "test"})
 

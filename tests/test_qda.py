@@ -11,6 +11,7 @@ import pytest
 from review_factory import make_review_project
 
 from kwalitatief.codebook import load_codebook
+from kwalitatief.jsonio import read_jsonl
 from kwalitatief.qda import NS_CODEBOOK, NS_PROJECT, QdaError, codebook_xml, export_qdpx, read_project
 from kwalitatief.qda_import import import_qdpx
 from kwalitatief.review import append_decision, make_decision
@@ -107,7 +108,7 @@ def test_unreviewed_codings_only_on_request_and_the_export_is_reproducible(tmp_p
 
 
 def _frag_id(root, seq):
-    rows = [json.loads(x) for x in (root / "outputs/work/fragments.jsonl").read_text().splitlines()]
+    rows = list(read_jsonl(root / "outputs/work/fragments"))
     return next(r["fragment_id"] for r in rows if r["doc_id"] == "int_a" and r["seq"] == seq)
 
 

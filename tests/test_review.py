@@ -171,7 +171,7 @@ def test_invalid_decisions_are_refused_with_the_field_named(kwargs, field):
 
 
 def test_the_classify_stage_applies_decisions_and_writes_problems(tmp_path):
-    """The pipeline hook: pipeline/classify.py applies codebook/reviews.jsonl to outputs/work/codings.jsonl."""
+    """The pipeline hook: pipeline/classify.py applies codebook/reviews.jsonl to outputs/work/codings/."""
     import subprocess
     import sys
 
@@ -185,7 +185,7 @@ def test_the_classify_stage_applies_decisions_and_writes_problems(tmp_path):
                                  capture_output=True, text=True, timeout=120)
     first = run()
     assert first.returncode == 0, first.stderr
-    merged = list(read_jsonl(tmp_path / "outputs/work/codings.jsonl"))
+    merged = list(read_jsonl(tmp_path / "outputs/work/codings"))
     target = merged[0]
     frag = next(f for f in frags if f["fragment_id"] == target["fragment_id"])
     path = tmp_path / "codebook/reviews.jsonl"
@@ -193,7 +193,7 @@ def test_the_classify_stage_applies_decisions_and_writes_problems(tmp_path):
     append_decision(path, make_decision("anna", {"fragment_id": "gone-1", "text": "weg"}, "knelpunt.status", "add", has_valence=False))
     second = run()
     assert second.returncode == 0, second.stderr
-    after = {(r["fragment_id"], r["code"]) for r in read_jsonl(tmp_path / "outputs/work/codings.jsonl")}
+    after = {(r["fragment_id"], r["code"]) for r in read_jsonl(tmp_path / "outputs/work/codings")}
     assert (target["fragment_id"], target["code"]) not in after
     problems = list(read_jsonl(tmp_path / "outputs/work/problems_review.jsonl"))
     assert len(problems) == 1 and "gone-1" in problems[0]["message"]

@@ -38,9 +38,9 @@ def test_a_keyboard_decision_in_the_page_is_saved_and_applied_by_the_pipeline(tm
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(FAST_PARAMS), encoding="utf-8")
     (tmp_path / "codebook/reviews.jsonl").touch()
     run_classify(tmp_path)
-    merged = list(read_jsonl(tmp_path / "outputs/work/codings.jsonl"))
-    machine = list(read_jsonl(tmp_path / "outputs/work/codings_rule.jsonl")) + \
-        list(read_jsonl(tmp_path / "outputs/work/codings_classifier.jsonl"))
+    merged = list(read_jsonl(tmp_path / "outputs/work/codings"))
+    machine = list(read_jsonl(tmp_path / "outputs/work/codings_rule")) + \
+        list(read_jsonl(tmp_path / "outputs/work/codings_classifier"))
     build_database(tmp_path, fragments, merged, machine)
 
     server = make_server(tmp_path, "Anna de Vries", port=0, params=FAST_PARAMS)
@@ -87,7 +87,7 @@ def test_a_keyboard_decision_in_the_page_is_saved_and_applied_by_the_pipeline(tm
         ("Anna de Vries", second[0], "opinie.proeftuin", "reject")]
 
     run_classify(tmp_path)   # the pipeline rerun applies the decisions
-    after = {(r["fragment_id"], r["code"]): r for r in read_jsonl(tmp_path / "outputs/work/codings.jsonl")}
+    after = {(r["fragment_id"], r["code"]): r for r in read_jsonl(tmp_path / "outputs/work/codings")}
     accepted = after[(first[0], "opinie.proeftuin")]
     assert (accepted["status"], accepted["reviewer"]) == ("accepted", "Anna de Vries")
     assert (second[0], "opinie.proeftuin") not in after

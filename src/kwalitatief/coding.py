@@ -186,46 +186,75 @@ def code_corpus(fragments: Sequence[dict[str, Any]], codebook: Codebook, model: 
                 executor: str = "process") -> tuple[list[list[dict[str, Any]]], dict[str, int]]:
     """Rule coding rows for every codable fragment (in order), per document cached and in parallel.
 
-    A document's codings are reused when its fragments (text, tokens), the preceding questions, the
-    codebook (its ``version`` covers the lexicon), the pipeline and the coding code are unchanged.
+    A document's codings are reused when its fragments (text, tokens), the codebook (its ``version``
+    covers the lexicon), the pipeline and the coding code are unchanged (:func:`code_documents`).
     Returns (rows per codable fragment, {cache_hits, cache_misses}).
     """
     import hashlib
+
+    import orjson
+
+    by_doc: dict[str, list[dict[str, Any]]] = {}
+    for frag in fragments:
+        by_doc.setdefault(frag["doc_id"], []).append(frag)
+    jobs = []
+    for doc_id, frags in by_doc.items():
+        content = orjson.dumps([_slim(f) | {"role": f.get("role"), "seq": f.get("seq"), "codable": f.get("codable")}
+                                for f in frags])
+        jobs.append((doc_id, hashlib.sha256(content).hexdigest(), lambda frags=frags: frags))
+    coded, stats = code_documents(jobs, codebook, model, question_context, workers, cache_dir, executor)
+    position = {id(f): i for i, f in enumerate(f for f in fragments if f.get("codable"))}
+    results: list[list[dict[str, Any]]] = [[] for _ in position]
+    for doc_id, frags in by_doc.items():
+        for frag, rows in zip([f for f in frags if f.get("codable")], coded[doc_id]["rows"]):
+            results[position[id(frag)]] = rows
+    return results, stats
+
+
+def code_documents(jobs: Sequence[tuple[str, str, Any]], codebook: Codebook, model: str,
+                   question_context: bool = True, workers: int | None = 1, cache_dir: Any = None,
+                   executor: str = "process") -> tuple[dict[str, dict[str, Any]], dict[str, int]]:
+    """Rule coding per document, cached and in parallel.
+
+    ``jobs`` are ``(doc_id, content_key, load)``: ``content_key`` determines the document's fragments (their
+    hash, or the segment cache's key of the document), ``load()`` returns them (all of the document's
+    fragments with tokens, in order) and is called only when the document must be coded. A document's codings
+    are reused when its content key, the codebook (its ``version`` covers the lexicon), the pipeline and
+    the coding code are unchanged. Returns ({doc_id: {"ids": codable fragment ids, "rows": coding rows per
+    codable fragment, "untokenised": codable fragment ids without tokens (not coded)}}, {cache_hits, cache_misses}).
+    """
     import sys
 
     import orjson
 
     from . import codebook as codebook_module
     from . import rules as rules_module
-    from .cache import DocumentCache, list_of, source_fingerprint
+    from .cache import DocumentCache, dict_with, source_fingerprint
     from .nlp import installed_model_name, load_nlp
     from .parallel import map_groups
 
-    codable = [f for f in fragments if f.get("codable")]
-    contexts = previous_questions(fragments, codable) if question_context else [None] * len(codable)
-    by_doc: dict[str, list[int]] = {}
-    for i, frag in enumerate(codable):
-        by_doc.setdefault(frag["doc_id"], []).append(i)
     code = source_fingerprint(sys.modules[__name__], rules_module, codebook_module)
     resolved = installed_model_name(model)   # the pipeline itself loads only if a document is new
-    cache = DocumentCache(cache_dir, "code", shape=list_of(list_of(lambda row: isinstance(row, dict))))
-    results: list[list[dict[str, Any]] | None] = [None] * len(codable)
-    todo: list[tuple[str, str, bytes]] = []
-    for doc_id, idx in by_doc.items():
-        payload = orjson.dumps([[_slim(codable[i]) for i in idx], [_slim(contexts[i]) for i in idx]])
-        key = cache.key(hashlib.sha256(payload).hexdigest(), codebook.version, resolved, code)
-        hit = cache.get(key, check=lambda value, n=len(idx): len(value) == n)
+    cache = DocumentCache(cache_dir, "code", shape=dict_with(ids=list, rows=list))
+    results: dict[str, dict[str, Any]] = {}
+    todo: list[tuple[str, str, tuple[list[str], list[str]], bytes]] = []   # (ids, untokenised ids): no rows kept
+    for doc_id, content_key, load in jobs:
+        key = cache.key(content_key, codebook.version, resolved, code, question_context)
+        hit = cache.get(key, check=lambda value: len(value["ids"]) == len(value["rows"]))
         if hit is not None:
-            for i, rows in zip(idx, hit):
-                results[i] = rows
-        else:
-            todo.append((doc_id, key, payload))
+            results[doc_id] = hit
+            continue
+        fragments = load()
+        codable = [f for f in fragments if f.get("codable")]
+        contexts = previous_questions(fragments, codable) if question_context else [None] * len(codable)
+        payload = orjson.dumps([[_slim(f) for f in codable], [_slim(c) for c in contexts]])
+        todo.append((doc_id, key, ([f["fragment_id"] for f in codable],
+                                   [f["fragment_id"] for f in codable if not f.get("tokens")]), payload))
     if len(todo) > 1:
         load_nlp(model)   # once, before the workers fork (they share it)
-    payloads = [payload for _, _, payload in todo]
+    payloads = [payload for *_, payload in todo]
     outputs = map_groups(_code_group, (codebook, model), payloads, [len(p) for p in payloads], workers, executor)
-    for (doc_id, key, _), rows in zip(todo, outputs):
-        cache.put(key, rows)
-        for i, frag_rows in zip(by_doc[doc_id], rows):
-            results[i] = frag_rows
-    return [r or [] for r in results], {"cache_hits": cache.hits, "cache_misses": cache.misses}
+    for (doc_id, key, (ids, untokenised), _), rows in zip(todo, outputs):
+        results[doc_id] = {"ids": ids, "rows": rows, "untokenised": untokenised}
+        cache.put(key, results[doc_id])
+    return results, {"cache_hits": cache.hits, "cache_misses": cache.misses}

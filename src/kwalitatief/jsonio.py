@@ -88,19 +88,27 @@ def write_json(path: str | Path, obj: Any, indent: int | None = 2) -> None:
 def write_json_dir(folder: str | Path, documents: dict[str, Any]) -> int:
     """Make ``folder`` hold exactly ``<name>.json`` for each item of ``documents`` (compact JSON).
 
+    See :func:`write_text_dir`; returns the number of files written.
+    """
+    return write_text_dir(folder, {name: json.dumps(obj, sort_keys=True, ensure_ascii=False) + "\n"
+                                   for name, obj in documents.items()}, ".json")
+
+
+def write_text_dir(folder: str | Path, texts: dict[str, str], suffix: str) -> int:
+    """Make ``folder`` hold exactly ``<name><suffix>`` with the given text for each item of ``texts``.
+
     Every name must be a safe identifier whose file stays inside ``folder``
     (:func:`identifiers.contained_file`; :class:`identifiers.UnsafePathError` otherwise, before anything
-    is written). Files whose content is unchanged are not rewritten (their modification time stays, so DVC need not
-    hash them again); files of names no longer present are removed. Returns the number of files written.
+    is written). Files whose content is unchanged are not rewritten (their modification time stays, so DVC
+    need not hash them again); files of names no longer present are removed. Returns the number of files written.
     """
     from .identifiers import contained_file
 
     folder = make_dirs(folder)
-    targets = {name: contained_file(folder, name) for name in documents}
+    targets = {name: contained_file(folder, name, suffix) for name in texts}
     written = 0
-    for name, obj in documents.items():
+    for name, text in texts.items():
         path = targets[name]
-        text = json.dumps(obj, sort_keys=True, ensure_ascii=False) + "\n"
         try:
             if path.read_bytes() == text.encode("utf-8"):
                 continue
@@ -108,7 +116,7 @@ def write_json_dir(folder: str | Path, documents: dict[str, Any]) -> int:
             pass
         atomic_write_text(path, text)
         written += 1
-    wanted = {f"{name}.json" for name in documents}
+    wanted = {path.name for path in targets.values()}
     for path in folder.iterdir():
         if path.name not in wanted:
             if path.is_dir():
@@ -116,6 +124,30 @@ def write_json_dir(folder: str | Path, documents: dict[str, Any]) -> int:
             else:
                 path.unlink()
     return written
+
+
+def jsonl_text(rows: Iterable[dict[str, Any]]) -> str:
+    """Rows as the JSON lines :func:`write_jsonl` writes."""
+    return "".join(dumps(row) + "\n" for row in rows)
+
+
+def write_jsonl_dir(folder: str | Path, rows: Iterable[dict[str, Any]], name_of: Any,
+                    names: Iterable[str] = ()) -> int:
+    """Rows grouped into ``folder/<name>.jsonl`` by ``name_of(row)`` (order kept within a file), one file per
+    name, plus an empty file for each of ``names`` without rows; unchanged files are not rewritten and
+    stale ones removed (:func:`write_text_dir`). Returns the number of files written."""
+    groups: dict[str, list[str]] = {name: [] for name in names}
+    for row in rows:
+        groups.setdefault(name_of(row), []).append(dumps(row) + "\n")
+    return write_text_dir(folder, {name: "".join(lines) for name, lines in groups.items()}, ".jsonl")
+
+
+def jsonl_files(path: str | Path) -> list[Path]:
+    """The files a JSONL artefact consists of: the file itself, or a folder's ``*.jsonl`` in name order."""
+    path = Path(path)
+    if path.is_dir():
+        return sorted(path.glob("*.jsonl"))
+    return [path]
 
 
 def loads(data: bytes | str) -> Any:
@@ -150,16 +182,18 @@ def write_problems(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:
 
 
 def read_jsonl(path: str | Path, drop: Iterable[str] = ()) -> Iterator[dict[str, Any]]:
-    """Yield the rows of a JSONL file written by :func:`write_jsonl`, without the keys in ``drop``.
+    """Yield the rows of a JSONL file written by :func:`write_jsonl` (or of a folder of them, one file per
+    document, in name order: :func:`write_jsonl_dir`), without the keys in ``drop``.
 
     ``drop`` keeps memory small when a stage does not need a bulky field (the token rows of
     ``fragments.jsonl``, for instance).
     """
     drop = tuple(drop)
-    with open(path, "rb") as handle:
-        for line in handle:
-            if line.strip():
-                row = loads(line)
-                for key in drop:
-                    row.pop(key, None)
-                yield row
+    for part in jsonl_files(path):
+        with open(part, "rb") as handle:
+            for line in handle:
+                if line.strip():
+                    row = loads(line)
+                    for key in drop:
+                        row.pop(key, None)
+                    yield row

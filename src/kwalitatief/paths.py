@@ -12,7 +12,7 @@ EXTRACTED_DIR = PRIVATE / "extracted"          # original text: may contain name
 PSEUDONYM_KEY = PRIVATE / "pseudonym_key.csv"  # tag -> original: stays with the researcher
 PSEUDONYMISED_DIR = WORK / "pseudonymised"
 PSEUDONYMISED_REGISTER = WORK / "pseudonymised_register.json"  # organisation labels for the database
-FRAGMENTS = WORK / "fragments.jsonl"
+FRAGMENTS = WORK / "fragments"                 # <doc_id>.jsonl per document (read_jsonl reads the folder)
 DATABASE = OUTPUTS / "kwalitatief.db"
 
 # classify stage (issue 4)
@@ -20,8 +20,8 @@ ANNOTATIONS_DIR = Path("codebook") / "annotations"   # researcher input: manual 
 REVIEWS = Path("codebook") / "reviews.jsonl"         # researcher input: review decisions (append-only)
 TRAINING_DIR = Path("codebook") / "training"         # researcher input: free-standing annotated fragments
 MODEL_DIR = OUTPUTS / "model"
-CODINGS_CLASSIFIER = WORK / "codings_classifier.jsonl"
-CODINGS = WORK / "codings.jsonl"                     # merged rule + classifier codings
+CODINGS_CLASSIFIER = WORK / "codings_classifier"   # <doc_id>.jsonl per document, like every codings folder
+CODINGS = WORK / "codings"                          # merged rule + classifier codings
 METRICS = OUTPUTS / "metrics.json"                # summary per system: what `dvc metrics show` prints
 METRICS_DETAIL = OUTPUTS / "metrics_detail.json"  # per code, per merge policy, learning curve
 PLOTS_DIR = OUTPUTS / "plots"
@@ -31,7 +31,7 @@ PLOT_LEARNING_CURVE = PLOTS_DIR / "learning_curve.csv"
 # aggregate, conclusions and report stages (issue 5)
 CODEBOOK = Path("codebook") / "codebook.yaml"
 CONCLUSIONS_INPUT = Path("codebook") / "conclusions.yaml"   # researcher input: the report's claims
-CODINGS_RULE = WORK / "codings_rule.jsonl"
+CODINGS_RULE = WORK / "codings_rule"
 AGGREGATES_DIR = OUTPUTS / "aggregates"                     # one CSV per aggregate table
 AGGREGATES_XLSX = OUTPUTS / "aggregates.xlsx"
 CONCLUSIONS = OUTPUTS / "conclusions.json"

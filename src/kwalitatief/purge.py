@@ -1,6 +1,6 @@
 """``kwal purge-leaks``: repair after a missed name was added to ``corpus/pseudonyms.csv``.
 
-1. ``dvc repro segment``: a new key (with the added name) and new fragments.
+1. ``dvc repro prepare``: a new key (with the added name) and new fragments.
 2. The ``text`` field of every line of ``codebook/reviews.jsonl`` and ``codebook/annotations/*.jsonl``
    that holds an original of the key is pseudonymised with the key: the only rewrite of a researcher
    file the pipeline ever does. The decisions and codes are unchanged; a review decision follows its
@@ -107,8 +107,8 @@ def purge_leaks(root: Path = Path("."), echo: Callable[[str], Any] = print) -> s
     root = Path(root)
     if not (root / "dvc.yaml").exists():
         raise PurgeError("no dvc.yaml here; run kwal purge-leaks from the project root.")
-    echo("1. rebuilding the key and the fragments with the current corpus/pseudonyms.csv (dvc repro segment)")
-    _dvc(root, "repro", "segment", echo=echo)
+    echo("1. rebuilding the key and the fragments with the current corpus/pseudonyms.csv (dvc repro prepare)")
+    _dvc(root, "repro", "prepare", echo=echo)
     index = project_redactor(root)
     fragments = list(read_jsonl(root / paths.FRAGMENTS, drop=("tokens", "sents")))
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from .ingest import Extracted
@@ -194,9 +195,49 @@ def segment_corpus_jsonl(docs: list[dict[str, Any]], metas: dict[str, dict[str, 
                          ) -> tuple[list[str], dict[str, int]]:
     """Per document (manifest order) its fragments as JSON lines, as ``write_jsonl`` writes them.
 
-    The cache holds these lines, so an unchanged document is copied through without parsing its
-    fragments (a rerun of the scale corpus after editing one transcript reads 97 MB of them).
-    Returns (texts, {cache_hits, cache_misses, fragments, codable}).
+    Returns (texts, {cache_hits, cache_misses, fragments, codable}); see :func:`segment_entries`.
+    """
+    entries, stats = segment_entries(docs, metas, settings, workers, cache_dir, executor)
+    return [e.jsonl for e in entries], stats
+
+
+@dataclass
+class Segmented:
+    """One document's fragments: ``published`` without token rows (what the pipeline's per-document fragment
+    files hold) and, read only when asked for, ``jsonl`` with them; ``key``, the segment cache key that
+    determines both."""
+
+    doc_id: str
+    key: str
+    published: str
+    fragments: int
+    codable: int
+    load: Callable[[], str] = field(repr=False, default=lambda: "")
+
+    @cached_property
+    def jsonl(self) -> str:
+        """The fragments with their token rows as JSON lines."""
+        return self.load()
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The fragments with their token rows."""
+        import orjson
+
+        # split at "\n" only: JSON escapes it inside strings, but not U+2028 and the like that splitlines() cuts at
+        return [orjson.loads(line) for line in self.jsonl.split("\n") if line]
+
+
+PUBLISHED_DROP = ("tokens", "sents")   # token rows stay in the cache: only rule coding reads them
+
+
+def segment_entries(docs: list[dict[str, Any]], metas: dict[str, dict[str, Any]], settings: dict[str, Any],
+                    workers: int | None = 1, cache_dir: Any = None, executor: str = "process"
+                    ) -> tuple[list[Segmented], dict[str, int]]:
+    """Per document (manifest order) its fragments, unchanged documents from the cache.
+
+    The cache holds the JSON lines, so an unchanged document is copied through without parsing its
+    fragments; the token rows are a cache entry of their own, read only when the document is coded again
+    (an edited codebook), not on every run. Returns (entries, {cache_hits, cache_misses, fragments, codable}).
     """
     import sys
 
@@ -212,30 +253,51 @@ def segment_corpus_jsonl(docs: list[dict[str, Any]], metas: dict[str, dict[str, 
     min_chars = int(settings.get("min_chars", 1))
     resolved_model = installed_model_name(model)   # the pipeline itself loads only if a document is new
     code = source_fingerprint(sys.modules[__name__], nlp_module)
-    cache = DocumentCache(cache_dir, "segment", shape=dict_with(jsonl=str, fragments=int, codable=int))
+    cache = DocumentCache(cache_dir, "segment", shape=dict_with(published=str, fragments=int, codable=int))
+    tokens = DocumentCache(cache_dir, "segment_tokens", shape=lambda value: isinstance(value, str))
 
-    results: dict[str, dict[str, Any]] = {}
-    todo: list[tuple[str, str]] = []
+    def job(doc: dict[str, Any]) -> tuple:
+        return doc, metas[doc["doc_id"]], unit_for, model, batch_size, min_chars
+
+    def jsonl_of(frags: list[dict[str, Any]]) -> str:
+        return "".join(dumps(f) + "\n" for f in frags)
+
+    def loader(doc: dict[str, Any], key: str) -> Callable[[], str]:
+        def load() -> str:
+            text = tokens.get(key)
+            if text is None:   # the entry was removed: segment the document again (the same result)
+                text = jsonl_of(_segment_job(job(doc)))
+                tokens.put(key, text)
+            return text
+        return load
+
+    results: dict[str, Segmented] = {}
+    todo: list[tuple[dict[str, Any], str]] = []
     for doc in docs:
-        meta = metas[doc["doc_id"]]
-        key = cache.key(doc, meta, unit_for, resolved_model, batch_size, min_chars, code)
+        key = cache.key(doc, metas[doc["doc_id"]], unit_for, resolved_model, batch_size, min_chars, code)
         hit = cache.get(key)
         if hit is not None:
-            results[doc["doc_id"]] = hit
+            results[doc["doc_id"]] = Segmented(doc["doc_id"], key, **hit, load=loader(doc, key))
         else:
-            todo.append((doc["doc_id"], key))
+            todo.append((doc, key))
     if len(todo) > 1:
         load_nlp(model)   # once, before the workers fork (they share it)
-    by_id = {d["doc_id"]: d for d in docs}
-    jobs = [(by_id[doc_id], metas[doc_id], unit_for, model, batch_size, min_chars) for doc_id, _ in todo]
+    jobs = [job(doc) for doc, _ in todo]
     # batches of documents balanced by length (the few long PDFs must not share one worker's batch)
-    outputs = map_documents(_segment_job, jobs, workers, executor, sizes=[len(job[0].get("text", "")) for job in jobs])
-    for (doc_id, key), frags in zip(todo, outputs):
-        entry = {"jsonl": "".join(dumps(f) + "\n" for f in frags), "fragments": len(frags),
-                 "codable": sum(1 for f in frags if f.get("codable"))}
+    outputs = map_documents(_segment_job, jobs, workers, executor, sizes=[len(j[0].get("text", "")) for j in jobs])
+    for (doc, key), frags in zip(todo, outputs):
+        entry = {"published": "".join(dumps({k: v for k, v in f.items() if k not in PUBLISHED_DROP}) + "\n"
+                                      for f in frags),
+                 "fragments": len(frags), "codable": sum(1 for f in frags if f.get("codable"))}
+        text = jsonl_of(frags)
         cache.put(key, entry)
-        results[doc_id] = entry
+        tokens.put(key, text)
+        results[doc["doc_id"]] = Segmented(doc["doc_id"], key, **entry, load=lambda text=text: text)
     entries = [results[doc["doc_id"]] for doc in docs]
-    return [e["jsonl"] for e in entries], {"cache_hits": cache.hits, "cache_misses": cache.misses,
-                                           "fragments": sum(e["fragments"] for e in entries),
-                                           "codable": sum(e["codable"] for e in entries)}
+    return entries, {"cache_hits": cache.hits, "cache_misses": cache.misses,
+                     "fragments": sum(e.fragments for e in entries), "codable": sum(e.codable for e in entries)}
+
+
+def document_of(fragment_id: str) -> str:
+    """The doc_id of a fragment id (``<doc_id>-<12 hex digits>``, :func:`fragment_id`)."""
+    return fragment_id.rsplit("-", 1)[0]

@@ -152,23 +152,35 @@ def build_database(path: str | Path, *, regions: list[dict[str, Any]], responden
             write_codings(db, "codings", codings, merged=True)
         write_problems(db, problems)
         write_run(db, provenance)
-        for name, frame in (tables or {}).items():
-            records = frame.to_dict(orient="records") if hasattr(frame, "to_dict") else list(frame)
-            if records:
-                db[name].insert_all(records, alter=True)
+        write_tables(db, tables or {})
     db.execute("PRAGMA journal_mode = DELETE")
     db.execute("PRAGMA synchronous = FULL")
     db.execute("VACUUM")
     return db
 
 
-def document_rows(register: Any, extracted: dict[str, dict[str, Any]], problems: list[dict[str, Any]],
-                  fragments: list[dict[str, Any]], source_hashes: dict[str, str]) -> list[dict[str, Any]]:
-    """Manifest rows with extraction facts: status (ok/error), pages, characters, fragments, source hash."""
-    errors = {p["doc_id"]: p["message"] for p in problems if p.get("stage") == "extract"}
+def write_tables(db: sqlite_utils.Database, tables: dict[str, Any]) -> None:
+    """Further tables, each from a pandas DataFrame or a list of row dicts (aggregates, conclusions,
+    agreement ...): a new table is one more entry, its columns those of its rows."""
+    for name, frame in tables.items():
+        records = frame.to_dict(orient="records") if hasattr(frame, "to_dict") else list(frame)
+        if records:
+            db[name].insert_all(records, alter=True)
+
+
+def fragment_counts(fragments: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """doc_id -> number of fragments."""
     counts: dict[str, int] = {}
     for fragment in fragments:
         counts[fragment["doc_id"]] = counts.get(fragment["doc_id"], 0) + 1
+    return counts
+
+
+def document_rows(register: Any, extracted: dict[str, dict[str, Any]], problems: list[dict[str, Any]],
+                  counts: dict[str, int], source_hashes: dict[str, str]) -> list[dict[str, Any]]:
+    """Manifest rows with extraction facts: status (ok/error), pages, characters, fragments (``counts``,
+    :func:`fragment_counts`), source hash."""
+    errors = {p["doc_id"]: p["message"] for p in problems if p.get("stage") == "extract"}
     rows = []
     for doc in register.documents:
         info = extracted.get(doc.doc_id, {})
