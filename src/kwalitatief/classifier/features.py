@@ -1,5 +1,5 @@
 """What the classifier sees of a fragment: lemma word n-grams, character n-grams within words (parts of
-Dutch compounds such as ``samenwerkingsverband``) and the rule hits."""
+Dutch compounds such as ``samenwerkingsverband``), the codebook's cue families (``cues.py``) and the rule hits."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .cues import CueFamilies
 from .examples import TAG, Example, normalise_text
 from .lexical import expand, vocabulary
 
@@ -29,10 +30,11 @@ def word_text(lemmas: str) -> str:
 
 
 class Featurizer:
-    """Lemma word n-grams + char_wb n-grams (TF-IDF), plus optional rule-hit indicators."""
+    """Lemma word n-grams + char_wb n-grams (TF-IDF), plus optional cue-family and rule-hit indicators."""
 
     def __init__(self, word_ngrams: Sequence[int], char_ngrams: Sequence[int], min_df: int,
-                 rule_codes: Sequence[str] = (), rule_weight: float = 1.0, lexical: bool = False) -> None:
+                 rule_codes: Sequence[str] = (), rule_weight: float = 1.0, lexical: bool = False,
+                 cues: CueFamilies | None = None, cue_weight: float = 0.3) -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         self.word = TfidfVectorizer(analyzer="word", ngram_range=tuple(word_ngrams), min_df=min_df,
@@ -44,6 +46,8 @@ class Featurizer:
         self.rule_weight = float(rule_weight)
         self.lexical = lexical
         self.known: frozenset[str] = frozenset()   # the training vocabulary (lexical: compounds, verbs)
+        self.cues = cues
+        self.cue_weight = float(cue_weight)
 
     def feature_name(self, index: int) -> str:
         """The readable name of column ``index`` of :meth:`transform`'s matrix."""
@@ -52,6 +56,7 @@ class Featurizer:
             names = self.__dict__["_names"] = (
                 list(self.word.get_feature_names_out())
                 + [f"~{g.strip()}~" for g in self.char.get_feature_names_out()]
+                + (self.cues.feature_names() if self.__dict__.get("cues") else [])
                 + [f"regel:{c}" for c in self.rule_codes])
         return names[index]
 
@@ -82,6 +87,8 @@ class Featurizer:
     def transform(self, items: Sequence[Example], rule_hits: Sequence[set[str]] | None = None) -> sp.csr_matrix:
         words, chars = self._texts(items)
         blocks = [self.word.transform(words), char_wb_tfidf(self.char, chars)]
+        if self.__dict__.get("cues"):             # models saved before cue features have none
+            blocks.append(self.cues.matrix([word_text(ex.lemmas) for ex in items], self.cue_weight))
         if self.rule_codes:
             index = {c: i for i, c in enumerate(self.rule_codes)}
             rows, cols = [], []

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .cues import CueFamilies
 from .examples import Example, is_standalone, training_data_hash
 from .features import Featurizer
 from .model import Model, model_version
@@ -25,19 +26,21 @@ def _logreg(cfg: dict[str, Any]):
 
 
 def train(examples: Sequence[Example], codes: Sequence[str], params: dict[str, Any] | None = None,
-          codebook_version: str = "", rule_hits: dict[str, set[str]] | None = None
-          ) -> tuple[Model, list[dict[str, Any]]]:
+          codebook_version: str = "", rule_hits: dict[str, set[str]] | None = None,
+          cues: CueFamilies | None = None) -> tuple[Model, list[dict[str, Any]]]:
     """Train the per-code models, their thresholds and the valence model on ``examples``.
 
     ``rule_hits`` maps a fragment id to the codes the rules gave it (used as features when
-    ``rule_features`` is on). Returns the model and the problems (codes that fall back to the rules).
+    ``rule_features`` is on). ``cues``: the codebook's cue families (features when ``cue_features`` is on).
+    Returns the model and the problems (codes that fall back to the rules).
     """
     cfg = settings(params)
     examples = sorted(examples, key=lambda e: e.fragment_id)
     problems: list[dict[str, Any]] = []
     use_rules = bool(cfg["rule_features"]) and rule_hits is not None
     featurizer = Featurizer(cfg["word_ngrams"], cfg["char_ngrams"], int(cfg["min_df"]),
-                            list(codes) if use_rules else (), float(cfg["rule_weight"]), bool(cfg["lexical"]))
+                            list(codes) if use_rules else (), float(cfg["rule_weight"]), bool(cfg["lexical"]),
+                            cues if cfg["cue_features"] else None, float(cfg["cue_weight"]))
     hits = [rule_hits.get(e.fragment_id, set()) for e in examples] if use_rules else None
     estimators: dict[str, Any] = {}
     thresholds: dict[str, float] = {}
@@ -108,7 +111,8 @@ def _train_valence(examples: Sequence[Example], X: Any, cfg: dict[str, Any],
 
 def model_settings(cfg: dict[str, Any]) -> dict[str, Any]:
     keys = ("seed", "min_examples", "C", "word_ngrams", "char_ngrams", "min_df", "rule_features",
-            "rule_weight", "threshold_folds", "threshold_groups", "threshold_method", "standalone_weight", "lexical")
+            "rule_weight", "threshold_folds", "threshold_groups", "threshold_method", "standalone_weight", "lexical",
+            "cue_features", "cue_weight")
     return {k: cfg[k] for k in keys}
 
 
