@@ -156,6 +156,15 @@ def test_a_family_member_never_seen_in_training_raises_the_score_of_its_code():
     rows = classifier_rows(with_cues, fragments_of([new]))
     assert any("@haast" in row["features"] for row in rows if row["code"] == "knelpunt.tijdsdruk"), \
         "the review card names the family that drove the coding"
+    import pickle
+
+    from kwalitatief.classifier.model import clear_memory_addresses
+
+    again, _ = train(synthetic_examples(), CODES, params, "cb1",
+                     cues=CueFamilies({"haast": ["deadline|krap|haast|termijn|tijdsdruk|snel|gehaast"]}, ["niet", "geen"]))
+    for model in (with_cues, again):
+        clear_memory_addresses(model)
+    assert pickle.dumps(with_cues) == pickle.dumps(again), "what a model has coded is not part of its bytes"
 
 
 # ----------------------------------------------------------------------------------- thresholds

@@ -178,6 +178,10 @@ def cross_validate(examples: Sequence[Example], codes: Sequence[str], params: di
     k = max(folds) + 1
     n = len(examples)
     fractions = sorted({float(f) for f in cfg["learning_curve"] if 0 < float(f) <= 1} | {1.0})
+    if cues is not None and cfg["cue_features"]:      # once here, not again in every fold's process
+        from .classifier.features import word_text
+
+        cues.warm([word_text(e.lemmas) for e in [*examples, *extra]])
     jobs, keys = [], []
     for fold in range(k):
         test_idx = [i for i in range(n) if folds[i] == fold]

@@ -44,6 +44,7 @@ class CueFamilies:
                     literal = {w for t in tokens for w in (*t.lemmas, *t.words)}
                     keys.append((key, bool(literal & self.negators)))
             self._keys[name] = keys
+        self._memo: dict[str, list[str]] = {}   # lemma string -> found(): the same texts recur in every fold
 
     @staticmethod
     def _patterns(cues: Mapping[str, Sequence[Any]], name: str, depth: int) -> list[Any]:
@@ -66,6 +67,22 @@ class CueFamilies:
 
     def found(self, lemmas: str) -> list[str]:
         """The feature names of one fragment's lemma string (sorted as :meth:`feature_names`)."""
+        memo = self.__dict__.setdefault("_memo", {})
+        hit = memo.get(lemmas)
+        if hit is None:
+            hit = memo[lemmas] = self._find(lemmas)
+        return hit
+
+    def warm(self, lemma_texts: Sequence[str]) -> None:
+        """Work out the families of these texts now (before the object is copied to worker processes)."""
+        for lemmas in lemma_texts:
+            self.found(lemmas)
+
+    def forget(self) -> None:
+        """Drop the remembered texts (before a model is saved: its bytes must not depend on what it coded)."""
+        self._memo = {}
+
+    def _find(self, lemmas: str) -> list[str]:
         tokens = lemmas.lower().split()
         if not tokens:
             return []

@@ -73,6 +73,14 @@ class Featurizer:
         return words, chars
 
     def fit(self, items: Sequence[Example]) -> "Featurizer":
+        self._fit_text_blocks(items)
+        return self
+
+    def fit_transform(self, items: Sequence[Example], rule_hits: Sequence[set[str]] | None = None) -> sp.csr_matrix:
+        """:meth:`fit` then :meth:`transform` of the same items, counting their n-grams once."""
+        return self._blocks(items, self._fit_text_blocks(items), rule_hits)
+
+    def _fit_text_blocks(self, items: Sequence[Example]) -> list[sp.csr_matrix]:
         if self.lexical:
             self.known = vocabulary(word_text(ex.lemmas) for ex in items)
         words, chars = self._texts(items)
@@ -80,13 +88,15 @@ class Featurizer:
         if len(items) < 2 * min_df:       # tiny training sets: keep every feature
             self.word.set_params(min_df=1)
             self.char.set_params(min_df=1)
-        self.word.fit(words)
-        self.char.fit(chars)
-        return self
+        return [self.word.fit_transform(words), self.char.fit_transform(chars)]
 
     def transform(self, items: Sequence[Example], rule_hits: Sequence[set[str]] | None = None) -> sp.csr_matrix:
         words, chars = self._texts(items)
-        blocks = [self.word.transform(words), char_wb_tfidf(self.char, chars)]
+        return self._blocks(items, [self.word.transform(words), char_wb_tfidf(self.char, chars)], rule_hits)
+
+    def _blocks(self, items: Sequence[Example], blocks: list[sp.csr_matrix],
+                rule_hits: Sequence[set[str]] | None) -> sp.csr_matrix:
+        """The text blocks with the cue-family and rule-hit blocks of the same items appended."""
         if self.__dict__.get("cues"):             # models saved before cue features have none
             blocks.append(self.cues.matrix([word_text(ex.lemmas) for ex in items], self.cue_weight))
         if self.rule_codes:
@@ -99,7 +109,9 @@ class Featurizer:
                         cols.append(index[code])
             blocks.append(sp.csr_matrix((np.full(len(rows), self.rule_weight), (rows, cols)),
                                         shape=(len(items), len(self.rule_codes))))
-        return sp.hstack(blocks, format="csr")
+        matrix = sp.hstack(blocks, format="csr")
+        matrix.sum_duplicates()       # sorted indices once: liblinear's input check sorted every slice again
+        return matrix
 
 
 def char_wb_tfidf(vectorizer: Any, texts: Sequence[str]) -> sp.csr_matrix:

@@ -50,8 +50,7 @@ def train(examples: Sequence[Example], codes: Sequence[str], params: dict[str, A
     weights = np.array([float(cfg["standalone_weight"]) if is_standalone(e) else 1.0 for e in examples])
     X = None
     if examples:
-        featurizer.fit(examples)
-        X = featurizer.transform(examples, hits)
+        X = featurizer.fit_transform(examples, hits)
     for code in codes:
         idx = [i for i, e in enumerate(examples) if code in e.labels]
         y = np.array([int(examples[i].labels[code]) for i in idx], dtype=int)
