@@ -1,8 +1,8 @@
 """The codebook's cue sets as classifier features: concept families the researcher wrote once.
 
-A cue set (``cues:`` in the codebook, e.g. ``probleem``: ``probleem|knelpunt|lastig|wringen ...``) is a family
+A cue set (``cues:`` in the codebook, e.g. ``probleem``: ``probleem|lastig|wringen ...``) is a family
 of wordings of one concept. As features, every member of a family gives the same indicator ``@probleem``, so a
-fragment that says ``het wringt`` shares what the model learnt from fragments that said ``knelpunt``: new wording
+fragment that says ``het wringt`` shares what the model learnt from fragments that said ``lastig``: new wording
 that a family covers counts as the wording the model has seen. A family member under a negator in its clause
 (the codebook's ``negators``, within ``NEGATION_WINDOW`` tokens before it, as for the rules) gives
 ``niet @probleem`` instead; a pattern that contains a negator itself (``niet _3 genoeg``) is never negated.
