@@ -53,7 +53,8 @@ def main() -> None:
     report = {"gold": str(args.gold), "every": args.every, "target_kappa": args.kappa, "orders": {}}
     for order in ORDERS:
         start = time.perf_counter()
-        points = simulate(examples, hits, gold, codebook.code_ids, params, order, args.every, codebook.version)
+        points = simulate(examples, hits, gold, codebook.code_ids, params, order, args.every, codebook.version,
+                          project.cues)
         reached = decisions_to_reach(points, args.kappa)
         report["orders"][order] = {"points": points, "decisions_to_kappa": reached,
                                    "seconds": round(time.perf_counter() - start, 1)}

@@ -109,6 +109,64 @@ def test_free_standing_texts_get_lemmas_and_rule_hits_like_fragments():
     assert any(hits[e.fragment_id] for e in examples), "the rules code some of them"
 
 
+# ------------------------------------------------------- cue families: concepts, negation, stance
+
+def _lemmas(text: str) -> str:
+    from kwalitatief.coding import tokenise
+
+    row = tokenise([text], load_nlp("blank:nl+lookup"))[0]
+    return " ".join(lemma for _, _, lemma in row["tokens"] if str(lemma).strip())
+
+
+@pytest.mark.parametrize("text, present, absent", [
+    # a problem that is solved, hedging, reported speech: the codebook's stance families
+    ("Dat probleem met de aanvragen is inmiddels opgelost.", ["@opgelost"], []),
+    ("De afstemming liep eerst stroef, maar dat is verholpen.", ["@opgelost"], []),
+    ("Misschien is het doel van de regio niet helder.", ["@onzeker"], []),
+    ("De wethouder zegt dat het geld op is.", ["@weergave"], []),
+    ("Volgens de directeur kost de administratie te veel tijd.", ["@weergave"], []),
+    # negation scope: a negator in the clause before a cue turns it into "niet @cue" ...
+    ("Er is geen probleem met de regelingen.", ["niet @probleem"], ["@probleem"]),
+    # ... but not across a clause break, and not when the cue itself contains the negation
+    ("Het probleem is dat niemand het weet.", ["@probleem"], ["niet @probleem"]),
+    ("Er is niet genoeg geld voor de instellingen.", ["@probleem"], ["niet @probleem"]),
+    # a paraphrase is the family of the word the model has seen
+    ("Het wringt tussen de gemeenten.", ["@probleem"], []),
+])
+def test_cue_families_of_the_codebook_find_concepts_stance_and_negation(text, present, absent):
+    from kwalitatief.classifier.cues import CueFamilies
+
+    found = CueFamilies.of_codebook(load_codebook(CODEBOOK)).found(_lemmas(text))
+    assert set(present) <= set(found), found
+    assert not set(absent) & set(found), found
+
+
+def test_a_family_member_never_seen_in_training_raises_the_score_of_its_code():
+    from kwalitatief.classifier.cues import CueFamilies
+
+    cues = CueFamilies({"haast": ["deadline|krap|haast|termijn|tijdsdruk|snel|gehaast"]}, ["niet", "geen"])
+    params = {"classify": {**PARAMS["classify"], "cue_features": True, "cue_weight": 0.5}}
+    with_cues, _ = train(synthetic_examples(), CODES, params, "cb1", cues=cues)
+    without, _ = train(synthetic_examples(), CODES, PARAMS, "cb1")
+    new = Example("new", "d", "Het ging allemaal veel te gehaast.", "het gaan allemaal veel te gehaast .", {})
+    negated = Example("neg", "d", "Er was geen haast.", "er zijn geen haast .", {})
+    score = lambda model, ex: model.scores([ex])[0]["knelpunt.tijdsdruk"][0]  # noqa: E731
+    assert score(with_cues, new) > score(without, new) + 0.05
+    assert score(with_cues, negated) < score(with_cues, new)
+    rows = classifier_rows(with_cues, fragments_of([new]))
+    assert any("@haast" in row["features"] for row in rows if row["code"] == "knelpunt.tijdsdruk"), \
+        "the review card names the family that drove the coding"
+    import pickle
+
+    from kwalitatief.classifier.model import clear_memory_addresses
+
+    again, _ = train(synthetic_examples(), CODES, params, "cb1",
+                     cues=CueFamilies({"haast": ["deadline|krap|haast|termijn|tijdsdruk|snel|gehaast"]}, ["niet", "geen"]))
+    for model in (with_cues, again):
+        clear_memory_addresses(model)
+    assert pickle.dumps(with_cues) == pickle.dumps(again), "what a model has coded is not part of its bytes"
+
+
 # ----------------------------------------------------------------------------------- thresholds
 
 def test_balanced_threshold_codes_as_many_as_have_the_code_and_never_exceeds_the_f1_threshold():

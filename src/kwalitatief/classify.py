@@ -16,6 +16,7 @@ from typing import Any
 
 from .classifier.annotations import load_annotations, match_annotations, original_texts
 from .classifier.cached import classify_documents, train_cached
+from .classifier.cues import CueFamilies
 from .classifier.examples import Example, LabelRow, build_examples
 from .classifier.merge import merge_codings
 from .classifier.model import Model
@@ -43,6 +44,7 @@ class ProjectTraining:
     standalone: list[Example] = field(default_factory=list)         # codebook and codebook/training texts
     standalone_hits: dict[str, set[str]] = field(default_factory=dict)
     annotation_pairs: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)   # matched annotations
+    cues: CueFamilies | None = None                                 # the codebook's cue families
 
 
 def _root_path(root: str | Path, path: str | Path) -> Path:
@@ -142,8 +144,9 @@ def train_from_project(params: dict[str, Any] | None, root: str | Path = ".",
     hits = {fid: set(p) for fid, p in rule_preds.items()}
     standalone, standalone_hits, standalone_problems = standalone_training(params, root, codebook)
     problems.extend(standalone_problems)
+    cues = CueFamilies.of_codebook(codebook)
     model, train_problems, model_file, reused = train_cached(examples + standalone, codes, params, codebook.version,
-                                                            {**hits, **standalone_hits}, cache_dir)
+                                                            {**hits, **standalone_hits}, cache_dir, cues)
     problems.extend(train_problems)
     codable = [f for f in fragments if f.get("codable", True)]
     clf_rows, stats = classify_documents(model, codable, hits, workers, cache_dir)
@@ -151,7 +154,7 @@ def train_from_project(params: dict[str, Any] | None, root: str | Path = ".",
                            codebook.version, model.version)
     return ProjectTraining(model, problems, examples, codes, rule_preds, clf_rows, merged, len(codable),
                            fragments, {"model_reused": int(reused), **stats}, model_file, standalone,
-                           standalone_hits, pairs)
+                           standalone_hits, pairs, cues)
 
 
 def standalone_training(params: dict[str, Any] | None, root: str | Path, codebook: Any

@@ -79,11 +79,12 @@ def _merge_sets(rules: Predicted, clf: Predicted, trained: Sequence[str], cfg: d
 
 
 def _predict_fold(train_ex: list[Example], test_ex: list[Example], codes: Sequence[str], params: dict[str, Any],
-                  rule_preds: dict[str, Predicted], extra: Sequence[Example] = ()) -> tuple[list[Predicted], list[str]]:
+                  rule_preds: dict[str, Predicted], extra: Sequence[Example] = (), cues: Any = None
+                  ) -> tuple[list[Predicted], list[str]]:
     """Classifier predictions for ``test_ex`` from a model trained on ``train_ex`` (plus the free-standing
     ``extra`` examples, whose rule hits are in ``rule_preds`` too), and its trained codes."""
     hits = {fid: set(p) for fid, p in rule_preds.items()}
-    model, _ = train(list(train_ex) + list(extra), codes, params, rule_hits=hits)
+    model, _ = train(list(train_ex) + list(extra), codes, params, rule_hits=hits, cues=cues)
     preds = model.predict(test_ex, [hits.get(e.fragment_id, set()) for e in test_ex])
     return [{p.code: p.valence for p in row} for row in preds], model.trained_codes
 
@@ -150,17 +151,18 @@ def score(examples: Sequence[Example], predictions: Sequence[Predicted], codes: 
 
 
 def _fold_job(job: tuple) -> tuple[list[Predicted], list[str]]:
-    train_ex, test_ex, codes, params, rule_preds, extra = job
-    return _predict_fold(train_ex, test_ex, codes, params, rule_preds, extra)
+    train_ex, test_ex, codes, params, rule_preds, extra, cues = job
+    return _predict_fold(train_ex, test_ex, codes, params, rule_preds, extra, cues)
 
 
 def cross_validate(examples: Sequence[Example], codes: Sequence[str], params: dict[str, Any] | None,
                    rule_preds: dict[str, Predicted], workers: int | None = 1,
-                   extra: Sequence[Example] = ()) -> dict[str, Any]:
+                   extra: Sequence[Example] = (), cues: Any = None) -> dict[str, Any]:
     """Out-of-fold predictions of rules, classifier and merged, scored; plus the learning curve.
 
     ``extra``: free-standing training examples (codebook, ``codebook/training/``) that join every fold's
-    training data and are never tested on (their rule hits must be in ``rule_preds``).
+    training data and are never tested on (their rule hits must be in ``rule_preds``). ``cues``: the
+    codebook's cue families (features when ``classify.cue_features`` is on).
 
     Merged predictions follow ``classify.merge_policy``; ``merge_policies`` scores every policy on the
     same predictions so that researchers can compare them. Folds run in ``workers`` processes (the
@@ -176,6 +178,10 @@ def cross_validate(examples: Sequence[Example], codes: Sequence[str], params: di
     k = max(folds) + 1
     n = len(examples)
     fractions = sorted({float(f) for f in cfg["learning_curve"] if 0 < float(f) <= 1} | {1.0})
+    if cues is not None and cfg["cue_features"]:      # once here, not again in every fold's process
+        from .classifier.features import word_text
+
+        cues.warm([word_text(e.lemmas) for e in [*examples, *extra]])
     jobs, keys = [], []
     for fold in range(k):
         test_idx = [i for i in range(n) if folds[i] == fold]
@@ -188,7 +194,7 @@ def cross_validate(examples: Sequence[Example], codes: Sequence[str], params: di
             fold_params = params if frac == 1.0 else {
                 **(params or {}), "classify": {**((params or {}).get("classify") or {}), "threshold_folds": 0}}
             jobs.append(([examples[i] for i in subset], [examples[i] for i in test_idx], list(codes), fold_params,
-                         rule_preds, list(extra)))
+                         rule_preds, list(extra), cues))
             keys.append((frac, test_idx, len(subset)))
     n_workers = resolve_workers(workers)
     outputs = map_documents(_fold_job, jobs, n_workers, "process") if n_workers > 1 else [_fold_job(j) for j in jobs]
@@ -298,7 +304,7 @@ def evaluate_project(result: ProjectTraining, params: dict[str, Any] | None, wor
     cv = cache.get(key)
     if cv is None:
         cv = cross_validate(result.examples, result.codes, params, {**rule_preds, **extra_preds}, workers,
-                            result.standalone)
+                            result.standalone, result.cues)
         cache.put(key, cv)
     else:
         log.info("cross-validation: reused (same labelled fragments, rule codings of them and settings)")

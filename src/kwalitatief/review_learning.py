@@ -64,7 +64,8 @@ def gold_example(fragment: GoldFragment, row: dict[str, Any], codes: Sequence[st
 
 
 def simulate(examples: Sequence[Example], hits: dict[str, set[str]], gold: GoldSet, codes: Sequence[str],
-             params: dict[str, Any], order: str, k: int, codebook_version: str = "") -> list[dict[str, Any]]:
+             params: dict[str, Any], order: str, k: int, codebook_version: str = "", cues: Any = None
+             ) -> list[dict[str, Any]]:
     """The learning curve of one queue order: a point per ``k`` decisions (reviewed fragments) with the
     micro F1 and kappa of the coding of the fragments not yet reviewed."""
     from .classifier.settings import settings
@@ -76,7 +77,7 @@ def simulate(examples: Sequence[Example], hits: dict[str, set[str]], gold: GoldS
     reviewed: list[int] = []
     extra_hits = dict(hits)
     points = []
-    model, _ = train(list(examples), codes, params, codebook_version, extra_hits)
+    model, _ = train(list(examples), codes, params, codebook_version, extra_hits, cues)
     while True:
         if rest:
             s = score_gold([gold.fragments[i] for i in rest], code_gold(model, gold, rest, cfg), codes)
@@ -95,7 +96,7 @@ def simulate(examples: Sequence[Example], hits: dict[str, set[str]], gold: GoldS
         new = [gold_example(gold.fragments[i], gold.rows[i], codes) for i in reviewed]
         for i, ex in zip(reviewed, new):
             extra_hits[ex.fragment_id] = {r["code"] for r in gold.rule_rows[i]}
-        model, _ = train(list(examples) + new, codes, params, codebook_version, extra_hits)
+        model, _ = train(list(examples) + new, codes, params, codebook_version, extra_hits, cues)
 
 
 def decisions_to_reach(points: Sequence[dict[str, Any]], kappa: float = 0.8) -> int | None:

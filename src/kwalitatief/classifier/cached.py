@@ -18,9 +18,9 @@ log = logging.getLogger("kwalitatief.classify")
 
 def training_modules() -> tuple[Any, ...]:
     """The modules whose source a trained model depends on (their fingerprint is part of cache keys)."""
-    from . import examples, features, model, settings as settings_module, thresholds, training
+    from . import cues, examples, features, model, settings as settings_module, thresholds, training
 
-    return (settings_module, examples, features, thresholds, training, model)
+    return (settings_module, examples, cues, features, thresholds, training, model)
 
 
 def _training_key(examples: Sequence[Example], codes: Sequence[str], cfg: dict[str, Any], codebook_version: str,
@@ -39,7 +39,8 @@ def _training_key(examples: Sequence[Example], codes: Sequence[str], cfg: dict[s
 
 def train_cached(examples: Sequence[Example], codes: Sequence[str], params: dict[str, Any] | None,
                  codebook_version: str, rule_hits: dict[str, set[str]] | None,
-                 cache_dir: str | Path | None) -> tuple[Model, list[dict[str, Any]], Path | None, bool]:
+                 cache_dir: str | Path | None, cues: Any = None
+                 ) -> tuple[Model, list[dict[str, Any]], Path | None, bool]:
     """:func:`train`, or the model trained earlier on exactly the same inputs.
 
     Returns the model, its problems, (with ``cache_dir``) the cached model file, whose bytes
@@ -52,7 +53,7 @@ def train_cached(examples: Sequence[Example], codes: Sequence[str], params: dict
 
     cfg = settings(params)
     if cache_dir is None:
-        return (*train(examples, codes, params, codebook_version, rule_hits), None, False)
+        return (*train(examples, codes, params, codebook_version, rule_hits, cues), None, False)
     key = _training_key(examples, codes, cfg, codebook_version, rule_hits)
     path = Path(cache_dir) / "classify" / f"model-{key}.joblib"
     problems_path = path.with_suffix(".problems.json")
@@ -63,7 +64,7 @@ def train_cached(examples: Sequence[Example], codes: Sequence[str], params: dict
                 return model, read_json(problems_path), path, True
         except Exception:  # noqa: BLE001 - a broken cache entry is retrained
             log.warning("cached model %s is unreadable; training again", path)
-    model, problems = train(examples, codes, params, codebook_version, rule_hits)
+    model, problems = train(examples, codes, params, codebook_version, rule_hits, cues)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     clear_memory_addresses(model)

@@ -1,5 +1,5 @@
 """What the classifier sees of a fragment: lemma word n-grams, character n-grams within words (parts of
-Dutch compounds such as ``samenwerkingsverband``) and the rule hits."""
+Dutch compounds such as ``samenwerkingsverband``), the codebook's cue families (``cues.py``) and the rule hits."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .cues import CueFamilies
 from .examples import TAG, Example, normalise_text
 from .lexical import expand, vocabulary
 
@@ -29,10 +30,11 @@ def word_text(lemmas: str) -> str:
 
 
 class Featurizer:
-    """Lemma word n-grams + char_wb n-grams (TF-IDF), plus optional rule-hit indicators."""
+    """Lemma word n-grams + char_wb n-grams (TF-IDF), plus optional cue-family and rule-hit indicators."""
 
     def __init__(self, word_ngrams: Sequence[int], char_ngrams: Sequence[int], min_df: int,
-                 rule_codes: Sequence[str] = (), rule_weight: float = 1.0, lexical: bool = False) -> None:
+                 rule_codes: Sequence[str] = (), rule_weight: float = 1.0, lexical: bool = False,
+                 cues: CueFamilies | None = None, cue_weight: float = 0.3) -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         self.word = TfidfVectorizer(analyzer="word", ngram_range=tuple(word_ngrams), min_df=min_df,
@@ -44,6 +46,8 @@ class Featurizer:
         self.rule_weight = float(rule_weight)
         self.lexical = lexical
         self.known: frozenset[str] = frozenset()   # the training vocabulary (lexical: compounds, verbs)
+        self.cues = cues
+        self.cue_weight = float(cue_weight)
 
     def feature_name(self, index: int) -> str:
         """The readable name of column ``index`` of :meth:`transform`'s matrix."""
@@ -52,6 +56,7 @@ class Featurizer:
             names = self.__dict__["_names"] = (
                 list(self.word.get_feature_names_out())
                 + [f"~{g.strip()}~" for g in self.char.get_feature_names_out()]
+                + (self.cues.feature_names() if self.__dict__.get("cues") else [])
                 + [f"regel:{c}" for c in self.rule_codes])
         return names[index]
 
@@ -68,6 +73,14 @@ class Featurizer:
         return words, chars
 
     def fit(self, items: Sequence[Example]) -> "Featurizer":
+        self._fit_text_blocks(items)
+        return self
+
+    def fit_transform(self, items: Sequence[Example], rule_hits: Sequence[set[str]] | None = None) -> sp.csr_matrix:
+        """:meth:`fit` then :meth:`transform` of the same items, counting their n-grams once."""
+        return self._blocks(items, self._fit_text_blocks(items), rule_hits)
+
+    def _fit_text_blocks(self, items: Sequence[Example]) -> list[sp.csr_matrix]:
         if self.lexical:
             self.known = vocabulary(word_text(ex.lemmas) for ex in items)
         words, chars = self._texts(items)
@@ -75,13 +88,17 @@ class Featurizer:
         if len(items) < 2 * min_df:       # tiny training sets: keep every feature
             self.word.set_params(min_df=1)
             self.char.set_params(min_df=1)
-        self.word.fit(words)
-        self.char.fit(chars)
-        return self
+        return [self.word.fit_transform(words), self.char.fit_transform(chars)]
 
     def transform(self, items: Sequence[Example], rule_hits: Sequence[set[str]] | None = None) -> sp.csr_matrix:
         words, chars = self._texts(items)
-        blocks = [self.word.transform(words), char_wb_tfidf(self.char, chars)]
+        return self._blocks(items, [self.word.transform(words), char_wb_tfidf(self.char, chars)], rule_hits)
+
+    def _blocks(self, items: Sequence[Example], blocks: list[sp.csr_matrix],
+                rule_hits: Sequence[set[str]] | None) -> sp.csr_matrix:
+        """The text blocks with the cue-family and rule-hit blocks of the same items appended."""
+        if self.__dict__.get("cues"):             # models saved before cue features have none
+            blocks.append(self.cues.matrix([word_text(ex.lemmas) for ex in items], self.cue_weight))
         if self.rule_codes:
             index = {c: i for i, c in enumerate(self.rule_codes)}
             rows, cols = [], []
@@ -92,7 +109,9 @@ class Featurizer:
                         cols.append(index[code])
             blocks.append(sp.csr_matrix((np.full(len(rows), self.rule_weight), (rows, cols)),
                                         shape=(len(items), len(self.rule_codes))))
-        return sp.hstack(blocks, format="csr")
+        matrix = sp.hstack(blocks, format="csr")
+        matrix.sum_duplicates()       # sorted indices once: liblinear's input check sorted every slice again
+        return matrix
 
 
 def char_wb_tfidf(vectorizer: Any, texts: Sequence[str]) -> sp.csr_matrix:

@@ -175,6 +175,9 @@ def clear_memory_addresses(model: Model) -> None:
     for vectorizer in (model.featurizer.word, model.featurizer.char):
         if hasattr(vectorizer, "_stop_words_id"):
             vectorizer._stop_words_id = None
+    cues = model.featurizer.__dict__.get("cues")
+    if cues is not None:            # the texts it has coded: not part of the model
+        cues.forget()
 
 
 def save_model(model: Model, directory: str | Path, saved_file: str | Path | None = None) -> None:

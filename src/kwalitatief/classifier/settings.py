@@ -23,6 +23,8 @@ DEFAULTS: dict[str, Any] = {
     "threshold_groups": "random",  # random | document: inner folds that keep a document together
     "threshold_method": "f1",   # f1 | balanced: the threshold where precision = recall (thresholds.py)
     "lexical": False,           # compound parts and joined separable verbs as extra lemma tokens (lexical.py)
+    "cue_features": False,      # the codebook's cue sets as indicator features, negated or not (cues.py)
+    "cue_weight": 0.3,          # value of a cue-family feature
     "standalone_weight": 1.0,   # weight of a free-standing training text (codebook, codebook/training/)
     "codebook_knowledge": [],   # parts of the codebook that are training texts: examples, definition, include,
                                 # exclude (see classifier.standalone.codebook_texts)
