@@ -232,3 +232,30 @@ def test_review_simulation_retrains_on_reviewed_fragments_and_scores_the_rest():
     assert curves["uncertain"][0] == curves["document"][0]        # the same model before any decision
     assert decisions_to_reach([{"decisions": 0, "kappa": 0.5}, {"decisions": 5, "kappa": 0.85}]) == 5
     assert decisions_to_reach([{"decisions": 0, "kappa": 0.5}]) is None
+
+
+def test_cue_families_pickle_is_byte_identical_across_hash_seeds():
+    """A saved model holds the cue families: their pickle may not depend on the hash seed (sets of
+    alternatives and clause breaks), and a loaded copy finds what the original finds."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import pickle, sys\n"
+        "from kwalitatief.classifier.cues import CueFamilies\n"
+        "cues = CueFamilies({'geld': ['geld|budget|subsidie|middelen|bijdrage|pot|potje'],\n"
+        "                    'probleem': ['probleem|knelpunt|lastig|moeilijk|gedoe _2 ontstaan|blijven']},\n"
+        "                   negators=['niet', 'geen', 'nooit', 'nergens'], clause_breaks=['maar', 'want', 'omdat', 'terwijl'])\n"
+        "cues.found('het potje zijn leeg')\n"
+        "sys.stdout.buffer.write(pickle.dumps(cues))\n"
+    )
+    dumps = [subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, timeout=120,
+                            env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3")]
+    assert dumps[0] == dumps[1] == dumps[2]
+    import pickle
+
+    loaded = pickle.loads(dumps[0])
+    assert loaded.found("het potje zijn leeg") == ["@geld"]
+    assert loaded.found("er zijn geen geld") == ["niet @geld"]
+    assert loaded.found("geen probleem maar geld") == ["@geld"]     # the negation ends at the clause break

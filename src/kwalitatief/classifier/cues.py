@@ -30,6 +30,8 @@ class CueFamilies:
 
     def __init__(self, cues: Mapping[str, Sequence[Any]], negators: Sequence[str] = (),
                  clause_breaks: Sequence[str] = ()) -> None:
+        # the constructor's arguments, in a fixed order: what a saved model pickles (see __getstate__)
+        self._args = ({name: list(cues[name]) for name in sorted(cues)}, sorted(negators), sorted(clause_breaks))
         self.names = sorted(cues)
         self.negators = frozenset(n.lower() for n in negators)
         self.breaks = frozenset(PUNCT_BREAKS) | {b.lower() for b in clause_breaks}
@@ -125,15 +127,9 @@ class CueFamilies:
         return sp.csr_matrix((np.full(len(rows), weight), (rows, cols)), shape=(len(lemma_texts), len(index)))
 
     def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["fast"] = _without_cache(self.fast)
-        return state
+        # Only the sorted arguments: the compiled matcher holds sets whose order depends on the hash seed,
+        # and a saved model must be byte-identical from run to run.
+        return {"args": self._args}
 
-
-def _without_cache(fast: FastMatcher) -> FastMatcher:
-    """The matcher without its per-word cache (it depends on what was matched: not part of the model)."""
-    import copy
-
-    clean = copy.copy(fast)
-    clean._cache = {}
-    return clean
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(*state["args"])  # type: ignore[misc]
