@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from kwalitatief import pseudonymise as ps
@@ -298,3 +300,17 @@ def test_deduce_loads_without_the_lists_we_do_not_use_and_still_finds_names(tmp_
         assert [s.text for s in ps._deduce_persons(text, vocabulary())] == ["Jan de Vries"]
     finally:
         ps.load_deduce.cache_clear()
+
+
+def test_a_first_name_known_from_another_interview_is_replaced_there_too():
+    """A colleague's first name or surname, said alone in an interview where the full name never occurs,
+    is replaced there too (the leak guard found these on the scale corpus; it gets a tag of its own, as a
+    lone name is linked to a full name only within one document); a part that is a common word is not spread."""
+    docs = [transcript("int_a", "I: Wie bent u?\n\nR: Ik ben Rients Hellinga, en mijn collega is Wil Bakker.\n"),
+            transcript("int_b", "I: Goedemiddag Rients.\n\nR: Graag. Zoals Hellinga al zei, dat kan beter."
+                                "\n\nR: Ik wil nog iets zeggen. Wil je dat noteren?\n")]
+    result = run(docs)
+    a, b = (d["text"] for d in result.documents)
+    assert "Rients" not in b and "Hellinga" not in b
+    assert re.search(r"Goedemiddag \[PERSOON-\d+\]\.", b) and re.search(r"Zoals \[PERSOON-\d+\] al zei", b)
+    assert "Ik wil nog iets zeggen. Wil je dat noteren?" in b      # 'Wil' (a word) is not spread

@@ -756,8 +756,9 @@ def _name_parts(name: str) -> tuple[str, str]:
 
 
 def propagate(texts: dict[str, str], spans: dict[str, list[Span]], vocab: Vocabulary) -> dict[str, list[Span]]:
-    """Find every detected name wherever else it occurs: full names (two or more words) in all
-    documents, lone names found with a title and the parts of full names within their own document."""
+    """Find every detected name wherever else it occurs: full names (two or more words) and their
+    capitalised one-word parts in all documents, lone names found with a title and the lower-case parts of
+    full names within their own document."""
     full_names: set[str] = set()
     for doc_spans in spans.values():
         for span in doc_spans:
@@ -768,10 +769,20 @@ def propagate(texts: dict[str, str], spans: dict[str, list[Span]], vocab: Vocabu
     candidates = _names_per_document({k: v.casefold() for k, v in texts.items()},
                                      sorted({name.casefold() for name in any_case}))
     exact = _names_per_document(texts, sorted(full_names - any_case))
+    # the parts of a full name (a first name, a surname) in every other document too, as written
+    # (capitalised): a colleague greeted by first name in another interview is the same person
+    parts: set[str] = set()
+    for name in full_names:
+        for part in _name_parts(name):
+            if (" " not in part and len(part) >= 3 and part[:1].isupper() and part.casefold() not in common
+                    and normalise(part, "persoon") not in vocab.protected | vocab.keep):
+                parts.add(part)
+    part_hits = _names_per_document(texts, sorted(parts))
     out: dict[str, list[Span]] = {}
     for doc_id, text in texts.items():
         extra: list[Span] = []
-        for name, ignore_case in [(n, True) for n in candidates[doc_id]] + [(n, False) for n in exact[doc_id]]:
+        for name, ignore_case in ([(n, True) for n in candidates[doc_id]] + [(n, False) for n in exact[doc_id]]
+                                  + [(n, False) for n in part_hits[doc_id]]):
             for s, e in _find_term(text, name, ignore_case=ignore_case):
                 extra.append(Span(s, e, "persoon", text[s:e], "propagated"))
         local: set[str] = set()
