@@ -316,3 +316,32 @@ def test_the_guard_rereads_only_files_changed_since_a_clean_scan(tmp_path: Path)
     os.utime(report, ns=(record["files"][str(report)][1],) * 2)          # same file, but a new key: read again
     with pytest.raises(LeakError):
         guard(tmp_path)
+
+
+def test_a_model_file_that_no_longer_loads_is_scanned_as_raw_strings(tmp_path):
+    """A stale pickle (written by older code, its classes moved) must not crash the guard: it is scanned
+    as the strings its bytes hold (fail closed)."""
+    import joblib
+    import pytest
+
+    from kwalitatief.keyscan import KeyIndex
+    from kwalitatief.leakguard import scan_paths
+
+    import pickle
+    import sys
+    import types
+
+    stale = tmp_path / "model.joblib"
+    old = types.ModuleType("kwal_stale_module")        # a module of older code, since moved away
+    exec("class Featurizer:\n    pass", old.__dict__)
+    old.Featurizer.__module__ = "kwal_stale_module"
+    sys.modules["kwal_stale_module"] = old
+    try:
+        stale.write_bytes(pickle.dumps(("Sietske Hoekstra", "samenwerking", old.Featurizer()), protocol=4))
+    finally:
+        del sys.modules["kwal_stale_module"]
+    with pytest.raises(ModuleNotFoundError):
+        joblib.load(stale)
+    index = KeyIndex([{"tag": "[PERSOON-1]", "original": "Sietske Hoekstra", "doc_id": "d1"}])
+    leaks = scan_paths(index, [stale])
+    assert [leak.tag for leak in leaks] == ["[PERSOON-1]"]

@@ -145,7 +145,11 @@ def _file_texts(path: Path, index: KeyIndex) -> Iterator[tuple[str, list[str]]]:
         raw = " ".join(path.read_bytes().decode("utf-8", "ignore").split())
         if any(raw[h.start:h.end] in (h.original, h.original.lower(), h.original.upper())
                for h in index.find_normalised(raw)):
-            yield f"{path} (model)", ["\n".join(_model_texts(path))]
+            try:
+                texts = ["\n".join(_model_texts(path))]
+            except Exception:   # noqa: BLE001 - a stale cache entry of older code: fail closed, scan its raw strings
+                texts = [raw]
+            yield f"{path} (model)", texts
     elif zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
             for name in archive.namelist():
