@@ -91,7 +91,8 @@ def main() -> None:
                                                                paths.CODINGS_CLASSIFIER), before, after)
     study = reg.study
     outside = [r for r in reg.region_names if r not in reg.population]
-    views = report_lib.create_views(db, outside)
+    respondent_valence = (concl.get("valence_modes") or {}).get("respondent", "majority")   # as the conclusions
+    views = report_lib.create_views(db, outside, respondent_valence)
     log.info("%s %s: %d documents, %d fragments, %d codings, %d problems; views: %s",
              "rebuilt" if update.rebuilt else "updated (" + ", ".join(f"{t}: {n} documents" for t, n in
                                                                   update.changed.items()) + ")",

@@ -334,3 +334,31 @@ def test_kwal_check_reports_bad_valence_and_robustness_settings(tmp_path):
     problems = conclusions_problems(path, params, CODES)
     assert any("conclusions.valence.region: unknown mode 'meeste'" in p for p in problems)
     assert any("conclusions.robustness.resamples: a whole number ≥ 0" in p for p in problems)
+
+
+@pytest.mark.parametrize("mode", ["majority", "any", "all"])
+def test_respondent_valence_view_follows_the_valence_mode(mode):
+    """The database view gives each respondent the valence aggregate.unit_valence gives (same mode)."""
+    import sqlite_utils
+
+    from kwalitatief.aggregate import unit_valence
+    from kwalitatief.report import create_views
+
+    members = {"R1": ["positief", "positief", "negatief"], "R2": ["positief", "negatief"],
+               "R3": ["negatief"], "R4": ["gemengd", "positief", "gemengd"]}
+    db = sqlite_utils.Database(memory=True)
+    db["documents"].insert_all([{"doc_id": f"d{r}", "doc_type": "transcript", "region": "A", "respondent_id": r}
+                                for r in members])
+    db["respondents"].insert_all([{"respondent_id": r, "respondent_type": "gemeente", "region": "A"} for r in members])
+    fragments, codings = [], []
+    for r, valences in members.items():
+        for i, v in enumerate(valences):
+            fragments.append({"fragment_id": f"{r}-{i}", "doc_id": f"d{r}", "respondent_id": r})
+            codings.append({"fragment_id": f"{r}-{i}", "code": "opinie.x", "valence": v})
+    db["fragments"].insert_all(fragments)
+    db["codings"].insert_all(codings)
+    db["codes"].insert_all([{"code": "opinie.x", "label": "x", "category": "opinie", "valence": True}])
+    create_views(db, respondent_valence=mode)
+    got = {row["respondent_id"]: row["valence"] for row in db.query("select * from v_respondent_valence")}
+    assert got == {r: unit_valence(v, mode) for r, v in members.items()}
+    assert got["R1"] == {"majority": "positief", "any": "positief+negatief", "all": "gemengd"}[mode]

@@ -404,9 +404,26 @@ def _sql_list(values: Sequence[str]) -> str:
     return "(" + ", ".join("'" + str(v).replace("'", "''") + "'" for v in values) + ")"
 
 
-def views(outside: Sequence[str] = ()) -> dict[str, str]:
+_VALENCE_SQL = {
+    # a respondent's valence of a code from its codings, as aggregate.unit_valence (params conclusions.valence)
+    "all": """case when min(c.valence) = max(c.valence) and min(c.valence) in ('positief', 'negatief')
+                        then min(c.valence) else 'gemengd' end""",
+    "majority": """case when 2 * sum(c.valence = 'positief') > count(*) then 'positief'
+                        when 2 * sum(c.valence = 'negatief') > count(*) then 'negatief'
+                        else 'gemengd' end""",
+    "any": """rtrim(case when sum(c.valence = 'positief') > 0 then 'positief+' else '' end
+                         || case when sum(c.valence = 'negatief') > 0 then 'negatief+' else '' end
+                         || case when sum(c.valence = 'gemengd') > 0 then 'gemengd+' else '' end, '+')""",
+}
+
+
+def views(outside: Sequence[str] = (), respondent_valence: str = "majority") -> dict[str, str]:
     """The views for the common questions, generated for a study: ``outside`` are the region values that are
-    not in the population (study.yaml). Codes and their categories and valence come from the ``codes`` table."""
+    not in the population (study.yaml); ``respondent_valence`` the mode of params ``conclusions.valence``
+    (majority, any, all), so the views agree with the aggregates and conclusions. Codes and their categories
+    and valence come from the ``codes`` table."""
+    if respondent_valence not in _VALENCE_SQL:
+        raise ValueError(f"unknown valence mode '{respondent_valence}'; use {', '.join(_VALENCE_SQL)}.")
     out = _sql_list(outside)
     return {
         # every coding with its respondent, region and document: the base of the other views
@@ -415,15 +432,15 @@ def views(outside: Sequence[str] = ()) -> dict[str, str]:
                    coalesce(r.region, d.region) as region
             from fragments f join documents d on d.doc_id = f.doc_id
             left join respondents r on r.respondent_id = coalesce(f.respondent_id, d.respondent_id)""",
-        # one row per respondent and code with valence: positief/negatief if all codings agree, else gemengd
-        "v_respondent_valence": """
+        # one row per respondent and code with valence, by the study's valence mode (majority: the valence of
+        # more than half of its codings, else gemengd)
+        "v_respondent_valence": f"""
             select c.code, g.respondent_id, g.respondent_type, g.region,
-                   case when min(c.valence) = max(c.valence) and min(c.valence) in ('positief', 'negatief')
-                        then min(c.valence) else 'gemengd' end as valence,
+                   {_VALENCE_SQL[respondent_valence]} as valence,
                    count(*) as n_fragments
             from codings c join v_coded_fragments g on g.fragment_id = c.fragment_id
             join codes k on k.code = c.code
-            where k.valence and g.respondent_id is not null and c.valence is not null
+            where k.valence and g.respondent_id is not null and c.valence is not null and c.valence != 'onbekend'
             group by c.code, g.respondent_id""",
         # per code (with its category): how many regions of the population name it, and which
         "v_regions_per_code": f"""
@@ -465,11 +482,11 @@ def code_rows(codebook: Any) -> list[dict[str, Any]]:
              "valence": c.id in codebook.valenced_codes} for c in codebook.codes]
 
 
-def create_views(db: Any, outside: Sequence[str] = ()) -> list[str]:
+def create_views(db: Any, outside: Sequence[str] = (), respondent_valence: str = "majority") -> list[str]:
     """Create the views for the common questions (those whose tables exist); returns their names."""
     tables = set(db.table_names())
     needs = {"v_conclusies": {"conclusions", "conclusion_evidence"}}
-    definitions = views(outside)
+    definitions = views(outside, respondent_valence)
     made = []
     for name in VIEW_ORDER:
         required = needs.get(name, {"codings", "fragments", "documents", "respondents"})
