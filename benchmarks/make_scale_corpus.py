@@ -315,6 +315,10 @@ def main() -> None:
     for name in ("regions.csv", "pseudonyms.csv"):
         if (corpus / name).exists():
             shutil.copy(corpus / name, out / name)
+    # Sentences mixed across interviews put a respondent's surname where the demo meant a town
+    # ("het verhaal van Rijswijk of Zoetermeer"): what a researcher does when the leak guard names it.
+    with open(out / "pseudonyms.csv", "a", encoding="utf-8", newline="") as handle:
+        handle.write("van Rijswijk,replace,persoon,scale corpus: a surname that is also a town, mixed into other interviews\n")
     print(f"{out}: {len(docs)} transcripts ({words:,} words), {len(pdf_rows)} PDFs ({pages:,} pages)")
 
 
