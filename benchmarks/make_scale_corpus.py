@@ -1,21 +1,23 @@
-"""Build a scale corpus (about ×20 the demo corpus) for the benchmark, deterministically.
+"""Build a corpus of the study's size for the benchmark, deterministically.
 
 Run from the repository root::
 
-    python benchmarks/make_scale_corpus.py [--out benchmarks/scale_corpus] [--factor 20] [--pdf-pages 3000]
+    python benchmarks/make_scale_corpus.py [--out benchmarks/scale_corpus] [--transcript-words 1030586]
+                                           [--pdf-pages 3000] [--factor N]
 
 What it makes, from the demo corpus in ``corpus/`` (nothing is downloaded):
 
-- ``factor`` variants of every demo transcript (variant 0 is the demo transcript itself) (``int_s03_r17`` is variant 3 of ``int_r17``), each with its own
-  respondent (``S03R17``, same type and region). A variant keeps the speaker labels, timestamps style and
-  header of its source but varies the text: respondent paragraphs are swapped with paragraphs of other
-  interviews, sentences are reordered, words are replaced by near-synonyms, numbers change, and borrowed
-  question/answer pairs are appended (about 15 % extra), so no two documents share their text and a
-  per-document cache cannot cheat. Total: about 1,000,000 words for ``factor`` 20. DOCX sources
-  (corpus/build/docx_src) become TXT variants.
-- ``pdf_pages`` pages of new policy PDFs (reportlab; 60 documents of about 50 pages: running header, page
-  footer, headings, paragraphs recombined and perturbed from the demo PDFs' text; every third document has
-  two columns).
+- variants of the demo transcripts until the corpus holds ``transcript_words`` words (default: the study's
+  1,030,586, whatever the size of the demo; ``--factor N`` instead makes N variants of every demo transcript).
+  Variant 0 of every transcript is the demo transcript itself (``int_s03_r17`` is variant 3 of ``int_r17``),
+  each with its own respondent (``S03R17``, same type and region). A variant keeps the speaker labels,
+  timestamps style and header of its source but varies the text: respondent paragraphs are swapped with
+  paragraphs of other interviews, sentences are reordered, words are replaced by near-synonyms, numbers
+  change, and borrowed question/answer pairs are appended (about 15 % extra), so no two documents share their
+  text and a per-document cache cannot cheat. DOCX sources (corpus/build/docx_src) become TXT variants.
+- ``pdf_pages`` pages of new policy PDFs (the 3000 asked give the study's 2,943; reportlab; 60 documents of
+  about 50 pages: running header, page footer, headings, paragraphs recombined and perturbed from the demo
+  PDFs' text; every third document has two columns).
 - ``manifest.csv``, ``respondents.csv``, ``regions.csv``, ``pseudonyms.csv`` for the new corpus.
 
 Every random choice comes from ``random.Random`` seeded with the document's id, so two runs give the same
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import random
 import re
 import shutil
@@ -52,6 +55,10 @@ SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“])")
 LABEL = re.compile(r"^((?:\[\d{1,2}:\d\d(?::\d\d)?\]\s*)?)([^:\n\[\]]{1,40}):[ \t]+")
 STAMP = re.compile(r"\[(\d{1,2}):(\d\d)(?::(\d\d))?\]")
 INTERVIEWER = {"i", "interviewer", "int", "vraag", "v"}
+# The study's size (issue 19): 1,030,586 transcript words (in 800 interviews) and 2,943 PDF pages. The corpus
+# is built to that word count whatever the size of the demo it varies, so figures compare across versions.
+STUDY_TRANSCRIPT_WORDS = 1_030_586
+STUDY_PDF_PAGES = 3_000   # pages asked: the documents come out at 2,943
 
 
 def seeded(*parts: object) -> random.Random:
@@ -153,7 +160,10 @@ def variant(doc_id: str, k: int, header: list[str], turns: list[tuple[str, str, 
     return "\n\n".join(out) + "\n"
 
 
-def build_transcripts(corpus: Path, out: Path, factor: int, extra: float) -> tuple[list[dict], list[dict], int]:
+def build_transcripts(corpus: Path, out: Path, target_words: int, extra: float, factor: int = 0
+                      ) -> tuple[list[dict], list[dict], int]:
+    """Transcripts until ``target_words`` words (or, with ``factor``, that many variants of every demo
+    transcript); returns manifest rows, respondent rows and the word count."""
     manifest = list(csv.DictReader(open(corpus / "manifest.csv", encoding="utf-8")))
     respondents = {r["respondent_id"]: r for r in csv.DictReader(open(corpus / "respondents.csv", encoding="utf-8"))}
     sources: dict[str, tuple[dict, list[str], list[tuple[str, str, str]]]] = {}
@@ -181,19 +191,23 @@ def build_transcripts(corpus: Path, out: Path, factor: int, extra: float) -> tup
                 answers.append(b2)
     (out / "transcripts").mkdir(parents=True, exist_ok=True)
     docs, resp_rows, words = [], [], 0
-    for k in range(factor):
-        for doc_id, (row, header, turns) in sorted(sources.items()):
-            new_id = f"int_s{k:02d}_{doc_id.split('_', 1)[1]}"
-            # variant 0 is the demo interview itself, so the demo's manual annotations (doc_id renamed) still
-            # match and the classifier trains on the same examples as in the demo
-            text = sources_text[doc_id] if k == 0 else variant(doc_id, k, header, turns, answers, pairs, extra)
-            (out / "transcripts" / f"{new_id}.txt").write_text(text, encoding="utf-8")
-            words += len(text.split())
-            rid = f"S{k:02d}{row['respondent_id']}" if row.get("respondent_id") else ""
-            docs.append({**row, "doc_id": new_id, "path": f"transcripts/{new_id}.txt", "respondent_id": rid,
-                         "title": f"{row['title']} — variant {k}"})
-            if rid and row["respondent_id"] in respondents:
-                resp_rows.append({**respondents[row["respondent_id"]], "respondent_id": rid})
+    # variant 0 (the demo itself) whole, then further variants one by one until the word count is reached
+    order = ((k, doc_id) for k in (range(factor) if factor else itertools.count()) for doc_id in sorted(sources))
+    for k, doc_id in order:
+        if not factor and k > 0 and words >= target_words:
+            break
+        row, header, turns = sources[doc_id]
+        new_id = f"int_s{k:02d}_{doc_id.split('_', 1)[1]}"
+        # variant 0 is the demo interview itself, so the demo's manual annotations (doc_id renamed) still
+        # match and the classifier trains on the same examples as in the demo
+        text = sources_text[doc_id] if k == 0 else variant(doc_id, k, header, turns, answers, pairs, extra)
+        (out / "transcripts" / f"{new_id}.txt").write_text(text, encoding="utf-8")
+        words += len(text.split())
+        rid = f"S{k:02d}{row['respondent_id']}" if row.get("respondent_id") else ""
+        docs.append({**row, "doc_id": new_id, "path": f"transcripts/{new_id}.txt", "respondent_id": rid,
+                     "title": f"{row['title']} — variant {k}"})
+        if rid and row["respondent_id"] in respondents:
+            resp_rows.append({**respondents[row["respondent_id"]], "respondent_id": rid})
     return docs, resp_rows, words
 
 
@@ -289,9 +303,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", default=str(ROOT / "corpus"), help="the demo corpus (default: corpus)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "scale_corpus"))
-    parser.add_argument("--factor", type=int, default=20, help="variants of every demo transcript")
+    parser.add_argument("--transcript-words", type=int, default=STUDY_TRANSCRIPT_WORDS,
+                        help="transcript words to reach (default: the study's %(default)s)")
+    parser.add_argument("--factor", type=int, default=0,
+                        help="instead: this many variants of every demo transcript (0: by --transcript-words)")
     parser.add_argument("--extra", type=float, default=0.15, help="share of borrowed Q/A pairs added per variant")
-    parser.add_argument("--pdf-pages", type=int, default=3000)
+    parser.add_argument("--pdf-pages", type=int, default=STUDY_PDF_PAGES)
     parser.add_argument("--workers", type=int, default=0, help="processes for building PDFs (0: all cores)")
     args = parser.parse_args()
     import os
@@ -300,7 +317,7 @@ def main() -> None:
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    docs, respondents, words = build_transcripts(corpus, out, args.factor, args.extra)
+    docs, respondents, words = build_transcripts(corpus, out, args.transcript_words, args.extra, args.factor)
     pdf_rows, pages = build_pdfs(corpus, out, args.pdf_pages, args.workers or os.cpu_count() or 1)
     fields = ["doc_id", "path", "doc_type", "region", "respondent_id", "date", "title"]
     with open(out / "manifest.csv", "w", encoding="utf-8", newline="") as handle:

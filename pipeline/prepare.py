@@ -45,11 +45,6 @@ def extract(reg: Register, workers: int) -> list[dict[str, Any]]:
     return results.documents
 
 
-def _spans_match(spans: list[dict], text: str) -> bool:
-    """Every cached span lies in the text and still covers the string it was found as."""
-    return all(0 <= s["start"] < s["end"] <= len(text) and text[s["start"]:s["end"]] == s["text"] for s in spans)
-
-
 def pseudonymise(reg: Register, params: dict[str, Any], docs: list[dict[str, Any]], workers: int
                  ) -> list[dict[str, Any]]:
     """Step 2 over the whole corpus (a name found in one document is replaced in all, tags are numbered in
@@ -75,9 +70,12 @@ def pseudonymise(reg: Register, params: dict[str, Any], docs: list[dict[str, Any
     # The cached spans hold original names, so the cache lives under outputs/private/. A document is
     # published only with a fresh detection or a verified one: an entry must pass its checksum, have the
     # shape of a list of spans, and every span must still be the text at its offsets; else it is redone.
-    cache = DocumentCache(paths.PRIVATE / "cache", "pseudonymise",
-                          shape=list_of(dict_with(start=int, end=int, kind=str, text=str, source=str)))
-    fingerprint = [source_fingerprint(ps), version("deduce")]   # our code and deduce's lists and rules
+    span_shape = list_of(dict_with(start=int, end=int, kind=str, text=str, source=str))
+    cache = DocumentCache(paths.PRIVATE / "cache", "pseudonymise", shape=span_shape)
+    # and so is the search for the corpus' names in each document: redone for a document only when its
+    # text, its own names or the set of names found anywhere in the corpus changed
+    spread_cache = DocumentCache(paths.PRIVATE / "cache", "pseudonymise_spread", shape=span_shape)
+    fingerprint = [source_fingerprint(ps, ps.name_rules), version("deduce")]   # our code, deduce's lists and rules
     detected: dict[str, list[ps.Span]] = {}
     keys: dict[str, str] = {}
     for doc in docs:
@@ -86,10 +84,10 @@ def pseudonymise(reg: Register, params: dict[str, Any], docs: list[dict[str, Any
         key = cache.key(fingerprint, doc["text"], ps.speaker_names(doc.get("turns", [])),
                         [list(vocab.always), sorted(vocab.keep), sorted(vocab.protected)], settings.use_deduce)
         keys[doc["doc_id"]] = key
-        hit = cache.get(key, check=lambda spans, text=doc["text"]: _spans_match(spans, text))
+        hit = cache.get(key, check=lambda spans, text=doc["text"]: ps.spans_match(spans, text))
         if hit is not None:
             detected[doc["doc_id"]] = [ps.Span(**span) for span in hit]
-    result = ps.pseudonymise_corpus(docs, doc_types, vocab, settings, detected, workers)
+    result = ps.pseudonymise_corpus(docs, doc_types, vocab, settings, detected, workers, spread_cache, fingerprint)
     for doc_id, key in keys.items():
         if doc_id not in detected and result.detected.get(doc_id) is not None:
             cache.put(key, [asdict(s) for s in result.detected[doc_id]])
@@ -106,9 +104,10 @@ def pseudonymise(reg: Register, params: dict[str, Any], docs: list[dict[str, Any
     write_json(paths.PSEUDONYMISED_REGISTER, labels)
     write_problems(paths.problems_file("pseudonymise"), result.problems)
     counts = ", ".join(f"{n} {kind}" for kind, n in sorted(result.counts.items())) or "nothing"
-    log.info("pseudonymised %d of %d documents (%s replaced; %d tags); detection cache: %d reused, %d new; %.1f s",
+    log.info("pseudonymised %d of %d documents (%s replaced; %d tags); detection cache: %d reused, %d new; "
+             "name search: %d reused, %d new; %.1f s",
              sum(1 for d in result.documents if d["replacements"] or doc_types.get(d["doc_id"]) in settings.doc_types),
-             len(result.documents), counts, len({r["tag"] for r in result.key}), cache.hits, cache.misses,
+             len(result.documents), counts, len({r["tag"] for r in result.key}), cache.hits, cache.misses, spread_cache.hits, spread_cache.misses,
              time.perf_counter() - started)
     log.info("the key is in %s: keep it private (see README, 'Pseudonymisation and the key')", paths.PSEUDONYM_KEY)
     for problem in result.problems:

@@ -109,6 +109,32 @@ def test_free_standing_texts_get_lemmas_and_rule_hits_like_fragments():
     assert any(hits[e.fragment_id] for e in examples), "the rules code some of them"
 
 
+def test_free_standing_examples_from_the_cache_equal_fresh_ones_and_need_no_spacy(tmp_path, monkeypatch):
+    """The classify stage reuses the examples made from unchanged texts without loading the spaCy pipeline;
+    a changed text makes them again."""
+    from kwalitatief import nlp as nlp_module
+    from kwalitatief.classifier.cached import standalone_cached
+    from kwalitatief.classifier.examples import training_data_hash
+
+    codebook = load_codebook(CODEBOOK)
+    texts, _ = load_training_texts(ROOT / "codebook" / "training", codebook.code_ids)
+    sample = texts[:30]
+    fresh, fresh_hits = standalone_examples(sample, codebook, load_nlp("blank:nl+lookup"))
+    assert standalone_cached(sample, codebook, "blank:nl+lookup", tmp_path) == (fresh, fresh_hits)
+
+    def no_spacy(model):
+        raise AssertionError("the pipeline was loaded although the examples are cached")
+
+    monkeypatch.setattr(nlp_module, "load_nlp", no_spacy)
+    cached, cached_hits = standalone_cached(sample, codebook, "blank:nl+lookup", tmp_path)
+    assert cached_hits == fresh_hits
+    assert training_data_hash(cached) == training_data_hash(fresh)
+    assert [(e.fragment_id, e.labels, e.valences, e.origins) for e in cached] == \
+        [(e.fragment_id, e.labels, e.valences, e.origins) for e in fresh]
+    with pytest.raises(AssertionError, match="pipeline was loaded"):
+        standalone_cached(texts[:31], codebook, "blank:nl+lookup", tmp_path)
+
+
 # ------------------------------------------------------- cue families: concepts, negation, stance
 
 def _lemmas(text: str) -> str:

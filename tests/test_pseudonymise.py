@@ -314,3 +314,37 @@ def test_a_first_name_known_from_another_interview_is_replaced_there_too():
     assert "Rients" not in b and "Hellinga" not in b
     assert re.search(r"Goedemiddag \[PERSOON-\d+\]\.", b) and re.search(r"Zoals \[PERSOON-\d+\] al zei", b)
     assert "Ik wil nog iets zeggen. Wil je dat noteren?" in b      # 'Wil' (a word) is not spread
+
+
+def test_the_cached_name_search_redoes_other_documents_exactly_when_the_corpus_names_change(tmp_path):
+    """An edit that adds a name found nowhere else redoes the edited document alone; an edit that brings in a
+    name another document mentions redoes that document too; either way the result is that of no cache."""
+    from kwalitatief.cache import DocumentCache
+
+    settings = ps.Settings(use_deduce=False)
+    vocab = vocabulary(settings)
+    cache = DocumentCache(tmp_path, "spread")
+    a = "Interviewer: Met wie spreek ik?\n\nAnnemiek Verschuren: Met mij.\n\nInterviewer: Dank u.\n\nAnnemiek Verschuren: Graag.\n"
+    b = "I: En verder?\n\nR: Gerrit Hoekstra zei dat ook.\n"
+    c = "I: Iets anders?\n\nR: Nee, verder niemand.\n"
+
+    def both(texts: dict[str, str]) -> tuple[ps.CorpusResult, tuple[int, int]]:
+        docs = [transcript(doc_id, text) for doc_id, text in texts.items()]
+        types = {d["doc_id"]: "transcript" for d in docs}
+        cache.hits = cache.misses = 0
+        cached = ps.pseudonymise_corpus(docs, types, vocab, settings, propagation_cache=cache, cache_salt=["t"])
+        assert cached.documents == ps.pseudonymise_corpus(docs, types, vocab, settings).documents
+        return cached, (cache.hits, cache.misses)
+
+    assert both({"int_a": a, "int_b": b, "int_c": c})[1] == (0, 3)
+    assert both({"int_a": a, "int_b": b, "int_c": c})[1] == (3, 0)
+    # int_c gains a remark without a name: only int_c is searched again
+    assert both({"int_a": a, "int_b": b, "int_c": c + "\nR: Echt niet.\n"})[1] == (2, 1)
+    # int_c now names Gerrit Hoekstra as a speaker: the corpus' names change, int_b and int_a are redone
+    # too, and int_b's lone 'Hoekstra' in a later remark is found through the new full name
+    b2 = b + "\nR: Hoekstra weet het.\n"
+    c2 = "Interviewer: Wie bent u?\n\nGerrit Hoekstra: Van de gemeente.\n\nInterviewer: Dank.\n\nGerrit Hoekstra: Graag.\n"
+    result, use = both({"int_a": a, "int_b": b2, "int_c": c2})
+    assert use[1] == 3
+    texts = {d["doc_id"]: d["text"] for d in result.documents}
+    assert "Hoekstra" not in texts["int_b"]

@@ -21,7 +21,7 @@ from .classifier.examples import Example, LabelRow, build_examples
 from .classifier.merge import merge_codings
 from .classifier.model import Model
 from .classifier.settings import ClassifyError, problem, settings
-from .classifier.standalone import codebook_texts, load_training_texts, standalone_examples
+from .classifier.standalone import codebook_texts, load_training_texts
 
 log = logging.getLogger("kwalitatief.classify")
 
@@ -142,7 +142,7 @@ def train_from_project(params: dict[str, Any] | None, root: str | Path = ".",
              "(%d review labels)", len(annotations), len(pairs), len(examples), len(reviews))
 
     hits = {fid: set(p) for fid, p in rule_preds.items()}
-    standalone, standalone_hits, standalone_problems = standalone_training(params, root, codebook)
+    standalone, standalone_hits, standalone_problems = standalone_training(params, root, codebook, cache_dir)
     problems.extend(standalone_problems)
     cues = CueFamilies.of_codebook(codebook)
     model, train_problems, model_file, reused = train_cached(examples + standalone, codes, params, codebook.version,
@@ -157,10 +157,12 @@ def train_from_project(params: dict[str, Any] | None, root: str | Path = ".",
                            standalone_hits, pairs, cues)
 
 
-def standalone_training(params: dict[str, Any] | None, root: str | Path, codebook: Any
+def standalone_training(params: dict[str, Any] | None, root: str | Path, codebook: Any,
+                        cache_dir: str | Path | None = None
                         ) -> tuple[list[Example], dict[str, set[str]], list[dict[str, Any]]]:
     """The free-standing training texts the settings ask for (``classify.codebook_knowledge``, the files of
-    ``classify.training_dir``), as examples with their rule hits, and the problems of those files."""
+    ``classify.training_dir``), as examples with their rule hits, and the problems of those files (with
+    ``cache_dir``, unchanged texts are not tokenised and rule-coded again)."""
     cfg = settings(params)
     texts = codebook_texts(codebook, cfg["codebook_knowledge"]) if cfg["codebook_knowledge"] else []
     texts_from_files, problems = load_training_texts(_root_path(root, cfg["training_dir"]), codebook.code_ids,
@@ -168,9 +170,9 @@ def standalone_training(params: dict[str, Any] | None, root: str | Path, codeboo
     texts += texts_from_files
     if not texts:
         return [], {}, problems
-    from .nlp import load_nlp
+    from .classifier.cached import standalone_cached
 
-    nlp = load_nlp(((params or {}).get("nlp") or {}).get("model", "nl_core_news_sm"))
-    examples, hits = standalone_examples(texts, codebook, nlp)
+    model = ((params or {}).get("nlp") or {}).get("model", "nl_core_news_sm")
+    examples, hits = standalone_cached(texts, codebook, model, cache_dir)
     log.info("free-standing training texts: %d (%d from the codebook)", len(examples), len(texts) - len(texts_from_files))
     return examples, hits, problems

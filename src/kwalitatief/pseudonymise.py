@@ -31,7 +31,7 @@ import bisect
 import csv
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -755,10 +755,17 @@ def _name_parts(name: str) -> tuple[str, str]:
     return words[0], " ".join(words[1:])
 
 
-def propagate(texts: dict[str, str], spans: dict[str, list[Span]], vocab: Vocabulary) -> dict[str, list[Span]]:
-    """Find every detected name wherever else it occurs: full names (two or more words) and their
-    capitalised one-word parts in all documents, lone names found with a title and the lower-case parts of
-    full names within their own document."""
+@dataclass(frozen=True)
+class CorpusNames:
+    """The names :func:`propagate` looks for in every document, found anywhere in the corpus."""
+
+    any_case: tuple[str, ...] = ()   # full names (casefolded) that are no common words in lower case either
+    exact: tuple[str, ...] = ()      # the other full names, as written
+    parts: tuple[str, ...] = ()      # capitalised one-word parts of full names (a first name, a surname)
+
+
+def corpus_names(spans: dict[str, list[Span]], vocab: Vocabulary) -> CorpusNames:
+    """The full names detected in any document, and their parts, to be found in all documents."""
     full_names: set[str] = set()
     for doc_spans in spans.values():
         for span in doc_spans:
@@ -766,9 +773,6 @@ def propagate(texts: dict[str, str], spans: dict[str, list[Span]], vocab: Vocabu
                 full_names.add(" ".join(span.text.split()))
     common = _common_words()
     any_case = {name for name in full_names if _safe_in_any_case(name, common)}
-    candidates = _names_per_document({k: v.casefold() for k, v in texts.items()},
-                                     sorted({name.casefold() for name in any_case}))
-    exact = _names_per_document(texts, sorted(full_names - any_case))
     # the parts of a full name (a first name, a surname) in every other document too, as written
     # (capitalised): a colleague greeted by first name in another interview is the same person
     parts: set[str] = set()
@@ -777,7 +781,54 @@ def propagate(texts: dict[str, str], spans: dict[str, list[Span]], vocab: Vocabu
             if (" " not in part and len(part) >= 3 and part[:1].isupper() and part.casefold() not in common
                     and normalise(part, "persoon") not in vocab.protected | vocab.keep):
                 parts.add(part)
-    part_hits = _names_per_document(texts, sorted(parts))
+    return CorpusNames(tuple(sorted({name.casefold() for name in any_case})), tuple(sorted(full_names - any_case)),
+                       tuple(sorted(parts)))
+
+
+def propagate(texts: dict[str, str], spans: dict[str, list[Span]], vocab: Vocabulary,
+              cache: Any = None, salt: Sequence[Any] = ()) -> dict[str, list[Span]]:
+    """Find every detected name wherever else it occurs: full names (two or more words) and their
+    capitalised one-word parts in all documents, lone names found with a title and the lower-case parts of
+    full names within their own document.
+
+    A document's result depends on its text, its own spans, the vocabulary and the corpus' names
+    (:func:`corpus_names`) only. With ``cache`` (a :class:`kwalitatief.cache.DocumentCache`; ``salt``: what
+    else the result depends on, such as the code's fingerprint) a document whose inputs are all unchanged is
+    not searched again: an edit that adds no name elsewhere redoes the edited document alone.
+    """
+    names = corpus_names(spans, vocab)
+    out: dict[str, list[Span]] = {}
+    keys: dict[str, str] = {}
+    if cache is not None:
+        common = cache.key(*salt, [list(vocab.always), sorted(vocab.keep), sorted(vocab.protected)], asdict(names))
+        for doc_id, text in texts.items():
+            own = [[s.start, s.end, s.kind, s.text, s.source, s.titled] for s in spans.get(doc_id, [])]
+            key = cache.key(common, text, own)
+            hit = cache.get(key, check=lambda found, text=text: spans_match(found, text))
+            if hit is None:
+                keys[doc_id] = key
+            else:
+                out[doc_id] = [Span(**span) for span in hit]
+    todo = {doc_id: text for doc_id, text in texts.items() if doc_id not in out}
+    for doc_id, found in _propagate_documents(todo, spans, vocab, names).items():
+        out[doc_id] = found
+        if doc_id in keys:
+            cache.put(keys[doc_id], [asdict(s) for s in found])
+    return {doc_id: out[doc_id] for doc_id in texts}
+
+
+def spans_match(spans: list[dict[str, Any]], text: str) -> bool:
+    """Every span (as a dict) lies in the text and still covers the string it was found as."""
+    return all(0 <= s["start"] < s["end"] <= len(text) and text[s["start"]:s["end"]] == s["text"] for s in spans)
+
+
+def _propagate_documents(texts: dict[str, str], spans: dict[str, list[Span]], vocab: Vocabulary,
+                         names: CorpusNames) -> dict[str, list[Span]]:
+    """:func:`propagate` of these documents, without a cache."""
+    common = _common_words()
+    candidates = _names_per_document({k: v.casefold() for k, v in texts.items()}, list(names.any_case))
+    exact = _names_per_document(texts, list(names.exact))
+    part_hits = _names_per_document(texts, list(names.parts))
     out: dict[str, list[Span]] = {}
     for doc_id, text in texts.items():
         extra: list[Span] = []
@@ -1025,13 +1076,15 @@ def _detect_job(job: tuple[str, str, Vocabulary, list[str], bool, int | None]
 
 def pseudonymise_corpus(docs: Sequence[dict[str, Any]], doc_types: dict[str, str], vocab: Vocabulary,
                         settings: Settings, detected: dict[str, list[Span]] | None = None,
-                        workers: int | None = 1) -> CorpusResult:
+                        workers: int | None = 1, propagation_cache: Any = None,
+                        cache_salt: Sequence[Any] = ()) -> CorpusResult:
     """Pseudonymise every document whose doc_type is configured; copy the others unchanged.
 
     ``docs`` are extracted documents (Extracted.to_dict()) in manifest order. ``detected`` may hold
     spans already found for some documents (a cache); missing ones are detected here, in ``workers``
     processes (deduce is loaded once, before the workers start, so they share it). A document that
-    fails is left out (never passed on unpseudonymised) and reported in ``problems``."""
+    fails is left out (never passed on unpseudonymised) and reported in ``problems``. ``propagation_cache``
+    and ``cache_salt``: see :func:`propagate`."""
     from .parallel import map_documents, resolve_workers
 
     problems: list[dict[str, Any]] = []
@@ -1067,7 +1120,7 @@ def pseudonymise_corpus(docs: Sequence[dict[str, Any]], doc_types: dict[str, str
                                     "stages. Check its extracted text with 'kwal pseudonymise PATH'.",
                          "detail": None})
     texts = {k: v for k, v in texts.items() if k not in failed}
-    spread = propagate(texts, spans, vocab)
+    spread = propagate(texts, spans, vocab, propagation_cache, cache_salt)
     order = [d["doc_id"] for d in targets if d["doc_id"] not in failed]
     tags, key = assign_tags(order, spread)
     out_docs: list[dict[str, Any]] = []

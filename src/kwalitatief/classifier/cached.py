@@ -74,6 +74,31 @@ def train_cached(examples: Sequence[Example], codes: Sequence[str], params: dict
     return model, problems, path, False
 
 
+def standalone_cached(texts: Sequence[Any], codebook: Any, model: str, cache_dir: str | Path | None
+                      ) -> tuple[list[Example], dict[str, set[str]]]:
+    """:func:`standalone.standalone_examples` of ``texts`` (lemmas by the spaCy pipeline ``model``), or
+    the examples made earlier from the same texts, codebook, pipeline and code: the pipeline is then not
+    even loaded (seconds for every run of the classify stage otherwise)."""
+    from dataclasses import asdict
+
+    from .. import coding, nlp as nlp_module, rules
+    from ..cache import DocumentCache, dict_with, source_fingerprint
+    from . import standalone
+
+    cache = DocumentCache(cache_dir, "classify_standalone", shape=dict_with(examples=list, hits=dict))
+    key = cache.key(FORMAT_VERSION, source_fingerprint(standalone, coding, rules, nlp_module),
+                    nlp_module.installed_model_name(model), codebook.version, [asdict(t) for t in texts])
+    hit = cache.get(key)
+    if hit is not None:
+        try:
+            return [Example(**e) for e in hit["examples"]], {fid: set(c) for fid, c in hit["hits"].items()}
+        except TypeError:   # an entry of another Example layout: made again
+            log.warning("cached free-standing training examples are of another layout; making them again")
+    examples, hits = standalone.standalone_examples(texts, codebook, nlp_module.load_nlp(model))
+    cache.put(key, {"examples": [asdict(e) for e in examples], "hits": {fid: sorted(c) for fid, c in hits.items()}})
+    return examples, hits
+
+
 def rule_hits_by_fragment(rule_rows: Iterable[dict[str, Any]]) -> dict[str, set[str]]:
     """fragment id -> the codes the rules gave it."""
     hits: dict[str, set[str]] = {}
