@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import csv
 import itertools
+import json
 import random
 import re
 import shutil
@@ -336,6 +337,9 @@ def main() -> None:
     # ("het verhaal van Rijswijk of Zoetermeer"): what a researcher does when the leak guard names it.
     with open(out / "pseudonyms.csv", "a", encoding="utf-8", newline="") as handle:
         handle.write("van Rijswijk,replace,persoon,scale corpus: a surname that is also a town, mixed into other interviews\n")
+    size = {"transcripts": len(docs), "transcript_words": words, "pdfs": len(pdf_rows), "pdf_pages": pages,
+            "asked": {"transcript_words": args.transcript_words, "factor": args.factor, "pdf_pages": args.pdf_pages}}
+    (out / "size.json").write_text(json.dumps(size, indent=2) + "\n", encoding="utf-8")
     print(f"{out}: {len(docs)} transcripts ({words:,} words), {len(pdf_rows)} PDFs ({pages:,} pages)")
 
 

@@ -23,11 +23,31 @@ log = logging.getLogger("kwalitatief.cache")
 
 
 def source_fingerprint(*modules: Any) -> str:
-    """Hash of the source code of the given modules, so a code change invalidates cached results."""
+    """Hash of the source code of the given modules, so a code change invalidates cached results.
+
+    A module may be given by name ("kwalitatief.coding"): its source is read without importing it (a cache
+    hit then costs no import of what the module pulls in, such as spaCy).
+    """
+    import importlib.util
+
     digest = hashlib.sha256()
     for module in modules:
-        digest.update(Path(module.__file__).read_bytes())
+        origin = importlib.util.find_spec(module).origin if isinstance(module, str) else module.__file__
+        digest.update(Path(origin).read_bytes())
     return digest.hexdigest()[:16]
+
+
+def package_versions(*names: str) -> list[str | None]:
+    """The installed versions of these distributions (None where one is not installed), without importing them."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: list[str | None] = []
+    for name in names:
+        try:
+            out.append(version(name))
+        except PackageNotFoundError:
+            out.append(None)
+    return out
 
 
 def list_of(item: Check) -> Check:

@@ -27,14 +27,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from itertools import accumulate
-from typing import Any
-
-from spacy.language import Language
-from spacy.matcher import Matcher, PhraseMatcher
-from spacy.tokens import Doc
+from typing import TYPE_CHECKING, Any
 
 from .codebook import POLARITY_REFS, Codebook, Rule
-from .nlp import doc_from_rows
+
+if TYPE_CHECKING:   # spaCy is imported where a RuleCoder is built: the classifier's cues need no spaCy
+    from spacy.language import Language
+    from spacy.matcher import PhraseMatcher
+    from spacy.tokens import Doc
 
 PUNCT_BREAKS = {",", ";", ":", "(", ")", "–", "—", "?", "!", ".", "…", "\"", "“", "”", "‘", "’"}
 NEGATION_WINDOW = 3          # tokens before a cue in which a negator counts
@@ -222,6 +222,8 @@ class RuleCoder:
     """The codebook compiled once: ``code`` codes one fragment from its text, token rows and sentence starts."""
 
     def __init__(self, codebook: Codebook, nlp: Language):
+        from spacy.matcher import Matcher, PhraseMatcher
+
         self.codebook = codebook
         self.nlp = nlp
         self.vocab = nlp.vocab
@@ -694,6 +696,8 @@ class _DocState:
         self.lower = coder.lowers([text[o:o + n] for o, n, _ in tokens])
         self.matches = coder.fast.match(self.lemma, self.lower)
         if len(coder.matcher):
+            from .nlp import doc_from_rows
+
             strings = coder.vocab.strings
             for match_id, start, end in coder.matcher(doc_from_rows(coder.nlp, text, tokens, sents)):
                 self.matches.add(strings[match_id], start, end)

@@ -81,19 +81,23 @@ def standalone_cached(texts: Sequence[Any], codebook: Any, model: str, cache_dir
     even loaded (seconds for every run of the classify stage otherwise)."""
     from dataclasses import asdict
 
-    from .. import coding, nlp as nlp_module, rules
-    from ..cache import DocumentCache, dict_with, source_fingerprint
+    from ..cache import DocumentCache, dict_with, package_versions, source_fingerprint
     from . import standalone
 
     cache = DocumentCache(cache_dir, "classify_standalone", shape=dict_with(examples=list, hits=dict))
-    key = cache.key(FORMAT_VERSION, source_fingerprint(standalone, coding, rules, nlp_module),
-                    nlp_module.installed_model_name(model), codebook.version, [asdict(t) for t in texts])
+    # the pipeline: the model's package if installed (else the blank fallback), spaCy and its lookup tables
+    pipeline = [model, *package_versions(model, "spacy", "spacy-lookups-data")] if model else [model]
+    key = cache.key(FORMAT_VERSION, source_fingerprint(standalone, "kwalitatief.coding", "kwalitatief.rules",
+                                                       "kwalitatief.nlp"),
+                    pipeline, codebook.version, [asdict(t) for t in texts])
     hit = cache.get(key)
     if hit is not None:
         try:
             return [Example(**e) for e in hit["examples"]], {fid: set(c) for fid, c in hit["hits"].items()}
         except TypeError:   # an entry of another Example layout: made again
             log.warning("cached free-standing training examples are of another layout; making them again")
+    from .. import nlp as nlp_module
+
     examples, hits = standalone.standalone_examples(texts, codebook, nlp_module.load_nlp(model))
     cache.put(key, {"examples": [asdict(e) for e in examples], "hits": {fid: sorted(c) for fid, c in hits.items()}})
     return examples, hits
