@@ -83,6 +83,10 @@ def test_a_per_document_file_cannot_leave_its_folder(tmp_path):
     (folder / "link.json").symlink_to(tmp_path / "elsewhere" / "x.json")   # a symlink out is refused too
     with pytest.raises(UnsafePathError, match="outside"):
         contained_file(folder, "link")
+    with pytest.raises(UnsafePathError, match="outside"):   # and so does every stage writing its folder
+        write_json_dir(folder, {"int_1": {"a": 1}, "link": {"text": "origineel"}})
+    assert not (tmp_path / "elsewhere" / "x.json").exists() and not (folder / "int_1.json").exists()
+    (folder / "link.json").unlink()
     assert write_json_dir(folder, {"int_1": {"a": 1}}) == 1 and (folder / "int_1.json").exists()
 
 

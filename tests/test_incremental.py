@@ -138,3 +138,68 @@ def test_token_rows_are_read_only_when_asked_for_and_rebuilt_when_their_cache_en
     assert stats["cache_hits"] == len(docs) and [e.published for e in again] == [e.published for e in first]
     assert [e.rows() for e in again] == expected
     assert len(list((cache / "segment_tokens").glob("*.json"))) == len(docs)
+
+
+@pytest.mark.slow
+def test_prepare_and_classify_after_edits_write_the_files_of_a_run_from_scratch(tmp_path: Path) -> None:
+    """Through the stages' own entry points (a second study: studies/mantelzorg): after an edit that brings in
+    a new name (which another interview mentions by surname alone) and after an edit of the codebook, every file
+    of prepare and classify is byte for byte that of ``rm -rf outputs`` and a run from scratch; the unchanged
+    documents' work (name search, segmenting, classifier codings, the model) is reused."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), os.environ.get("PYTHONPATH", "")])}
+    study = tmp_path / "mantelzorg"
+    subprocess.run([sys.executable, "-m", "kwalitatief.cli", "init", str(study)], cwd=tmp_path, env=env,
+                   check=True, capture_output=True)
+    shutil.copytree(root / "studies" / "mantelzorg", study, dirs_exist_ok=True)
+
+    def stages() -> str:
+        logs = ""
+        for stage in ("prepare", "classify"):
+            done = subprocess.run([sys.executable, f"pipeline/{stage}.py"], cwd=study, env=env, capture_output=True,
+                                  text=True, timeout=600)
+            assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+            logs += done.stdout + done.stderr
+        return logs
+
+    def outputs() -> dict[str, bytes]:
+        skip = ("cache", "run.json", "kwalitatief.db", ".gitkeep")
+        return {str(p.relative_to(study / "outputs")): p.read_bytes() for p in sorted((study / "outputs").rglob("*"))
+                if p.is_file() and not any(part in skip for part in p.relative_to(study / "outputs").parts)}
+
+    transcripts = sorted((study / "corpus" / "transcripts").glob("*.txt"))
+    first, other = transcripts[0], transcripts[1]
+    other.write_text(other.read_text(encoding="utf-8").rstrip("\n") + "\n\nR: Wiersma zei dat ook al.\n",
+                     encoding="utf-8")
+    stages()
+    first.write_text(first.read_text(encoding="utf-8").rstrip("\n")
+                     + "\n\nR: Ik heb het met mevrouw Hendrika Wiersma besproken, dat moet beter.\n", encoding="utf-8")
+    logs = stages()
+    import re
+
+    # the new name changes the corpus' names: every interview is searched again; the edited one and the one
+    # naming her are segmented again, the other documents are not
+    assert re.search(r"name search: 0 reused, \d+ new", logs), logs
+    assert re.search(r"fragments .* cache: \d+ reused, 2 new", logs), logs
+    assert re.search(r"cache: \d+ reused, 2 new documents; model (reused|trained)", logs), logs
+    edited = outputs()
+    pseudonymised = (study / "outputs" / "work" / "pseudonymised" / f"{other.stem}.json").read_text(encoding="utf-8")
+    assert "Wiersma" not in pseudonymised, "the new name is found in the interview that names her by surname only"
+    codebook = study / "codebook" / "codebook.yaml"
+    codebook.write_text(codebook.read_text(encoding="utf-8") + "\n# an edit of the codebook\n", encoding="utf-8")
+    stages()
+    codebook_edited = outputs()
+    shutil.rmtree(study / "outputs")
+    stages()
+    fresh = outputs()
+    assert codebook_edited.keys() == fresh.keys()
+    assert [name for name in fresh if codebook_edited[name] != fresh[name]] == []
+    assert any(name.startswith("work/pseudonymised/") for name in fresh) and "metrics.json" in fresh
+    # and the outputs after the transcript edit are those of that corpus: only the codebook comment differs
+    assert {name for name in fresh if edited.get(name) != fresh[name]} <= {
+        name for name in fresh if name.startswith(("work/codings", "model/", "metrics", "plots/", "work/problems"))}

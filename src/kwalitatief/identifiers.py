@@ -58,3 +58,19 @@ def contained_file(folder: str | Path, name: str, suffix: str = ".json") -> Path
     if target.parent != base:
         raise UnsafePathError(f"refusing to write {target}: it lies outside {base}")
     return Path(folder) / f"{name}{suffix}"
+
+
+def contained_files(folder: str | Path, names: list[str], suffix: str = ".json") -> dict[str, Path]:
+    """:func:`contained_file` of many names in one folder: the folder is resolved once, and a file only
+    when it is a symlink (a safe id has no separator and no ``..``, so only a symlink could lead out)."""
+    base = Path(folder).resolve()
+    out: dict[str, Path] = {}
+    for name in names:
+        problem = id_problem(name)
+        if problem:
+            raise UnsafePathError(f"refusing to write a file for {problem}")
+        path = Path(folder) / f"{name}{suffix}"
+        if path.is_symlink() and path.resolve().parent != base:
+            raise UnsafePathError(f"refusing to write {path.resolve()}: it lies outside {base}")
+        out[name] = path
+    return out

@@ -86,12 +86,11 @@ def write_json(path: str | Path, obj: Any, indent: int | None = 2) -> None:
 
 
 def write_json_dir(folder: str | Path, documents: dict[str, Any]) -> int:
-    """Make ``folder`` hold exactly ``<name>.json`` for each item of ``documents`` (compact JSON).
+    """Make ``folder`` hold exactly ``<name>.json`` for each item of ``documents`` (compact JSON, :func:`dumps`).
 
     See :func:`write_text_dir`; returns the number of files written.
     """
-    return write_text_dir(folder, {name: json.dumps(obj, sort_keys=True, ensure_ascii=False) + "\n"
-                                   for name, obj in documents.items()}, ".json")
+    return write_text_dir(folder, {name: dumps(obj) + "\n" for name, obj in documents.items()}, ".json")
 
 
 def write_text_dir(folder: str | Path, texts: dict[str, str], suffix: str) -> int:
@@ -102,10 +101,10 @@ def write_text_dir(folder: str | Path, texts: dict[str, str], suffix: str) -> in
     is written). Files whose content is unchanged are not rewritten (their modification time stays, so DVC
     need not hash them again); files of names no longer present are removed. Returns the number of files written.
     """
-    from .identifiers import contained_file
+    from .identifiers import contained_files
 
     folder = make_dirs(folder)
-    targets = {name: contained_file(folder, name, suffix) for name in texts}
+    targets = contained_files(folder, list(texts), suffix)
     written = 0
     for name, text in texts.items():
         path = targets[name]
