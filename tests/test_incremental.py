@@ -203,3 +203,47 @@ def test_prepare_and_classify_after_edits_write_the_files_of_a_run_from_scratch(
     # and the outputs after the transcript edit are those of that corpus: only the codebook comment differs
     assert {name for name in fresh if edited.get(name) != fresh[name]} <= {
         name for name in fresh if name.startswith(("work/codings", "model/", "metrics", "plots/", "work/problems"))}
+
+
+@pytest.mark.slow
+def test_kwal_run_after_an_edit_leaves_the_files_of_unchanged_documents_untouched(tmp_path: Path) -> None:
+    """DVC deletes a stage's outputs before running it unless they persist: the per-document folders of
+    prepare and classify persist, so the files of documents that did not change keep their inode and
+    modification time (DVC's state cache knows them; nothing is rewritten or hashed again)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), os.environ.get("PYTHONPATH", "")])}
+
+    def kwal(*args: str, cwd: Path) -> None:
+        done = subprocess.run([sys.executable, "-m", "kwalitatief.cli", *args], cwd=cwd, env=env,
+                              capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+    study = tmp_path / "mantelzorg"
+    kwal("init", str(study), cwd=tmp_path)
+    shutil.copytree(root / "studies" / "mantelzorg", study, dirs_exist_ok=True)
+    kwal("run", cwd=study)
+    transcripts = sorted((study / "corpus" / "transcripts").glob("*.txt"))
+    edited, kept = transcripts[0].stem, transcripts[-1].stem
+    folders = ["private/extracted", "work/pseudonymised", "work/fragments", "work/codings_rule",
+               "work/codings_classifier", "work/codings"]
+
+    def files(doc_id: str) -> dict[str, tuple[int, int]]:
+        out = {}
+        for folder in folders:
+            for path in (study / "outputs" / folder).glob(f"{doc_id}.json*"):
+                out[str(path)] = (path.stat().st_ino, path.stat().st_mtime_ns)
+        return out
+
+    before_kept, before_edited = files(kept), files(edited)
+    assert len(before_kept) >= 4 and len(before_edited) >= 4
+    transcripts[0].write_text(transcripts[0].read_text(encoding="utf-8").rstrip("\n")
+                              + "\n\nR: Daar wil ik nog iets aan toevoegen over de zorg.\n", encoding="utf-8")
+    kwal("run", cwd=study)
+    assert files(kept) == before_kept
+    changed = {path for path, stat in files(edited).items() if before_edited.get(path) != stat}
+    assert any("/fragments/" in path for path in changed) and any("/extracted/" in path for path in changed)
