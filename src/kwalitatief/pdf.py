@@ -27,6 +27,7 @@ BAND, WIDE_BAND = 0.08, 0.15  # shares of the page height at the top and bottom 
 _LIGATURES = str.maketrans({"\ufb01": "fi", "\ufb02": "fl", "\ufb00": "ff", "\ufb03": "ffi", "\ufb04": "ffl",
                             "\u00ad": "\x02", "\ufffe": "\x02", "\r": " ", "\n": " ", "\x00": ""})
 _SPECIAL = [chr(k) for k in _LIGATURES if not chr(k).isspace()]
+_SAME_LENGTH = {char for char in _SPECIAL if len(_LIGATURES[ord(char)]) == 1}  # translated in place
 _PAGE_NUMBER = re.compile(r"^(pagina|page|blz\.?|p\.|-|–)?\s*#+(\s*(/|van|of|-|–)\s*#*)?$")
 _HYPHEN_KEEP_NEXT = {"en", "of", "tot", "noch"}
 
@@ -131,46 +132,61 @@ def _make_lines(textpage: Any, text: str, pieces: list[str], charbox: Any, numbe
 
     import pypdfium2.raw as pdfium_c
 
-    raw_page, font_size, is_generated = textpage.raw, pdfium_c.FPDFText_GetFontSize, pdfium_c.FPDFText_IsGenerated
+    from .pdf_calls import function, handle
+
+    raw_page = handle(textpage.raw)
+    font_size, is_generated = function("FPDFText_GetFontSize", ctypes.c_double), function("FPDFText_IsGenerated")
     matrix = pdfium_c.FS_MATRIX()
     lines: list[Line] = []
     middles: list[int] = []
+    append_line, append_middle = lines.append, middles.append
+    width, height = page_size
     offset = 0
     find = text.find
-    translate = any(char in text for char in _SPECIAL)  # usually none: str.translate costs per character
+    present = [char for char in _SPECIAL if char in text]  # usually none: str.translate costs per character
+    # Marked hyphens and line breaks keep the length: translate the page once and cut the lines from it.
+    source = text.translate(_LIGATURES) if present and all(c in _SAME_LENGTH for c in present) else text
+    translate = bool(present) and source is text
     drawn: dict[str, list[tuple[float, float]]] = {}
     for raw in pieces:
         start = find(raw, offset) if raw else offset
         offset = start + len(raw)
-        words = (raw.translate(_LIGATURES) if translate else raw).split()
-        if not words:
+        if translate:
+            content = " ".join(raw.translate(_LIGATURES).split())
+        else:
+            content = " ".join((source[start:offset] if present else raw).split())
+        if not content:
             continue
-        content = " ".join(words)
         first = offset - len(raw.lstrip())
         last = start + len(raw.rstrip().rstrip("\ufffe")) - 1
-        middle = (first + last) // 2
+        x0, b0, x1, t0 = charbox(first)
+        if x0 >= width:  # outside the page: nobody sees it
+            continue
+        x2, b2, x3, t2 = charbox(last)
+        middle = (first + last) >> 1
         while middle < last and text[middle] in " \ufffe\x02":  # a space has no font of its own
             middle += 1
-        x0, b0, x1, t0 = charbox(first)
-        x2, b2, x3, t2 = charbox(last)
         if b0 - b2 > 0.5 or b2 - b0 > 0.5:  # a superscript, a drop cap or a symbol font at either end
             _, b1, _, t1 = charbox(middle)
             b0, t0 = _median3(b0, b1, b2), _median3(t0, t1, t2)
+        if t0 <= 0 or x3 <= 0 or b0 >= height:
+            continue
         if content[-2:] == " -" and is_generated(raw_page, last - 1) == 1:
             content = content[:-2] + "-"  # PDFium put a space before a justified line's hyphen
-        if b0 >= page_size[1] or t0 <= 0 or x0 >= page_size[0] or x3 <= 0:
+        places = drawn.get(content)
+        if places is None:
+            drawn[content] = [(x0, b0)]
+        elif any(abs(x - x0) < 2 and abs(y - b0) < 2 for x, y in places):
             continue
-        places = drawn.setdefault(content, [])
-        if any(abs(x - x0) < 2 and abs(y - b0) < 2 for x, y in places):
-            continue
-        places.append((x0, b0))
+        else:
+            places.append((x0, b0))
         size = font_size(raw_page, middle)
         if size < 3:  # the size is set by scaling the text matrix, not in the font
-            pdfium_c.FPDFText_GetMatrix(raw_page, middle, ctypes.byref(matrix))
+            function("FPDFText_GetMatrix")(raw_page, middle, ctypes.byref(matrix))
             size *= (matrix.c ** 2 + matrix.d ** 2) ** 0.5 or 1.0
-        lines.append(Line(number, x0 if x0 < x2 else x2, x1 if x1 > x3 else x3, b0, t0 if t0 > t2 else t2,
-                          round(size or (t0 - b0), 1), content))
-        middles.append(middle)
+        append_line(Line(number, x0 if x0 < x2 else x2, x1 if x1 > x3 else x3, b0, t0 if t0 > t2 else t2,
+                         round(size or (t0 - b0), 1), content))
+        append_middle(middle)
     return lines, middles
 
 
@@ -254,9 +270,11 @@ def _charbox_reader(textpage: Any, rotation: int, bounds: Box):  # noqa: ANN202
 
     import pypdfium2.raw as pdfium_c
 
+    from .pdf_calls import function, handle
+
     rect = pdfium_c.FS_RECTF()
     ref = ctypes.byref(rect)
-    raw, get = textpage.raw, pdfium_c.FPDFText_GetLooseCharBox
+    raw, get = handle(textpage.raw), function("FPDFText_GetLooseCharBox")
     pl, pb = bounds[0], bounds[1]
 
     def charbox(index: int) -> Box:
@@ -281,15 +299,15 @@ def _mark_bold_headings(textpage: Any, lines: list[Line], middles: list[int]) ->
     after a bold line (a heading over two lines)."""
     import ctypes
 
-    import pypdfium2.raw as pdfium_c
+    from .pdf_calls import function, handle
 
-    name = ctypes.create_string_buffer(128)
+    name, raw, font_info = ctypes.create_string_buffer(128), handle(textpage.raw), function("FPDFText_GetFontInfo")
     for i, line in enumerate(lines):
         if len(line.text) >= 60 or ends_sentence(line.text):
             continue
         prev = lines[i - 1] if i else None
         if prev is None or prev.bold or not 0 <= prev.bottom - line.bottom <= 1.6 * max(line.size, 1):
-            pdfium_c.FPDFText_GetFontInfo(textpage, middles[i], name, 128, None)
+            font_info(raw, middles[i], name, 128, None)
             line.bold = bool(_BOLD.search(name.value))
 
 
@@ -420,19 +438,20 @@ def assemble(doc_id: str, lines: list[Line]) -> Extracted:
     text_lines = [ln for ln in lines if ln.kind != "table"] or lines
     body = statistics.median(ln.size for ln in text_lines) or 10.0
     body_bold = sum(ln.bold for ln in text_lines) > len(text_lines) / 2
-    steps = [a.bottom - b.bottom for a, b in zip(lines, lines[1:])
-             if not _flow_break(a, b) and 0.5 * a.height < a.bottom - b.bottom < 2.5 * max(a.size, 1)]
+    breaks = [_flow_break(a, b) for a, b in zip(lines, lines[1:])]
+    steps = [a.bottom - b.bottom for a, b, cut in zip(lines, lines[1:], breaks)
+             if not cut and 0.5 * a.height < a.bottom - b.bottom < 2.5 * max(a.size, 1)]
     # The usual step between lines of a paragraph: a low quantile, so that documents made mostly of
     # one-line paragraphs do not make paragraph spacing look normal.
     pitch = min(sorted(steps)[len(steps) // 4], 1.5 * body) if steps else 1.2 * body
 
     paragraphs: list[dict[str, Any]] = []  # {"text", "kind", "pages": [(offset, page)]}
     prev: Line | None = None
-    for line in lines:
+    for index, line in enumerate(lines):
         kind = _kind(line, body, body_bold)
         if prev is None:
             new = True
-        elif _flow_break(prev, line):
+        elif breaks[index - 1]:
             current = paragraphs[-1]
             new = (kind != "paragraph" or current["kind"] != "paragraph"
                    or ends_sentence(current["text"]) or not line.text[:1].islower())

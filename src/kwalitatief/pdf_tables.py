@@ -14,6 +14,7 @@ import statistics
 from typing import Any
 
 from .pdf import _LIGATURES, Box, Line, _to_display, _to_user, join_hyphenated
+from .pdf_calls import Handle, function, handle
 
 MAX_SEGMENTS = 400  # a path with more segments is a drawing, not table rules
 
@@ -42,41 +43,37 @@ def _rules(page: Any, rotation: int, bounds: Box, height: float, lines: list[Lin
 
     Raw PDFium calls: this runs on every page, so no Python object per page object.
     """
-    import bisect
     import ctypes
 
     import pypdfium2.raw as pdfium_c
 
-    centres = sorted(((ln.bottom + ln.top) / 2, (ln.x0 + ln.x1) / 2) for ln in lines)
-    ys = [y for y, _ in centres]
     segments: list[Box] = []  # (left, bottom, right, top) in PDF user space
-    shapes = []
+    shapes: list[tuple[Any, Box]] = []
     left, bottom, right, top = (ctypes.c_float() for _ in range(4))
     refs = [ctypes.byref(v) for v in (left, bottom, right, top)]
-    get_object, get_type, get_bounds = pdfium_c.FPDFPage_GetObject, pdfium_c.FPDFPageObj_GetType, pdfium_c.FPDFPageObj_GetBounds
-    path_type, raw_page = pdfium_c.FPDF_PAGEOBJ_PATH, page.raw
+    get_object, get_type = function("FPDFPage_GetObject", Handle), function("FPDFPageObj_GetType")
+    get_bounds, path_type, raw_page = function("FPDFPageObj_GetBounds"), pdfium_c.FPDF_PAGEOBJ_PATH, handle(page.raw)
     paint = _Paint()
+    get_mode, (fill_ref, stroke_ref), fill, stroke = paint.get_mode, paint.mode_refs, paint.fill, paint.stroke
     coloured = False
-    for i in range(pdfium_c.FPDFPage_CountObjects(raw_page)):
+    for i in range(function("FPDFPage_CountObjects")(raw_page)):
         obj = get_object(raw_page, i)
         if get_type(obj) != path_type:
             continue
-        shows = paint(obj, not coloured)
-        if not shows:
+        get_mode(obj, fill_ref, stroke_ref)
+        if not fill.value and not stroke.value:  # a clipping path: it does not show
             continue
-        coloured = coloured or shows == 2
+        coloured = coloured or paint.coloured(obj, fill.value, stroke.value)
         get_bounds(obj, *refs)
         box = (left.value, bottom.value, right.value, top.value)
         if box[2] - box[0] < 3 or box[3] - box[1] < 3:  # a thin line or filled rectangle
             segments.append(box)
-            continue
-        x0, y0, x1, y1 = _to_display(rotation, box, bounds)
-        if any(x0 <= centres[k][1] <= x1 for k in range(bisect.bisect_left(ys, y0), bisect.bisect_right(ys, y1))):
-            shapes.append(obj)
+        else:
+            shapes.append((obj, box))
     if not coloured:  # white boxes only (behind text, as word processors draw): no table to see
         return []
     reader = _PathReader()
-    for obj in shapes:
+    for obj in _holding_text(shapes, lines, rotation, bounds):
         segments += reader.segments(obj)
     margin = 2 * max(statistics.median(ln.size for ln in lines), 1)
     n0, nb = min(ln.x0 for ln in lines) - margin, min(ln.bottom for ln in lines) - margin
@@ -91,9 +88,8 @@ def _rules(page: Any, rotation: int, bounds: Box, height: float, lines: list[Lin
 
 
 class _Paint:
-    """``paint(path, colour)``: 0 if a path does not show (a clipping path: neither filled nor stroked),
-    else 1, or 2 when ``colour`` is asked and it is filled or stroked in a colour other than white (white
-    boxes behind text, as word processors draw them, are no table)."""
+    """A path's draw mode (filled, stroked: neither is a clipping path) and whether it is drawn in a colour
+    other than white (white boxes behind text, as word processors draw them, are no table)."""
 
     def __init__(self) -> None:
         import ctypes
@@ -104,23 +100,31 @@ class _Paint:
         self.mode_refs = ctypes.byref(self.fill), ctypes.byref(self.stroke)
         self.rgba = [ctypes.c_uint() for _ in range(4)]
         self.rgba_refs = [ctypes.byref(v) for v in self.rgba]
-        self.get_mode = pdfium_c.FPDFPath_GetDrawMode
-        self.get_fill, self.get_stroke = pdfium_c.FPDFPageObj_GetFillColor, pdfium_c.FPDFPageObj_GetStrokeColor
+        self.get_mode = function("FPDFPath_GetDrawMode")
+        self.get_fill, self.get_stroke = function("FPDFPageObj_GetFillColor"), function("FPDFPageObj_GetStrokeColor")
 
-    def _coloured(self, get: Any, obj: Any) -> bool:
+    def _shows_colour(self, get: Any, obj: Any) -> bool:
         get(obj, *self.rgba_refs)
         r, g, b, a = (v.value for v in self.rgba)
         return a > 0 and min(r, g, b) < 250
 
-    def __call__(self, obj: Any, colour: bool) -> int:
-        self.get_mode(obj, *self.mode_refs)
-        fill, stroke = self.fill.value, self.stroke.value
-        if not fill and not stroke:
-            return 0
-        if not colour:
-            return 1
-        return 2 if ((fill and self._coloured(self.get_fill, obj))
-                     or (stroke and self._coloured(self.get_stroke, obj))) else 1
+    def coloured(self, obj: Any, fill: int, stroke: int) -> bool:
+        """Whether a path that shows (``fill`` or ``stroke`` mode set) is drawn in a colour other than white."""
+        return bool((fill and self._shows_colour(self.get_fill, obj))
+                    or (stroke and self._shows_colour(self.get_stroke, obj)))
+
+
+def _holding_text(shapes: list[tuple[Any, Box]], lines: list[Line], rotation: int, bounds: Box) -> list[Any]:
+    """The shapes (path objects with their boxes in user space) with a line's centre inside."""
+    import numpy as np
+
+    if not shapes or not lines:
+        return []
+    boxes = np.array([_to_display(rotation, box, bounds) for _, box in shapes])
+    cx = np.array([(ln.x0 + ln.x1) / 2 for ln in lines])
+    cy = np.array([(ln.bottom + ln.top) / 2 for ln in lines])
+    inside = ((boxes[:, 0:1] <= cx) & (cx <= boxes[:, 2:3]) & (boxes[:, 1:2] <= cy) & (cy <= boxes[:, 3:4])).any(axis=1)
+    return [obj for (obj, _), hit in zip(shapes, inside) if hit]
 
 
 def _straight(p: tuple[float, float], q: tuple[float, float], out: list[Box]) -> None:
@@ -147,18 +151,18 @@ class _PathReader:
     def segments(self, obj: Any) -> list[Box]:
         """The straight segments of a path (rectangles, grids) as boxes in user space; none for curves."""
         c = self.c
-        count = c.FPDFPath_CountSegments(obj)
+        count = function("FPDFPath_CountSegments")(obj)
         if count > MAX_SEGMENTS:
             return []
-        get_segment, get_kind = c.FPDFPath_GetPathSegment, c.FPDFPathSegment_GetType
+        get_segment, get_kind = function("FPDFPath_GetPathSegment", Handle), function("FPDFPathSegment_GetType")
         bezier = c.FPDF_SEGMENT_BEZIERTO
         if count > 6 and get_kind(get_segment(obj, 1)) == bezier:  # a glyph or a drawing: no rules in it
             return []
-        c.FPDFPageObj_GetMatrix(obj, self.matrix_ref)
+        function("FPDFPageObj_GetMatrix")(obj, self.matrix_ref)
         m = self.matrix
         a, b, cc, d, e, f = m.a, m.b, m.c, m.d, m.e, m.f
         x, y, (ref_x, ref_y) = self.x, self.y, self.point_refs
-        get_point, get_close = c.FPDFPathSegment_GetPoint, c.FPDFPathSegment_GetClose
+        get_point, get_close = function("FPDFPathSegment_GetPoint"), function("FPDFPathSegment_GetClose")
         line_to, move_to = c.FPDF_SEGMENT_LINETO, c.FPDF_SEGMENT_MOVETO
         out: list[Box] = []
         points: list[tuple[float, float]] = []
