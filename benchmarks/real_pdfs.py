@@ -77,6 +77,14 @@ class Layout:
     running: list[str]  # band lines whose text, numbers as #, stands on two or more pages
 
 
+def _page_lines(page) -> list[dict]:  # noqa: ANN001
+    """pdfplumber's text lines of a page, text overprinted for bold once, and only what the page shows:
+    text placed outside its box (a sheet cut into pages by their boxes shows each part on its own page)
+    is on no page."""
+    return [line for line in page.dedupe_chars().extract_text_lines()
+            if line["bottom"] > 0 and line["top"] < page.height and line["x1"] > 0 and line["x0"] < page.width]
+
+
 def layout(pdf: Path) -> Layout:
     import pdfplumber
 
@@ -86,7 +94,7 @@ def layout(pdf: Path) -> Layout:
     band_texts: dict[str, set[str]] = {}
     with pdfplumber.open(str(pdf)) as document:
         for number, page in enumerate(document.pages, start=1):
-            for line in page.dedupe_chars().extract_text_lines():  # text overprinted for bold: once
+            for line in _page_lines(page):
                 text = " ".join(line["text"].split())
                 if line["bottom"] < page.height * BAND or line["top"] > page.height * (1 - BAND):
                     if re.fullmatch(r"\d{1,4}", text):
@@ -263,7 +271,7 @@ def _running_keys(pdf: Path) -> list[str]:
     seen: dict[str, set[int]] = {}
     with pdfplumber.open(str(pdf)) as document:
         for number, page in enumerate(document.pages):
-            for line in page.dedupe_chars().extract_text_lines():
+            for line in _page_lines(page):
                 if line["bottom"] < page.height * BAND or line["top"] > page.height * (1 - BAND):
                     key = re.sub(r"\d+", "#", " ".join(line["text"].split()))
                     seen.setdefault(key, set()).add(number)

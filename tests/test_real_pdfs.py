@@ -1,6 +1,7 @@
 """PDFs made by real engines (LibreOffice, pdfLaTeX, groff + Ghostscript), scored against their reference texts.
 
-The PDFs in tests/data/pdfs/ were generated once by tests/data/pdfs/make_pdfs.py; these tests only read them.
+The PDFs in tests/data/pdfs/ were generated once by tests/data/pdfs/make_pdfs.py (the policy note ``nota_*``)
+and make_layouts.py (``lijsten_libreoffice.pdf``); these tests only read them.
 """
 
 import importlib.util
@@ -14,7 +15,8 @@ from kwalitatief.ingest import ExtractionError, extract_document
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "pdfs"
-PDFS = sorted(DATA.glob("*.pdf"))
+PDFS = sorted(DATA.glob("nota_*.pdf"))
+LAYOUTS = DATA / "lijsten_libreoffice.pdf"
 
 _spec = importlib.util.spec_from_file_location("real_pdfs", ROOT / "benchmarks" / "real_pdfs.py")
 real_pdfs = sys.modules["real_pdfs"] = importlib.util.module_from_spec(_spec)
@@ -60,6 +62,26 @@ def test_table_rows_and_pages(pdf: Path) -> None:
     assert headings[:3] == ["Samenvatting", "Aanleiding en vraagstelling", "Werkwijze"]
     assert extracted.page_at(0) == 1
     assert extracted.page_at(len(extracted.text) - 1) == extracted.n_pages == len(pdfium.PdfDocument(str(pdf)))
+
+
+def test_lines_that_end_like_a_paragraph_stay_in_their_paragraph() -> None:
+    """LibreOffice: a bold heading whose second line ends in ")", list items and literature entries with a
+    hanging indent after a line ending in ")" or ":", a sentence running over column and page breaks after
+    a ":" and after a web address ending in "."."""
+    extracted = extract_document(LAYOUTS.stem, LAYOUTS, "beleid")
+    blocks = [(b.kind, extracted.text[b.start:b.end]) for b in extracted.blocks]
+    assert [text for kind, text in blocks if kind == "heading"] == [
+        "Regionale samenwerking in de praktijk",
+        "Toelichting op de afspraken over een afwijkende werkwijze (tijdelijke regeling)", "Literatuur"]
+    paragraphs = [text for _, text in blocks]
+    reference = (DATA / "lijsten_libreoffice.ref.txt").read_text(encoding="utf-8").splitlines()
+    missing = [unit for unit in reference if not any(unit in paragraph for paragraph in paragraphs)]
+    assert missing == []
+    assert paragraphs[4].startswith("• Knelpunten in de financiering (vooral bij de kleinere gemeenten) worden")
+    assert paragraphs[-1].endswith("onder www.regio-overleg. nl/verslagen, en zijn voor iedereen in te zien.")
+    assert extracted.page_at(len(extracted.text) - 1) == 2
+    score = real_pdfs.score_pdf(LAYOUTS)
+    assert (score.whole, score.order, score.leaks) == (1.0, 1.0, 0)
 
 
 def test_scores_notice_scrambled_and_leaking_text() -> None:

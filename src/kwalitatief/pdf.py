@@ -25,7 +25,8 @@ from .document import Block, Extracted, ExtractionError, ends_sentence
 SCANNED = "scanned, no text layer; run OCR (e.g. ocrmypdf) first and replace the file"
 BAND, WIDE_BAND = 0.08, 0.15  # shares of the page height at the top and bottom (see _band_lines)
 _LIGATURES = str.maketrans({"\ufb01": "fi", "\ufb02": "fl", "\ufb00": "ff", "\ufb03": "ffi", "\ufb04": "ffl",
-                            "\u00ad": "\x02", "\ufffe": "\x02", "\r": " ", "\n": " ", "\x00": ""})
+                            "\u00ad": "\x02", "\ufffe": "\x02", "\r": " ", "\n": " ", "\x00": "",
+                            "\uf0b7": "\u2022", "\uf0a7": "\u25aa"})  # Symbol and Wingdings bullets (Word)
 _SPECIAL = [chr(k) for k in _LIGATURES if not chr(k).isspace()]
 _SAME_LENGTH = {char for char in _SPECIAL if len(_LIGATURES[ord(char)]) == 1}  # translated in place
 _PAGE_NUMBER = re.compile(r"^(pagina|page|blz\.?|p\.|-|–)?\s*#+(\s*(/|van|of|-|–)\s*#*)?$")
@@ -303,10 +304,13 @@ def _mark_bold_headings(textpage: Any, lines: list[Line], middles: list[int]) ->
 
     name, raw, font_info = ctypes.create_string_buffer(128), handle(textpage.raw), function("FPDFText_GetFontInfo")
     for i, line in enumerate(lines):
-        if len(line.text) >= 60 or ends_sentence(line.text):
+        if len(line.text) >= 60:
             continue
         prev = lines[i - 1] if i else None
-        if prev is None or prev.bold or not 0 <= prev.bottom - line.bottom <= 1.6 * max(line.size, 1):
+        after_bold = prev is not None and prev.bold and 0 <= prev.bottom - line.bottom <= 1.6 * max(line.size, 1)
+        if ends_sentence(line.text) and not after_bold:  # a heading's last line may end in ")" or ":"
+            continue
+        if prev is None or after_bold or not 0 <= prev.bottom - line.bottom <= 1.6 * max(line.size, 1):
             font_info(raw, middles[i], name, 128, None)
             line.bold = bool(_BOLD.search(name.value))
 
@@ -410,16 +414,27 @@ def _flow_break(prev: Line, line: Line) -> bool:
             or line.x0 > prev.x1 or line.x1 < prev.x0)
 
 
-def _new_paragraph(prev: Line, line: Line, kind: str, current_kind: str, pitch: float, body: float) -> bool:
-    """Whether ``line`` starts a new paragraph after ``prev`` (same column, consecutive)."""
+_LIST_MARKER = re.compile(r"^(?:[^\w\s(\[]{1,2}|\(?(?:\d{1,3}|[a-zA-Z]|[ivxIVX]{1,4})[.)])\s")
+
+
+def _new_paragraph(prev: Line, line: Line, kind: str, current_kind: str, pitch: float, body: float,
+                   following: Line | None = None) -> bool:
+    """Whether ``line`` starts a new paragraph after ``prev`` (same column, consecutive). An indented line
+    after a sentence end starts one (a first-line indent), unless the indent is a hanging one: ``prev``
+    starts a list item (``•``, ``–``, ``1.``, ``a)``) whose text the line continues, or the line after it
+    (``following``) keeps the indent (a bibliography's entries)."""
     if kind != current_kind or kind == "table":
         return True
     step = prev.bottom - line.bottom
     scale = max(prev.size, line.size, body) / body  # a large heading's lines lie further apart
     if step > (pitch + 0.5 * body) * scale or step < 0.5 * min(prev.height, line.height):
         return True
-    indented = line.x0 - prev.x0 > 0.8 * body
-    return indented and ends_sentence(prev.text)
+    if line.x0 - prev.x0 <= 0.8 * body or not ends_sentence(prev.text):  # not indented, or no sentence end
+        return False
+    if _LIST_MARKER.match(prev.text):
+        return False
+    return not (following is not None and abs(following.x0 - line.x0) < 1 and not _flow_break(line, following)
+                and 0 < line.bottom - following.bottom <= 1.5 * pitch)
 
 
 def _kind(line: Line, body: float, body_bold: bool) -> str:
@@ -453,10 +468,12 @@ def assemble(doc_id: str, lines: list[Line]) -> Extracted:
             new = True
         elif breaks[index - 1]:
             current = paragraphs[-1]
+            # a paragraph never starts in lower case: a line that does continues the one before the break
             new = (kind != "paragraph" or current["kind"] != "paragraph"
-                   or ends_sentence(current["text"]) or not line.text[:1].islower())
+                   or not line.text[:1].islower())
         else:
-            new = _new_paragraph(prev, line, kind, paragraphs[-1]["kind"], pitch, body)
+            new = _new_paragraph(prev, line, kind, paragraphs[-1]["kind"], pitch, body,
+                                 lines[index + 1] if index + 1 < len(lines) else None)
         if new:
             paragraphs.append({"text": line.text, "kind": kind, "pages": [(0, line.page)]})
         else:
