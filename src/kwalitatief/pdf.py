@@ -49,6 +49,8 @@ class Line:
     text: str
     kind: str = "paragraph"  # paragraph | table
     bold: bool = False
+    first: int = -1  # index of its first and last character in the page's text (-1: a table row)
+    last: int = -1
 
     @property
     def height(self) -> float:
@@ -115,7 +117,7 @@ def page_lines(page: Any, number: int) -> tuple[list[Line], tuple[float, float]]
         if lines:
             from .pdf_tables import replace_tables, tables
 
-            found = tables(page, textpage, rotation, bounds, height, lines)
+            found = tables(page, (text, charbox), rotation, bounds, height, lines)
             if found:
                 lines = replace_tables(lines, found, number)
     finally:
@@ -186,7 +188,7 @@ def _make_lines(textpage: Any, text: str, pieces: list[str], charbox: Any, numbe
             function("FPDFText_GetMatrix")(raw_page, middle, ctypes.byref(matrix))
             size *= (matrix.c ** 2 + matrix.d ** 2) ** 0.5 or 1.0
         append_line(Line(number, x0 if x0 < x2 else x2, x1 if x1 > x3 else x3, b0, t0 if t0 > t2 else t2,
-                         round(size or (t0 - b0), 1), content))
+                         round(size or (t0 - b0), 1), content, first=first, last=last))
         append_middle(middle)
     return lines, middles
 
@@ -323,7 +325,7 @@ def _join_same_baseline(lines: list[Line]) -> list[Line]:
         if (prev is not None and abs(prev.bottom - line.bottom) < 0.3 * max(prev.height, 1)
                 and 0 <= line.x0 - prev.x1 < 2 * max(prev.size, 1)):
             prev.text = f"{prev.text} {line.text}"
-            prev.x1, prev.top = line.x1, max(prev.top, line.top)
+            prev.x1, prev.top, prev.last = line.x1, max(prev.top, line.top), line.last
         else:
             out.append(line)
     return out

@@ -9,11 +9,10 @@ of two rows with two cells. Each table becomes one block per row, its cells join
 
 from __future__ import annotations
 
-import re
 import statistics
 from typing import Any
 
-from .pdf import _LIGATURES, Box, Line, _to_display, _to_user, join_hyphenated
+from .pdf import _LIGATURES, Box, Line, _to_display, join_hyphenated
 from .pdf_calls import Handle, function, handle
 
 MAX_SEGMENTS = 400  # a path with more segments is a drawing, not table rules
@@ -184,9 +183,10 @@ class _PathReader:
         return out
 
 
-def tables(page: Any, textpage: Any, rotation: int, bounds: Box, height: float,
+def tables(page: Any, chars: tuple[str, Any], rotation: int, bounds: Box, height: float,
             lines: list[Line]) -> list[tuple[Box, list[str]]]:
-    """Ruled tables: pdfplumber's table finder on PDFium's rules; cell text from PDFium.
+    """Ruled tables: pdfplumber's table finder on PDFium's rules; cell text from PDFium's lines and
+    character boxes (``chars``: the page's text and its ``charbox`` reader).
 
     Returns each table's box in display coordinates and its rows (cells joined by `` | ``).
     """
@@ -198,13 +198,14 @@ def tables(page: Any, textpage: Any, rotation: int, bounds: Box, height: float,
     edges = [e for e in finder.merge_edges(edges, 3, 3, 3, 3) if max(e["width"], e["height"]) >= 3]
     if not _grid_possible(edges):
         return []
-    cells = finder.intersections_to_cells(finder.edges_to_intersections(edges, 3, 3))
+    cells = _intersections_to_cells(finder.edges_to_intersections(edges, 3, 3))
     found = []
     for table_cells in finder.cells_to_tables(cells):
         table = finder.Table(None, table_cells)  # type: ignore[arg-type]
         if len(table.rows) < 2 or max(sum(cell is not None for cell in row.cells) for row in table.rows) < 2:
             continue  # one row or one column: a frame around a heading, boxes behind lines, not a table
         x0, top, x1, bottom = table.bbox
+        placed = (*chars, {})  # each line's character centres, read once per table
         near = [ln for ln in lines if ln.x0 < x1 and ln.x1 > x0 and ln.bottom < height - top and ln.top > height - bottom]
         rows = []
         for row in table.rows:
@@ -213,11 +214,53 @@ def tables(page: Any, textpage: Any, rotation: int, bounds: Box, height: float,
                 if c is None:
                     continue
                 cell = (c[0], height - c[3], c[2], height - c[1])
-                texts.append(_cell(textpage, cell, near, rotation, bounds))
+                texts.append(_cell(placed, cell, near))
             if any(texts):
                 rows.append(" | ".join(texts))
         found.append(((x0, height - bottom, x1, height - top), rows))
     return found
+
+
+def _intersections_to_cells(intersections: dict[tuple[float, float], dict[str, list[dict[str, Any]]]]) -> list[Box]:
+    """pdfplumber's ``intersections_to_cells``, the same cells in the same order, without its quadratic
+    scans: each point's edges as sets once, and the points below and to the right of a point looked up
+    in its column and row rather than among all points."""
+    def boxes(edges: list[dict[str, Any]]) -> frozenset[tuple[float, float, float, float]]:
+        return frozenset((e["x0"], e["top"], e["x1"], e["bottom"]) for e in edges)
+
+    points = sorted(intersections)
+    v_sets = {pt: boxes(intersections[pt]["v"]) for pt in points}
+    h_sets = {pt: boxes(intersections[pt]["h"]) for pt in points}
+    columns: dict[float, list[tuple[float, float]]] = {}
+    rows: dict[float, list[tuple[float, float]]] = {}
+    for pt in points:  # sorted by x, then y: a column's points top-down, a row's points left to right
+        columns.setdefault(pt[0], []).append(pt)
+        rows.setdefault(pt[1], []).append(pt)
+
+    def connects(p1: tuple[float, float], p2: tuple[float, float]) -> bool:
+        return bool((p1[0] == p2[0] and v_sets[p1] & v_sets[p2]) or (p1[1] == p2[1] and h_sets[p1] & h_sets[p2]))
+
+    cells: list[Box] = []
+    for pt in points:
+        column, row = columns[pt[0]], rows[pt[1]]
+        below = column[column.index(pt) + 1:]
+        right = row[row.index(pt) + 1:]
+        found = None
+        for below_pt in below:
+            if not connects(pt, below_pt):
+                continue
+            for right_pt in right:
+                if not connects(pt, right_pt):
+                    continue
+                corner = (right_pt[0], below_pt[1])
+                if corner in intersections and connects(corner, right_pt) and connects(corner, below_pt):
+                    found = (pt[0], pt[1], corner[0], corner[1])
+                    break
+            if found:
+                break
+        if found:
+            cells.append(found)
+    return cells
 
 
 def _grid_possible(edges: list[dict[str, Any]], tolerance: float = 3) -> bool:
@@ -235,30 +278,54 @@ def _grid_possible(edges: list[dict[str, Any]], tolerance: float = 3) -> bool:
     return bool(crossing.sum(axis=1).max() >= 3 and crossing.sum(axis=0).max() >= 3)
 
 
-def _cell(textpage: Any, cell: Box, near: list[Line], rotation: int, bounds: Box) -> str:
+def _cell(chars: tuple[str, Any, dict[int, list[tuple[str, float]]]], cell: Box, near: list[Line]) -> str:
     """A cell's text (``cell`` in display coordinates): empty if no line reaches into it, the lines' own text
-    if they lie inside it, else PDFium's text of the cell's area (a line running over several cells)."""
+    if they lie inside it, else the characters of the lines reaching into it whose centre lies inside (a
+    line running over several cells: PDFium joins a row's cells on one baseline into one line)."""
     x0, bottom, x1, top = cell
     reaching = [ln for ln in near if ln.x0 < x1 and ln.x1 > x0 and ln.bottom < top and ln.top > bottom]
     if not reaching:
         return ""
-    if all(x0 - 1 <= ln.x0 and ln.x1 <= x1 + 1 and bottom - 1 <= ln.bottom and ln.top <= top + 1 for ln in reaching):
-        joined = ""
-        for line in reaching:
-            joined = join_hyphenated(joined, line.text) if joined else line.text
-        return joined.replace("\x02", "-")
-    return _cell_text(textpage, _to_user(rotation, cell, bounds))
-
-
-def _cell_text(textpage: Any, cell: Box) -> str:
-    """A cell's text from PDFium (``cell`` in PDF user space), its lines joined with the hyphenation rules."""
-    text = textpage.get_text_bounded(*cell)
+    inside = all(x0 - 1 <= ln.x0 and ln.x1 <= x1 + 1 and bottom - 1 <= ln.bottom and ln.top <= top + 1
+                 for ln in reaching)
+    if not inside:  # the lines whose middle lies in the cell's height, by their characters
+        reaching = [ln for ln in reaching if bottom <= (ln.bottom + ln.top) / 2 <= top]
     joined = ""
-    for part in re.split(r"\r\n|\n|(?<=\ufffe)", text):
-        part = " ".join(part.translate(_LIGATURES).split())
+    for line in reaching:
+        part = line.text if inside else _line_part(chars, line, x0, x1)
         if part:
             joined = join_hyphenated(joined, part) if joined else part
     return joined.replace("\x02", "-")
+
+
+def _line_part(chars: tuple[str, Any, dict[int, list[tuple[str, float]]]], line: Line, x0: float,
+               x1: float) -> str:
+    """The characters of a line whose centre lies between ``x0`` and ``x1`` (a space where one was
+    skipped or stands between two of them); each line's character boxes are read once (``chars[2]``)."""
+    text, charbox, placed = chars
+    centres = placed.get(line.first)
+    if centres is None:
+        end = line.last + 1
+        if text[end:end + 1] == "\ufffe":  # PDFium's mark of a hyphen at the line's end
+            end += 1
+        centres = placed[line.first] = []
+        for index in range(line.first, end):
+            char = text[index]
+            if char == "\ufffe" or char.isspace():
+                centres.append((" " if char != "\ufffe" else char, -1.0))
+            else:
+                left, _, right, _ = charbox(index)
+                centres.append((char, (left + right) / 2))
+    out: list[str] = []
+    for char, centre in centres:
+        if centre < 0:  # a space or a hyphen mark: kept between characters of the cell
+            if out and out[-1] != " ":
+                out.append(char)
+        elif x0 <= centre <= x1:
+            out.append(char)
+        elif out and out[-1] != " ":
+            out.append(" ")
+    return " ".join("".join(out).translate(_LIGATURES).split())
 
 
 def replace_tables(lines: list[Line], tables: list[tuple[Box, list[str]]],
