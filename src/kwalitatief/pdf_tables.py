@@ -278,7 +278,7 @@ def _grid_possible(edges: list[dict[str, Any]], tolerance: float = 3) -> bool:
     return bool(crossing.sum(axis=1).max() >= 3 and crossing.sum(axis=0).max() >= 3)
 
 
-def _cell(chars: tuple[str, Any, dict[int, list[tuple[str, float]]]], cell: Box, near: list[Line]) -> str:
+def _cell(chars: tuple[str, Any, dict[int, Any]], cell: Box, near: list[Line]) -> str:
     """A cell's text (``cell`` in display coordinates): empty if no line reaches into it, the lines' own text
     if they lie inside it, else the characters of the lines reaching into it whose centre lies inside (a
     line running over several cells: PDFium joins a row's cells on one baseline into one line)."""
@@ -298,33 +298,36 @@ def _cell(chars: tuple[str, Any, dict[int, list[tuple[str, float]]]], cell: Box,
     return joined.replace("\x02", "-")
 
 
-def _line_part(chars: tuple[str, Any, dict[int, list[tuple[str, float]]]], line: Line, x0: float,
-               x1: float) -> str:
-    """The characters of a line whose centre lies between ``x0`` and ``x1`` (a space where one was
-    skipped or stands between two of them); each line's character boxes are read once (``chars[2]``)."""
+def _line_part(chars: tuple[str, Any, dict[int, Any]], line: Line, x0: float, x1: float) -> str:
+    """The characters of a line whose centre lies between ``x0`` and ``x1``, in the line's order, a space
+    where something else stands between two of them. Each line's character boxes are read once per table
+    (``chars[2]``), sorted by their centres: a cell's characters are a range of them."""
+    import bisect
+
     text, charbox, placed = chars
-    centres = placed.get(line.first)
-    if centres is None:
+    known = placed.get(line.first)
+    if known is None:
         end = line.last + 1
         if text[end:end + 1] == "\ufffe":  # PDFium's mark of a hyphen at the line's end
             end += 1
-        centres = placed[line.first] = []
-        for index in range(line.first, end):
-            char = text[index]
-            if char == "\ufffe" or char.isspace():
-                centres.append((" " if char != "\ufffe" else char, -1.0))
-            else:
-                left, _, right, _ = charbox(index)
-                centres.append((char, (left + right) / 2))
+        letters = text[line.first:end]
+        centres = []
+        for offset, char in enumerate(letters):
+            if not (char == "\ufffe" or char.isspace()):
+                left, _, right, _ = charbox(line.first + offset)
+                centres.append(((left + right) / 2, offset))
+        centres.sort()
+        known = placed[line.first] = (letters, [x for x, _ in centres], [o for _, o in centres])
+    letters, xs, offsets = known
+    chosen = sorted(offsets[bisect.bisect_left(xs, x0):bisect.bisect_right(xs, x1)])
     out: list[str] = []
-    for char, centre in centres:
-        if centre < 0:  # a space or a hyphen mark: kept between characters of the cell
-            if out and out[-1] != " ":
-                out.append(char)
-        elif x0 <= centre <= x1:
-            out.append(char)
-        elif out and out[-1] != " ":
-            out.append(" ")
+    for k, offset in enumerate(chosen):
+        out.append(letters[offset])
+        following = chosen[k + 1] if k + 1 < len(chosen) else len(letters)
+        if following > offset + 1:  # something between: a hyphen mark stays, anything else is a space
+            out.append("\ufffe" if letters[offset + 1] == "\ufffe" else " ")
+            if letters[offset + 1] == "\ufffe" and following > offset + 2:
+                out.append(" ")
     return " ".join("".join(out).translate(_LIGATURES).split())
 
 
