@@ -138,13 +138,42 @@ def test_leaks_are_folios_and_running_lines_where_they_stand() -> None:
     assert real_pdfs.score(reference + ["01/02/2026 10:37"], running, paragraphs, [1] * 5, where).units == 2
 
 
-def test_text_drawn_twice_at_one_place_is_read_once(tmp_path: Path) -> None:
-    """Overprinted text (a bold effect, a box's text drawn twice) comes out once; the same words elsewhere
-    on the page stay; text placed outside the page (nobody sees it) is not read."""
+def _place(document: pdfium.PdfDocument, page: pdfium.PdfPage, text: str, x: float, y: float, grey: int = 0) -> None:
+    """Put a line of Helvetica 11 at (x, y) on a page (``page.gen_content()`` afterwards)."""
     import ctypes
 
     import pypdfium2.raw as pdfium_c
 
+    obj = pdfium_c.FPDFPageObj_NewTextObj(document.raw, b"Helvetica", 11.0)
+    pdfium_c.FPDFPageObj_SetFillColor(obj, grey, grey, grey, 255)
+    encoded = (text + "\0").encode("utf-16-le")
+    pdfium_c.FPDFText_SetText(obj, ctypes.cast(ctypes.create_string_buffer(encoded, len(encoded)),
+                                               ctypes.POINTER(ctypes.c_ushort)))
+    pdfium_c.FPDFPageObj_Transform(obj, 1, 0, 0, 1, x, y)
+    pdfium_c.FPDFPage_InsertObject(page.raw, obj)
+
+
+def test_text_outside_the_page_is_no_running_line_of_the_scores(tmp_path: Path) -> None:
+    """The benchmark's positions (pdfminer): text placed beyond a page's box is on no page, so the same
+    text outside every page is no running header (PDF.js's issue1350 cuts one sheet into pages by their
+    boxes), while a head inside the top band of each page is."""
+    document = pdfium.PdfDocument.new()
+    for number in (1, 2, 3):
+        page = document.new_page(595, 842)
+        _place(document, page, "Kopie voor de administratie van de stichting", 72, 900)
+        _place(document, page, "Verslag van de stuurgroep regionale samenwerking", 72, 815)
+        _place(document, page, f"Op pagina {number} staat de tekst van het verslag.", 72, 600)
+        page.gen_content()
+    path = tmp_path / "buiten.pdf"
+    document.save(str(path))
+    assert real_pdfs._running_keys(path) == ["Verslag van de stuurgroep regionale samenwerking"]
+    assert real_pdfs.layout(path).running == [real_pdfs.norm("Verslag van de stuurgroep regionale samenwerking")]
+    assert "kopievoordeadministratie" not in " ".join(real_pdfs.layout(path).body)
+
+
+def test_text_drawn_twice_at_one_place_is_read_once(tmp_path: Path) -> None:
+    """Overprinted text (a bold effect, a box's text drawn twice) comes out once; the same words elsewhere
+    on the page stay; text placed outside the page (nobody sees it) is not read."""
     document = pdfium.PdfDocument.new()
     page = document.new_page(595, 842)
     placed = [("De stuurgroep besluit over de verdeling.", 72, 760, 0)]
@@ -153,13 +182,7 @@ def test_text_drawn_twice_at_one_place_is_read_once(tmp_path: Path) -> None:
                ("De stuurgroep besluit over de verdeling.", 72, 640, 0)]
     placed += [("Dit staat buiten de pagina en ziet niemand.", 72, 900, 0)]  # above the page's top (842)
     for text, x, y, grey in placed:
-        obj = pdfium_c.FPDFPageObj_NewTextObj(document.raw, b"Helvetica", 11.0)
-        pdfium_c.FPDFPageObj_SetFillColor(obj, grey, grey, grey, 255)
-        encoded = (text + "\0").encode("utf-16-le")
-        pdfium_c.FPDFText_SetText(obj, ctypes.cast(ctypes.create_string_buffer(encoded, len(encoded)),
-                                                   ctypes.POINTER(ctypes.c_ushort)))
-        pdfium_c.FPDFPageObj_Transform(obj, 1, 0, 0, 1, x, y)
-        pdfium_c.FPDFPage_InsertObject(page.raw, obj)
+        _place(document, page, text, x, y, grey)
     page.gen_content()
     path = tmp_path / "dubbel.pdf"
     document.save(str(path))
