@@ -9,6 +9,7 @@ of two rows with two cells. Each table becomes one block per row, its cells join
 
 from __future__ import annotations
 
+import re
 import statistics
 from typing import Any
 
@@ -300,10 +301,9 @@ def _cell(chars: tuple[str, Any, dict[int, Any]], cell: Box, near: list[Line]) -
 
 def _line_part(chars: tuple[str, Any, dict[int, Any]], line: Line, x0: float, x1: float) -> str:
     """The characters of a line whose centre lies between ``x0`` and ``x1``, in the line's order, a space
-    where something else stands between two of them. Each line's character boxes are read once per table
-    (``chars[2]``), sorted by their centres: a cell's characters are a range of them."""
-    import bisect
-
+    where something else stands between two of them. A word is placed by the boxes of its first and last
+    character (read once per table, ``chars[2]``); only a word running over the cell's edge is placed
+    character by character."""
     text, charbox, placed = chars
     known = placed.get(line.first)
     if known is None:
@@ -311,15 +311,23 @@ def _line_part(chars: tuple[str, Any, dict[int, Any]], line: Line, x0: float, x1
         if text[end:end + 1] == "\ufffe":  # PDFium's mark of a hyphen at the line's end
             end += 1
         letters = text[line.first:end]
-        centres = []
-        for offset, char in enumerate(letters):
-            if not (char == "\ufffe" or char.isspace()):
+        words = []
+        for match in re.finditer(r"[^\s\ufffe]+", letters):
+            start, stop = match.span()
+            first, last = charbox(line.first + start), charbox(line.first + stop - 1)
+            words.append((start, stop, (first[0] + first[2]) / 2, (last[0] + last[2]) / 2))
+        known = placed[line.first] = (letters, words)
+    letters, words = known
+    chosen: list[int] = []
+    for start, stop, first, last in words:
+        inside_first, inside_last = x0 <= first <= x1, x0 <= last <= x1
+        if inside_first and inside_last:
+            chosen.extend(range(start, stop))
+        elif inside_first or inside_last or (first < x0 and last > x1) or (first > x1 and last < x0):
+            for offset in range(start, stop):  # over the cell's edge: character by character
                 left, _, right, _ = charbox(line.first + offset)
-                centres.append(((left + right) / 2, offset))
-        centres.sort()
-        known = placed[line.first] = (letters, [x for x, _ in centres], [o for _, o in centres])
-    letters, xs, offsets = known
-    chosen = sorted(offsets[bisect.bisect_left(xs, x0):bisect.bisect_right(xs, x1)])
+                if x0 <= (left + right) / 2 <= x1:
+                    chosen.append(offset)
     out: list[str] = []
     for k, offset in enumerate(chosen):
         out.append(letters[offset])
