@@ -90,14 +90,16 @@ def _to_display(rotation: int, box: Box, bounds: Box) -> Box:
 def page_lines(page: Any, number: int) -> tuple[list[Line], tuple[float, float]]:
     """The lines of a page in PDFium's reading order with their boxes (ruled tables as rows), and its size
     (width, height) as read."""
-    import pypdfium2.raw as pdfium_c
+    import ctypes
 
     textpage = page.get_textpage()
     try:
         text = textpage.get_text_range()
         if len(text) != textpage.count_chars():  # PDFium and its text output disagree: read char by char
-            text = "".join(chr(pdfium_c.FPDFText_GetUnicode(textpage, i) or 32)
-                           for i in range(textpage.count_chars()))
+            from .pdf_calls import function, handle
+
+            raw, unicode = handle(textpage.raw), function("FPDFText_GetUnicode", ctypes.c_uint)
+            text = "".join([chr(unicode(raw, i) or 32) for i in range(textpage.count_chars())])
         rotation = _text_rotation(textpage, text)
         bounds = page.get_bbox()
         width, height = bounds[2] - bounds[0], bounds[3] - bounds[1]
