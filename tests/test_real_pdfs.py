@@ -122,6 +122,20 @@ def test_scanned_pdf_names_the_remedy(tmp_path: Path) -> None:
         extract_document("scan", scan, "beleid")
 
 
+def test_paragraph_cuts_tell_a_broken_sentence_from_a_heading_or_a_paragraph_end() -> None:
+    units = [real_pdfs.norm(u) for u in (
+        "Werkwijze De regio's kozen elk een eigen aanpak.",  # heading and text in one engine block
+        "De stuurgroep besluit. Daarna volgt de uitvoering.",  # two paragraphs in one engine block
+        "De kosten worden gedeeld door alle deelnemende gemeenten.",  # we break it
+        "Eerste kolom tweede kolom")]  # a table the engines read by columns
+    paragraphs = ["Werkwijze", "De regio's kozen elk een eigen aanpak.", "De stuurgroep besluit.",
+                  "Daarna volgt de uitvoering.", "De kosten worden gedeeld door", "alle deelnemende gemeenten.",
+                  "tweede kolom | Eerste kolom"]
+    kinds = ["heading"] + ["paragraph"] * 5 + ["table"]
+    assert real_pdfs.paragraph_cuts(units, paragraphs, kinds) == {
+        "heading": 1, "sentence end": 1, "mid-sentence": 1, "not in order": 1}
+
+
 def test_leaks_are_folios_and_running_lines_where_they_stand() -> None:
     """A chapter title equal to its running head is body text, a chart's axis number is no page number; a
     running head and a number that stands in the page's band are leaks (positions from pdfminer)."""
