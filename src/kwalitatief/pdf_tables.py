@@ -211,11 +211,11 @@ def tables(page: Any, chars: tuple[str, Any], rotation: int, bounds: Box, height
         rows = []
         for row in table.rows:
             texts = []
-            for c in row.cells:
-                if c is None:
-                    continue
-                cell = (c[0], height - c[3], c[2], height - c[1])
-                texts.append(_cell(placed, cell, near))
+            spans = [c for c in row.cells if c is not None]
+            row_bottom, row_top = height - max(c[3] for c in spans), height - min(c[1] for c in spans)
+            in_row = [ln for ln in near if ln.bottom < row_top and ln.top > row_bottom]  # once per row
+            for c in spans:
+                texts.append(_cell(placed, (c[0], height - c[3], c[2], height - c[1]), in_row))
             if any(texts):
                 rows.append(" | ".join(texts))
         found.append(((x0, height - bottom, x1, height - top), rows))
@@ -224,14 +224,13 @@ def tables(page: Any, chars: tuple[str, Any], rotation: int, bounds: Box, height
 
 def _intersections_to_cells(intersections: dict[tuple[float, float], dict[str, list[dict[str, Any]]]]) -> list[Box]:
     """pdfplumber's ``intersections_to_cells``, the same cells in the same order, without its quadratic
-    scans: each point's edges as sets once, and the points below and to the right of a point looked up
+    scans: each point's edges as a set once, and the points below and to the right of a point looked up
     in its column and row rather than among all points."""
-    def boxes(edges: list[dict[str, Any]]) -> frozenset[tuple[float, float, float, float]]:
-        return frozenset((e["x0"], e["top"], e["x1"], e["bottom"]) for e in edges)
-
+    # pdfplumber compares the edges' boxes; an edge and a copy with the same box pass through the same
+    # points, so comparing the edges themselves gives the same answer
     points = sorted(intersections)
-    v_sets = {pt: boxes(intersections[pt]["v"]) for pt in points}
-    h_sets = {pt: boxes(intersections[pt]["h"]) for pt in points}
+    v_sets = {pt: set(map(id, intersections[pt]["v"])) for pt in points}
+    h_sets = {pt: set(map(id, intersections[pt]["h"])) for pt in points}
     columns: dict[float, list[tuple[float, float]]] = {}
     rows: dict[float, list[tuple[float, float]]] = {}
     for pt in points:  # sorted by x, then y: a column's points top-down, a row's points left to right
