@@ -233,23 +233,28 @@ def _intersections_to_cells(intersections: dict[tuple[float, float], dict[str, l
     h_sets = {pt: set(map(id, intersections[pt]["h"])) for pt in points}
     columns: dict[float, list[tuple[float, float]]] = {}
     rows: dict[float, list[tuple[float, float]]] = {}
+    place: dict[tuple[float, float], tuple[int, int]] = {}  # a point's index in its column and its row
     for pt in points:  # sorted by x, then y: a column's points top-down, a row's points left to right
-        columns.setdefault(pt[0], []).append(pt)
-        rows.setdefault(pt[1], []).append(pt)
+        column, row = columns.setdefault(pt[0], []), rows.setdefault(pt[1], [])
+        place[pt] = (len(column), len(row))
+        column.append(pt)
+        row.append(pt)
 
     def connects(p1: tuple[float, float], p2: tuple[float, float]) -> bool:
-        return bool((p1[0] == p2[0] and v_sets[p1] & v_sets[p2]) or (p1[1] == p2[1] and h_sets[p1] & h_sets[p2]))
+        return bool((p1[0] == p2[0] and not v_sets[p1].isdisjoint(v_sets[p2]))
+                    or (p1[1] == p2[1] and not h_sets[p1].isdisjoint(h_sets[p2])))
 
     cells: list[Box] = []
     for pt in points:
         column, row = columns[pt[0]], rows[pt[1]]
-        below = column[column.index(pt) + 1:]
-        right = row[row.index(pt) + 1:]
+        in_column, in_row = place[pt]
         found = None
-        for below_pt in below:
+        for k in range(in_column + 1, len(column)):
+            below_pt = column[k]
             if not connects(pt, below_pt):
                 continue
-            for right_pt in right:
+            for m in range(in_row + 1, len(row)):
+                right_pt = row[m]
                 if not connects(pt, right_pt):
                     continue
                 corner = (right_pt[0], below_pt[1])
