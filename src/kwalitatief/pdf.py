@@ -59,19 +59,6 @@ class Line:
 
 # ------------------------------------------------------------------------------------------ reading a page
 
-def _to_user(rotation: int, box: Box, bounds: Box) -> Box:
-    """The inverse of :func:`_to_display`: a display box -> (left, bottom, right, top) in PDF user space."""
-    x0, y0, x1, y1 = box
-    pl, pb, pr, pt = bounds
-    if rotation == 90:
-        return pr - y1, x0 + pb, pr - y0, x1 + pb
-    if rotation == 180:
-        return pr - x1, pt - y1, pr - x0, pt - y0
-    if rotation == 270:
-        return y0 + pl, pt - x1, y1 + pl, pt - x0
-    return x0 + pl, y0 + pb, x1 + pl, y1 + pb
-
-
 def _to_display(rotation: int, box: Box, bounds: Box) -> Box:
     """A box in PDF user space -> (x0, bottom, x1, top) on the page turned so that its text is upright."""
     left, bottom, right, top = box
