@@ -11,8 +11,8 @@ Families can describe stance as well as topic -- a problem that is solved (``@op
 
 With ``pairs`` every two families that occur (not negated) in the same fragment also give a conjunction
 ``@overheden+@probleem``: a linear model cannot combine two indicators itself, and it is the combination of a
-topic family with a stance family that tells neighbouring codes apart (overheden with a problem: a knelpunt;
-overheden with a goal: a doel).
+topic family with a stance family that tells neighbouring codes apart (a topic with a problem word: a problem
+code; the same topic with a goal word: a goal code).
 
 Matching uses the rules' pattern syntax and matcher on the fragment's lemmas (no spaCy at prediction time).
 """
