@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -119,21 +120,23 @@ def build_members(unit: str, where: Layout, of_code: pd.DataFrame, opinion: pd.D
     population's has_code (None without such a filter)."""
     key = MEMBER_KEY[unit]
     ids, units, unit_of, source = where.ids, where.units, where.unit_of, where.source
-    carrying = set(of_code[key].dropna())
-    having = set(opinion[key].dropna()) if opinion is not None else None
+    index = pd.Index(ids)
+    at = index.get_indexer(of_code[key])   # -1: not a member (or no value)
+    carries = np.zeros(len(ids), dtype=bool)
+    carries[at[at >= 0]] = True
+    if opinion is None:
+        has_opinion = np.ones(len(ids), dtype=bool)
+    else:
+        has_opinion = np.zeros(len(ids), dtype=bool)
+        held = index.get_indexer(opinion[key])
+        has_opinion[held[held >= 0]] = True
     counts = np.zeros((len(ids), len(VALENCES)))
-    n_valued = np.zeros(len(ids))
-    position = {m: i for i, m in enumerate(ids)}
-    for member, valence in zip(of_code[key], of_code["valence"]):
-        i = position.get(member)
-        if i is not None and valence in VALENCES:
-            counts[i, VALENCES.index(valence)] += 1
-            n_valued[i] += 1
+    valence = pd.Categorical(of_code["valence"], categories=VALENCES).codes
+    valued = (at >= 0) & (valence >= 0)
+    np.add.at(counts, (at[valued], valence[valued]), 1)
     return Members(
-        unit=unit, units=units, ids=ids, unit_of=unit_of, source=source,
-        opinion=np.array([having is None or m in having for m in ids], dtype=bool),
-        carries=np.array([m in carrying for m in ids], dtype=bool),
-        counts=counts, n_valued=n_valued, filtered_opinion=opinion is not None)
+        unit=unit, units=units, ids=ids, unit_of=unit_of, source=source, opinion=has_opinion, carries=carries,
+        counts=counts, n_valued=counts.sum(axis=1), filtered_opinion=opinion is not None)
 
 
 def member_labels(members: Members, mode: str) -> list[tuple[str, ...]]:
@@ -179,3 +182,57 @@ def measure(members: Members, valence: Sequence[str], modes: dict[str, str],
         if not wanted or wanted & set(labels[name]):
             matching.append(name)
     return Measure(float(in_pop.sum()), float(len(matching)), sorted(matching), labels, split)
+
+
+def measure_many(members: Members, valence: Sequence[str], modes: dict[str, str], weights: np.ndarray,
+                 own_labels: list[tuple[str, ...]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`measure`'s total and count under every row of ``weights`` (samples × sources) at once.
+
+    The same sums as :func:`measure` row by row (weights are whole numbers: float sums are exact in any
+    order); the bootstrap calls this once per claim instead of once per claim and sample."""
+    own = own_labels if own_labels is not None else member_labels(members, modes["respondent"])
+    w = weights[:, members.source].astype(float)                        # samples × members
+    wanted = set(valence)
+    valence_ok = np.array([not wanted or bool(wanted & set(labels)) for labels in own], dtype=bool)
+    if members.unit != "region":
+        total = w @ members.opinion.astype(float)
+        count = w @ (members.opinion & members.carries & valence_ok).astype(float)
+        return total, count
+    n_units = len(members.units)
+    incidence = np.zeros((len(members.ids), n_units))
+    incidence[np.arange(len(members.ids)), members.unit_of] = 1.0
+    drawn = (w > 0).astype(float)
+    if members.filtered_opinion:
+        in_pop = (drawn * members.opinion) @ incidence > 0
+    else:
+        in_pop = np.ones((len(w), n_units), dtype=bool)
+    carrying = (drawn * members.carries) @ incidence > 0
+    carried = w * members.carries
+    counts = {v: (carried * np.array([v in labels for labels in own])) @ incidence for v in VALENCES}
+    valued = (carried * np.array([labels != (UNKNOWN_VALENCE,) for labels in own])) @ incidence
+    labels = _unit_labels(counts, valued, modes["region"])
+    match = in_pop & carrying
+    if wanted:
+        match &= np.logical_or.reduce([labels[v] for v in wanted if v in labels] or [np.zeros_like(match)])
+    return in_pop.sum(axis=1).astype(float), match.sum(axis=1).astype(float)
+
+
+def _unit_labels(counts: dict[str, np.ndarray], n: np.ndarray, mode: str) -> dict[str, np.ndarray]:
+    """:func:`kwalitatief.aggregate.valence_labels` on arrays: per label, where a unit carries it."""
+    known = n > 0
+    present = {v: counts[v] > 0 for v in VALENCES}
+    if mode == "any":
+        out = {v: known & present[v] for v in VALENCES}
+        out[UNKNOWN_VALENCE] = ~known
+        return out
+    if mode == "all":
+        single = np.sum([present[v] for v in VALENCES], axis=0) == 1
+        out = {v: known & single & present[v] & (counts[v] >= n) for v in VALENCES}
+    elif mode == "majority":
+        out = {v: known & (counts[v] > n / 2) for v in VALENCES}
+    else:
+        raise ValueError(f"unknown valence mode '{mode}'")
+    none = ~np.logical_or.reduce([out[v] for v in VALENCES])
+    out["gemengd"] = out["gemengd"] | (known & none)
+    out[UNKNOWN_VALENCE] = ~known
+    return out
