@@ -101,10 +101,12 @@ def main() -> None:
              DATABASE, db["documents"].count, db["fragments"].count, db["codings"].count, db["problems"].count,
              ", ".join(views))
     metrics = read_json(paths.METRICS_DETAIL) if paths.METRICS_DETAIL.exists() else None
+    figures = report_lib.FigureCache(paths.CACHE / "figures")   # figures drawn before from the same data
     context = report_lib.build_context(concl["conclusions"], tables, reg.region_names, run_facts, metrics,
                                        concl.get("quantifiers", []), problems, study=study,
                                        categories=dict(codebook.categories),
-                                       code_labels={c.id: c.label for c in codebook.codes})
+                                       code_labels={c.id: c.label for c in codebook.codes}, figures=figures)
+    figures.prune()
     context["agreement"] = agreement
     report_lib.write_report(paths.REPORT_HTML, paths.REPORT_MD, context)
     log.info("wrote %s and %s", paths.REPORT_HTML, paths.REPORT_MD)
