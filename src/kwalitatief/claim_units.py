@@ -140,8 +140,20 @@ def build_members(unit: str, where: Layout, of_code: pd.DataFrame, opinion: pd.D
 
 
 def member_labels(members: Members, mode: str) -> list[tuple[str, ...]]:
-    """Each member's valence(s) from its codings (the respondent mode)."""
-    return [valence_labels(dict(zip(VALENCES, row)), n, mode) for row, n in zip(members.counts, members.n_valued)]
+    """Each member's valence(s) from its codings (the respondent mode); worked out once per distinct
+    combination of counts (most members share one: no coding of the code, or one)."""
+    if not len(members.ids):
+        return []
+    rows, inverse = np.unique(np.column_stack([members.counts, members.n_valued]), axis=0, return_inverse=True)
+    labels = [valence_labels(dict(zip(VALENCES, row[:-1])), row[-1], mode) for row in rows]
+    return [labels[i] for i in np.ravel(inverse)]
+
+
+def code_counts(frame: StudyFrame) -> dict[str, int]:
+    """Codings per code in the frame (computed once per frame)."""
+    if "code_counts" not in frame.cache:
+        frame.cache["code_counts"] = {str(k): int(v) for k, v in frame.coded["code"].value_counts().items()}
+    return frame.cache["code_counts"]
 
 
 def measure(members: Members, valence: Sequence[str], modes: dict[str, str],

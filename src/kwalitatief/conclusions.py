@@ -30,7 +30,7 @@ import pandas as pd
 
 from .aggregate import DEFAULT_VALENCE_MODES as DEFAULT_MODES
 from .aggregate import VALENCE_MODES, VALENCES, StudyFrame
-from .claim_units import Measure, Members, Sources, build_members, layout, measure
+from .claim_units import Measure, Members, Sources, build_members, code_counts, layout, measure
 from .study import Study, unknown
 
 UNITS = ("respondent", "region", "document")
@@ -486,7 +486,7 @@ def evaluate_conclusion(c: Conclusion, frame: StudyFrame, fragments: dict[str, d
     m = measure(members, c.valence, modes)
     total, count = int(m.total), int(m.count)
     share = round(count / total, 4) if total else None
-    in_corpus = int((frame.coded["code"] == c.code).sum())
+    in_corpus = code_counts(frame).get(c.code, 0)
     supported = strongest(quantifiers, count, total)
     comparison: dict[str, Any] | None = None
     other = None

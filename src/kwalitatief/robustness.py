@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .aggregate import StudyFrame
-from .claim_units import Members, Sources, measure, measure_many, member_labels
+from .claim_units import Members, Sources, code_counts, measure, measure_many, member_labels
 
 POLICY_LABELS = {"rules_only": "alleen regels", "classifier": "alleen classifier",
                  "intersection": "intersection", "union": "union", "reviewed": "alleen beoordeeld"}
@@ -248,7 +248,7 @@ def swap_test(c: Any, r: dict[str, Any], frame: StudyFrame, quantifiers: Sequenc
     from .conclusions import claim_members, judge
 
     rows = []
-    counted = frame.coded["code"].value_counts()
+    counted = code_counts(frame)
     for code in swap_codes(c.code, c.valence, frame):
         in_corpus = int(counted.get(code, 0))
         if not in_corpus:
