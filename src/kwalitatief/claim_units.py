@@ -115,28 +115,49 @@ def layout(unit: str, base: Sequence[str], frame: StudyFrame, sources: Sources) 
     return Layout(ids, ids, np.arange(len(ids)), np.array([index[k] for k in keys], dtype=int))
 
 
-def build_members(unit: str, where: Layout, of_code: pd.DataFrame, opinion: pd.DataFrame | None) -> Members:
+@dataclass(frozen=True)
+class Encoded:
+    """A code's counted codings as numbers: each row's member (an index into the frame's member names for
+    the unit, -1 for none) and valence (an index into VALENCES, -1 for none)."""
+
+    member: np.ndarray
+    valence: np.ndarray
+
+
+def encode(rows: pd.DataFrame, key: str, names: pd.Index) -> Encoded:
+    """``rows`` (codings of one code) by their ``key`` column (:data:`MEMBER_KEY`) among ``names``."""
+    return Encoded(names.get_indexer(rows[key]),
+                   pd.Categorical(rows["valence"], categories=VALENCES).codes.astype(int))
+
+
+NO_CODINGS = Encoded(np.zeros(0, dtype=int), np.zeros(0, dtype=int))
+
+
+def build_members(unit: str, where: Layout, of_code: Encoded, opinion: Encoded | None,
+                  local: np.ndarray) -> Members:
     """The members of ``where`` for a code: ``of_code`` its codings that count, ``opinion`` the codings of the
-    population's has_code (None without such a filter)."""
-    key = MEMBER_KEY[unit]
-    ids, units, unit_of, source = where.ids, where.units, where.unit_of, where.source
-    index = pd.Index(ids)
-    at = index.get_indexer(of_code[key])   # -1: not a member (or no value)
+    population's has_code (None without such a filter); ``local`` maps a member name to its place in
+    ``where`` (-1: not in this population)."""
+    ids = where.ids
+
+    def places(encoded: Encoded) -> np.ndarray:
+        return np.where(encoded.member >= 0, local[encoded.member] if len(local) else -1, -1)
+
+    at = places(of_code)
     carries = np.zeros(len(ids), dtype=bool)
     carries[at[at >= 0]] = True
     if opinion is None:
         has_opinion = np.ones(len(ids), dtype=bool)
     else:
         has_opinion = np.zeros(len(ids), dtype=bool)
-        held = index.get_indexer(opinion[key])
+        held = places(opinion)
         has_opinion[held[held >= 0]] = True
     counts = np.zeros((len(ids), len(VALENCES)))
-    valence = pd.Categorical(of_code["valence"], categories=VALENCES).codes
-    valued = (at >= 0) & (valence >= 0)
-    np.add.at(counts, (at[valued], valence[valued]), 1)
+    valued = (at >= 0) & (of_code.valence >= 0)
+    np.add.at(counts, (at[valued], of_code.valence[valued]), 1)
     return Members(
-        unit=unit, units=units, ids=ids, unit_of=unit_of, source=source, opinion=has_opinion, carries=carries,
-        counts=counts, n_valued=counts.sum(axis=1), filtered_opinion=opinion is not None)
+        unit=unit, units=where.units, ids=ids, unit_of=where.unit_of, source=where.source, opinion=has_opinion,
+        carries=carries, counts=counts, n_valued=counts.sum(axis=1), filtered_opinion=opinion is not None)
 
 
 def member_labels(members: Members, mode: str) -> list[tuple[str, ...]]:

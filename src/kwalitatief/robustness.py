@@ -249,13 +249,19 @@ def swap_test(c: Any, r: dict[str, Any], frame: StudyFrame, quantifiers: Sequenc
 
     rows = []
     counted = code_counts(frame)
+    once = np.ones((1, len(sources.ids)))   # the data as they are: every source once (measure_many: no loops)
+
+    def counted_once(members: Members) -> _Counted:
+        total, count = measure_many(members, c.valence, modes, once)
+        return _Counted(total[0], count[0])
+
     for code in swap_codes(c.code, c.valence, frame):
         in_corpus = int(counted.get(code, 0))
         if not in_corpus:
             continue
-        m = measure(claim_members(c, frame, study, sources, code=code), c.valence, modes)
-        o = (measure(claim_members(c, frame, study, sources, code=code, population=c.compare_to), c.valence, modes)
-             if c.compare_to else None)
+        m = counted_once(claim_members(c, frame, study, sources, code=code))
+        o = counted_once(claim_members(c, frame, study, sources, code=code, population=c.compare_to)) \
+            if c.compare_to else None
         verdict = judge(with_code(c, code), m.total, m.count, in_corpus, quantifiers, min_population, o)[0]
         rows.append({"code": code, "n_population": int(m.total), "n_matching": int(m.count), "verdict": verdict})
     decided = r["verdict"] != "te weinig gegevens"
