@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from _common import register, run_stage, setup
+from _common import register, run_stage, setup, summary
 
 from kwalitatief import store
 from kwalitatief.config import file_sha256
@@ -116,6 +116,8 @@ def main() -> None:
     except LeakError as exc:
         sys.exit(f"error: {exc}")
     log.info("leak guard: none of the key's %d originals outside %s", checked, paths.PRIVATE)
+    summary("database %s, report written", "rebuilt" if update.rebuilt else
+            f"updated (rows of {max(update.changed.values(), default=0)} documents)")
 
 
 def region_rows(reg) -> list[dict]:

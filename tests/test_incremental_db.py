@@ -252,15 +252,15 @@ def test_kwal_run_after_an_edit_gives_the_outputs_of_a_run_from_scratch(tmp_path
     transcript.write_text(transcript.read_text(encoding="utf-8").rstrip("\n")
                           + "\n\nR: Ik wil er nog aan toevoegen dat het me soms te veel wordt.\n", encoding="utf-8")
     edited = kwal("run", cwd=study)
-    assert "report        updated" in edited.stdout, edited.stdout
+    assert "database updated" in edited.stdout, edited.stdout
     outputs = study / "outputs"
-    incremental = {"db": contents(outputs / "kwalitatief.db"),
+    incremental = {"db": contents(outputs / "kwalitatief.db"), "db bytes": (outputs / "kwalitatief.db").read_bytes(),
                    **{p.name: p.read_bytes() for p in [outputs / "report.md", outputs / "report.html",
                                                         *sorted((outputs / "aggregates").glob("*.csv"))]}}
     shutil.rmtree(outputs)
     fresh_run = kwal("run", cwd=study)
-    assert "report        rebuilt" in fresh_run.stdout
-    fresh = {"db": contents(outputs / "kwalitatief.db"),
+    assert "database rebuilt" in fresh_run.stdout
+    fresh = {"db": contents(outputs / "kwalitatief.db"), "db bytes": (outputs / "kwalitatief.db").read_bytes(),
              **{p.name: p.read_bytes() for p in [outputs / "report.md", outputs / "report.html",
                                                   *sorted((outputs / "aggregates").glob("*.csv"))]}}
     assert incremental.keys() == fresh.keys()
