@@ -457,10 +457,10 @@ SURNAME_PLACE_PARTICLES = {"van", "ter", "ten", "te"}
 
 def _place_surname(text: str, toks: list[tuple[int, int, str]], n: int, stop: frozenset[str]) -> bool:
     """Are the last ``n`` tokens (a protected place, in ``stop``) the surname of a person, as in 'Frits van
-    Wageningen'?
+    Kampen'?
     Only in the form given name + particle + place, with the given name in the first-name list, no other name
-    word before it and no capitalised word after the place ('Anna van Rotterdam Festivals' is an
-    organisation). 'Jan Jansen van Utrecht' and 'de wethouder van Wageningen' stay places."""
+    word before it and no capitalised word after the place ('Anna van Utrecht Muziek' is an
+    organisation). 'Jan Jansen van Utrecht' and 'de wethouder van Kampen' stay places."""
     if n < 1 or len(toks) < n + 2 or _bare(toks[-n - 1][2]) not in SURNAME_PLACE_PARTICLES \
             or " ".join(_bare(t[2]) for t in toks[-n:]) not in stop:
         return False
@@ -501,7 +501,7 @@ def trim_person(text: str, start: int, end: int, vocab: Vocabulary) -> tuple[int
                 break
             if len(toks) >= n and " ".join(_bare(t[2]) for t in toks[-n:]) in stop:
                 if _place_surname(text, toks, n, stop):
-                    break     # 'Frits van Wageningen': a surname that is also a protected place
+                    break     # 'Frits van Kampen': a surname that is also a protected place
                 toks = toks[:-n]
                 changed = True
                 break
