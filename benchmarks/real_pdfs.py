@@ -20,7 +20,9 @@ for any number. Per file it prints:
   on two or more pages (a printer's slug split by the engines) are running text, not counted as units;
 - **paras**: where ``name.para.txt`` exists (paragraphs both engines of ``--make-references`` set apart
   the same way), the number of those paragraphs and the share found whole in one extracted paragraph
-  (for ``name.ref.txt`` made of lines, *whole* counts lines);
+  (for ``name.ref.txt`` made of lines, *whole* counts lines), and **mid**: how many of those we cut inside a
+  sentence (the other misses are cuts after a heading or a sentence end, where the engines' blocks hold
+  more than one paragraph, or tables and forms read in another order: :func:`paragraph_cuts`);
 - pages/s of ``kwalitatief.pdf.extract_pdf`` and of raw PDFium text extraction of the same file
   (``get_text_range`` of every page), and their ratio; CPU time, best of three.
 
@@ -63,6 +65,7 @@ class Score:
     leaks: int
     paragraphs: int = 0  # reference paragraphs of name.para.txt (none: not measured)
     paragraphs_whole: float | None = None
+    cut_mid_sentence: int = 0  # reference paragraphs we cut inside a sentence (see paragraph_cuts)
 
 
 BAND = 0.08  # top and bottom share of a page where running lines stand
@@ -77,6 +80,14 @@ class Layout:
     running: list[str]  # band lines whose text, numbers as #, stands on two or more pages
 
 
+def _page_lines(page) -> list[dict]:  # noqa: ANN001
+    """pdfplumber's text lines of a page, text overprinted for bold once, and only what the page shows:
+    text placed outside its box (a sheet cut into pages by their boxes shows each part on its own page)
+    is on no page."""
+    return [line for line in page.dedupe_chars().extract_text_lines()
+            if line["bottom"] > 0 and line["top"] < page.height and line["x1"] > 0 and line["x0"] < page.width]
+
+
 def layout(pdf: Path) -> Layout:
     import pdfplumber
 
@@ -86,7 +97,7 @@ def layout(pdf: Path) -> Layout:
     band_texts: dict[str, set[str]] = {}
     with pdfplumber.open(str(pdf)) as document:
         for number, page in enumerate(document.pages, start=1):
-            for line in page.dedupe_chars().extract_text_lines():  # text overprinted for bold: once
+            for line in _page_lines(page):
                 text = " ".join(line["text"].split())
                 if line["bottom"] < page.height * BAND or line["top"] > page.height * (1 - BAND):
                     if re.fullmatch(r"\d{1,4}", text):
@@ -172,7 +183,43 @@ def score_pdf(pdf: Path) -> Score:
         blocks = [norm(p) for p in paragraphs]
         result.paragraphs = len(units)
         result.paragraphs_whole = sum(any(u in b for b in blocks) for u in units) / max(len(units), 1)
+        result.cut_mid_sentence = paragraph_cuts(units, paragraphs, [b.kind for b in extracted.blocks])["mid-sentence"]
     return result
+
+
+def paragraph_cuts(units: list[str], paragraphs: list[str], kinds: list[str]) -> dict[str, int]:
+    """Where the reference paragraphs (normalised ``units``) not found whole in one extracted paragraph are
+    cut: ``heading`` (one side is a block we call a heading: the engines' blocks often hold a heading with
+    its text), ``sentence end`` (the cut follows ``.``, ``!``, ``?``, ``:`` or ``;``: the engines' blocks
+    hold paragraphs set apart only by an indent or a list's items), ``mid-sentence`` (a real break of
+    the text), or ``not in order`` (the unit's text does not run on through our paragraphs: a table read
+    by rows that the engines read by columns, a form's fields)."""
+    import bisect
+
+    cuts = {"heading": 0, "sentence end": 0, "mid-sentence": 0, "not in order": 0}
+    blocks = [norm(p) for p in paragraphs]
+    starts, flat = [], ""
+    for block in blocks:
+        starts.append(len(flat))
+        flat += block
+    for unit in units:
+        if any(unit in b for b in blocks):
+            continue
+        at = flat.find(unit)
+        if at < 0:
+            cuts["not in order"] += 1
+            continue
+        first, last = bisect.bisect_right(starts, at) - 1, bisect.bisect_right(starts, at + len(unit) - 1) - 1
+        found = set()
+        for i in range(first, last):
+            if "heading" in (kinds[i], kinds[i + 1]):
+                found.add("heading")
+            elif re.search(r"[.!?:;]['’”\")\]]*$", paragraphs[i].rstrip()):
+                found.add("sentence end")
+            else:
+                found.add("mid-sentence")
+        cuts[next(k for k in ("mid-sentence", "sentence end", "heading") if k in found)] += 1
+    return cuts
 
 
 # ------------------------------------------------------------------------------------------ speed
@@ -263,7 +310,7 @@ def _running_keys(pdf: Path) -> list[str]:
     seen: dict[str, set[int]] = {}
     with pdfplumber.open(str(pdf)) as document:
         for number, page in enumerate(document.pages):
-            for line in page.dedupe_chars().extract_text_lines():
+            for line in _page_lines(page):
                 if line["bottom"] < page.height * BAND or line["top"] > page.height * (1 - BAND):
                     key = re.sub(r"\d+", "#", " ".join(line["text"].split()))
                     seen.setdefault(key, set()).add(number)
@@ -302,7 +349,7 @@ def _total(label: str, rows: list[dict], timing: bool) -> str:
     order = sum(r["order"] * r["units"] for r in rows) / max(units, 1)
     paragraphs = sum(r["paragraphs"] for r in rows)
     paras = (f"{paragraphs:>5} {sum(r['paragraphs_whole'] * r['paragraphs'] for r in rows if r['paragraphs']) / paragraphs:>6.1%}"
-             if paragraphs else f"{'':>5} {'-':>6}")
+             f" {sum(r['cut_mid_sentence'] for r in rows):>4}" if paragraphs else f"{'':>5} {'-':>6} {'':>4}")
     line = f"{label[:44]:<44} {units:>5} {whole:>6.1%} {order:>6.1%} {sum(r['leaks'] for r in rows):>5} {paras}"
     if timing:
         pages = sum(r["pages"] for r in rows)
@@ -317,7 +364,7 @@ def report(folders: list[Path], timing: bool = True) -> list[dict]:
 
     ``paras``: reference paragraphs (``name.para.txt``) and the share found whole; ``-`` where none."""
     rows = []
-    print(f"{'file':<44} {'units':>5} {'whole':>6} {'order':>6} {'leaks':>5} {'paras':>5} {'whole':>6}"
+    print(f"{'file':<44} {'units':>5} {'whole':>6} {'order':>6} {'leaks':>5} {'paras':>5} {'whole':>6} {'mid':>4}"
           + (f" {'pages':>5} {'pages/s':>8} {'PDFium':>8} {'ratio':>5}" if timing else ""))
     for folder in folders:
         folder_rows = []
@@ -326,8 +373,10 @@ def report(folders: list[Path], timing: bool = True) -> list[dict]:
                 continue
             s = score_pdf(pdf)
             row = {"file": pdf.name, "units": s.units, "whole": s.whole, "order": s.order, "leaks": s.leaks,
-                   "paragraphs": s.paragraphs, "paragraphs_whole": s.paragraphs_whole}
-            paras = f"{s.paragraphs:>5} {s.paragraphs_whole:>6.1%}" if s.paragraphs else f"{'':>5} {'-':>6}"
+                   "paragraphs": s.paragraphs, "paragraphs_whole": s.paragraphs_whole,
+                   "cut_mid_sentence": s.cut_mid_sentence}
+            paras = (f"{s.paragraphs:>5} {s.paragraphs_whole:>6.1%} {s.cut_mid_sentence:>4}" if s.paragraphs
+                     else f"{'':>5} {'-':>6} {'':>4}")
             line = f"{pdf.name[:44]:<44} {s.units:>5} {s.whole:>6.1%} {s.order:>6.1%} {s.leaks:>5} {paras}"
             if timing:
                 pages, ours, raw = speed(pdf)

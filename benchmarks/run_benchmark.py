@@ -48,7 +48,7 @@ BENCH = ROOT / "benchmarks"
 SCALE = BENCH / "scale_corpus"
 RESULTS = BENCH / "results"
 PROJECT = RESULTS / "project"
-STAGES = ["prepare", "classify", "aggregate", "conclusions", "report"]
+STAGES = ["prepare", "classify", "analyse"]   # analyse: the steps aggregate, conclusions and report in one process
 DEMO = RESULTS / "demo"
 TARGETS = {"pdf_pages_per_s": 150, "pdf_vs_pdfium": 0.5, "segment_tokens_per_s": 100_000, "code_fragments_per_s": 5_000,
            "pipeline_s": 120, "peak_memory_mb": 2048, "incremental_s": 10}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from _common import register, run_stage, setup
+from _common import register, run_stage, setup, summary
 
 from kwalitatief import paths
 from kwalitatief.aggregate import aggregate_tables, frame_from_register, write_exports
@@ -47,6 +47,7 @@ def main() -> None:
     write_exports(tables, paths.AGGREGATES_DIR, paths.AGGREGATES_XLSX, date=_date())
     write_problems(paths.problems_file("aggregate"), frame.problems)
     totals = tables["agg_code_totals"]
+    summary("%d codes counted", int((totals["n_fragments"] > 0).sum()))
     log.info("%d codings of %d codes by %d respondents in %d regions -> %s, %s (%d problems)",
              len(frame.coded), int((totals["n_fragments"] > 0).sum()), frame.coded["respondent_id"].nunique(),
              frame.coded.loc[frame.coded["real_region"], "region"].nunique(), paths.AGGREGATES_DIR,

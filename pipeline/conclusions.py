@@ -72,7 +72,7 @@ def main() -> None:
 def _variant_frames(params, reg, codebook, full, rows, codings, modes):
     """The study frame of every variant's codings, and the configured merge policy."""
     from kwalitatief.classifier.settings import settings as classify_settings
-    from kwalitatief.classify import project_annotations
+    from kwalitatief.annotated import project_annotations
     from kwalitatief.manual import manual_codings
     from kwalitatief.review import apply_project
 

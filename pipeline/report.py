@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from _common import register, run_stage, setup
+from _common import register, run_stage, setup, summary
 
 from kwalitatief import store
 from kwalitatief.config import file_sha256
@@ -25,7 +25,7 @@ from kwalitatief.aggregate import read_exports
 from kwalitatief.codebook import load_codebook
 from kwalitatief.conclusions import conclusion_tables
 from kwalitatief.keyscan import project_redactor
-from kwalitatief.leakguard import LeakError, guard
+from kwalitatief.leakguard import DatabaseChange, LeakError, guard
 from kwalitatief.store_update import per_document_tables, row_counts, update_database
 
 log = logging.getLogger("kwalitatief.report")
@@ -79,38 +79,45 @@ def main() -> None:
         store.write_registers(db, region_rows(reg), respondents)
         store.write_documents(db, documents)
 
+    study = reg.study
+    outside = [r for r in reg.region_names if r not in reg.population]
+    respondent_valence = (concl.get("valence_modes") or {}).get("respondent", "majority")   # as the conclusions
+    views: list[str] = []
+
     def after(db) -> None:
-        """The other tables, once fragments and codings are up to date."""
+        """The other tables, once fragments and codings are up to date, and the views."""
         run_facts.update(run_provenance(params, ".", **facts, **_versions(db),
                                         n_codings=db["codings"].count, n_conclusions=len(concl["conclusions"])))
         store.write_problems(db, problems)
         store.write_run(db, run_facts)
         store.write_tables(db, tables)
+        views.extend(report_lib.create_views(db, outside, respondent_valence))
 
-    db, update = update_database(DATABASE, per_document_tables(paths.FRAGMENTS, paths.CODINGS, paths.CODINGS_RULE,
-                                                               paths.CODINGS_CLASSIFIER), before, after)
-    study = reg.study
-    outside = [r for r in reg.region_names if r not in reg.population]
-    respondent_valence = (concl.get("valence_modes") or {}).get("respondent", "majority")   # as the conclusions
-    views = report_lib.create_views(db, outside, respondent_valence)
+    per_document = per_document_tables(paths.FRAGMENTS, paths.CODINGS, paths.CODINGS_RULE, paths.CODINGS_CLASSIFIER)
+    db, update = update_database(DATABASE, per_document, before, after)
     log.info("%s %s: %d documents, %d fragments, %d codings, %d problems; views: %s",
              "rebuilt" if update.rebuilt else "updated (" + ", ".join(f"{t}: {n} documents" for t, n in
                                                                   update.changed.items()) + ")",
              DATABASE, db["documents"].count, db["fragments"].count, db["codings"].count, db["problems"].count,
              ", ".join(views))
     metrics = read_json(paths.METRICS_DETAIL) if paths.METRICS_DETAIL.exists() else None
+    figures = report_lib.FigureCache(paths.CACHE / "figures")   # figures drawn before from the same data
     context = report_lib.build_context(concl["conclusions"], tables, reg.region_names, run_facts, metrics,
                                        concl.get("quantifiers", []), problems, study=study,
                                        categories=dict(codebook.categories),
-                                       code_labels={c.id: c.label for c in codebook.codes})
+                                       code_labels={c.id: c.label for c in codebook.codes}, figures=figures)
+    figures.prune()
     context["agreement"] = agreement
     report_lib.write_report(paths.REPORT_HTML, paths.REPORT_MD, context)
     log.info("wrote %s and %s", paths.REPORT_HTML, paths.REPORT_MD)
+    written = update.written_rows(per_document)   # updated in place: only those rows are new
     try:
-        checked = guard()
+        checked = guard(changes=[DatabaseChange(DATABASE, update.before, written)] if written is not None else ())
     except LeakError as exc:
         sys.exit(f"error: {exc}")
     log.info("leak guard: none of the key's %d originals outside %s", checked, paths.PRIVATE)
+    summary("database %s, report written", "rebuilt" if update.rebuilt else
+            f"updated (rows of {max(update.changed.values(), default=0)} documents)")
 
 
 def region_rows(reg) -> list[dict]:

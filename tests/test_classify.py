@@ -468,9 +468,14 @@ def test_saved_model_file_is_byte_identical_across_processes(tmp_path):
         "examples = synthetic_examples()\n"
         "for e in examples:   # several codes with a valence: sets of code ids must not reach the file\n"
         "    e.valences.update({c: 'positief' for c in CODES if e.labels[c]})\n"
-        "model, _ = train(examples, CODES, PARAMS, 'cb1')\n"
+        "from kwalitatief.classifier.cues import CueFamilies\n"
+        "from kwalitatief.codebook import load_codebook\n"
+        "cues = CueFamilies.of_codebook(load_codebook(%r))   # cue families and their pairs too\n"
+        "params = {'classify': {**PARAMS['classify'], 'cue_features': True, 'cue_pairs': True}}\n"
+        "model, _ = train(examples, CODES, params, 'cb1', cues=cues)\n"
         "model.featurizer.transform(synthetic_examples(5))\n"
-        "save_model(model, Path(sys.argv[1]))\n" % str(Path(__file__).parent)
+        "save_model(model, Path(sys.argv[1]))\n" % (str(Path(__file__).parent),
+                                                      str(Path(__file__).parents[1] / "codebook" / "codebook.yaml"))
     )
     digests = []
     for seed in ("1", "2"):

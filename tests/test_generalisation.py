@@ -193,6 +193,27 @@ def test_a_family_member_never_seen_in_training_raises_the_score_of_its_code():
     assert pickle.dumps(with_cues) == pickle.dumps(again), "what a model has coded is not part of its bytes"
 
 
+def test_cue_pairs_give_a_topic_and_a_stance_in_one_fragment_as_one_feature():
+    """``cue_pairs``: two families (not negated) of one fragment are also one conjunction column, so a linear
+    model can tell "overheden + probleem" (a knelpunt) from "overheden + doel" (a doel)."""
+    from kwalitatief.classifier.cues import CueFamilies
+
+    cues = CueFamilies({"overheden": ["rijk|provincie|gemeente"], "probleem": ["probleem|lastig"],
+                        "doel": ["doel|willen"]}, ["niet", "geen"])
+    names = cues.feature_names(pairs=True)
+    assert names[:6] == cues.feature_names() and "@doel+@overheden" in names and "@overheden+@probleem" in names
+    texts = ["rijk en provincie zijn een probleem", "wij willen dat rijk en provincie samenwerken",
+             "rijk en provincie zijn geen probleem"]
+    matrix = cues.matrix(texts, 0.5, pairs=True).toarray()
+    column = {n: matrix[:, i] for i, n in enumerate(names)}
+    assert list(column["@overheden+@probleem"]) == [0.5, 0.0, 0.0], "a negated family makes no pair"
+    assert list(column["@doel+@overheden"]) == [0.0, 0.5, 0.0]
+    assert cues.matrix(texts, 0.5).shape[1] == 6, "without pairs: the families alone"
+    params = {"classify": {**PARAMS["classify"], "cue_features": True, "cue_pairs": True}}
+    model, _ = train(synthetic_examples(), CODES, params, "cb1", cues=cues)
+    assert any("+" in model.featurizer.feature_name(i) for i in range(next(iter(model.estimators.values())).coef_.shape[1]))
+
+
 # ----------------------------------------------------------------------------------- thresholds
 
 def test_balanced_threshold_codes_as_many_as_have_the_code_and_never_exceeds_the_f1_threshold():
@@ -203,6 +224,29 @@ def test_balanced_threshold_codes_as_many_as_have_the_code_and_never_exceeds_the
     t_bal, _ = choose_threshold(y, scores, "balanced")
     assert t_bal <= t_f1
     assert abs(int((scores >= t_bal).sum()) - 30) <= 3
+
+
+def test_a_fragment_nothing_codes_gets_its_nearest_code_only_when_close_to_its_threshold():
+    from kwalitatief.classifier.settings import ClassifyError, settings
+
+    params = {"classify": {**PARAMS["classify"], "nearest_code_ratio": 0.8}}
+    model, _ = train(synthetic_examples(), CODES, params, "cb1")
+    item = Example("n", "d", "Het was wat krap.", "het zijn wat krap .", {})
+    probs = model.scores([item])[0]
+    near = "knelpunt.tijdsdruk"
+    for code in probs:                        # every code far below its threshold, one at 0.9 x its threshold
+        model.thresholds[code] = min(0.99, float(probs[code][0]) / (0.9 if code == near else 0.5))
+    assert all(probs[c][0] < model.thresholds[c] for c in probs)
+    [preds] = model.predict([item])
+    assert [p.code for p in preds] == [near] and preds[0].score < preds[0].threshold
+    assert model.predict([item], [{"knelpunt.status"}]) == [[]], "a rule hit codes the fragment already"
+    model.thresholds[near] = float(probs[near][0]) / 0.7      # 0.7 x its threshold: not near enough
+    assert model.predict([item]) == [[]]
+    model.thresholds[near] = float(probs[near][0]) / 0.9
+    model.settings["nearest_code_ratio"] = 0.0                # off
+    assert model.predict([item]) == [[]]
+    with pytest.raises(ClassifyError, match="nearest_code_ratio"):
+        settings({"classify": {"nearest_code_ratio": 1.5}})
 
 
 def test_document_grouped_threshold_folds_keep_a_document_together():

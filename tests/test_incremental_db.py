@@ -83,8 +83,8 @@ class Project:
             store.write_tables(db, {"codes_seen": [{"code": c} for (c,) in
                                                    db.execute("SELECT DISTINCT code FROM codings ORDER BY 1")]})
 
-        tables = per_document_tables(self.work / "fragments", self.work / "codings", self.work / "codings_rule",
-                                     self.work / "codings_classifier")
+        tables = self.tables = per_document_tables(self.work / "fragments", self.work / "codings",
+                                                   self.work / "codings_rule", self.work / "codings_classifier")
         db, update = update_database(path, tables, before, after)
         db.conn.close()
         return update
@@ -116,6 +116,7 @@ def test_an_edited_transcript_updates_its_rows_and_equals_a_full_rebuild(project
     fresh = tmp_path / "fresh.db"
     assert project.build(fresh).rebuilt
     assert patched == contents(fresh)
+    assert db.read_bytes() == fresh.read_bytes()   # the same file: DVC records the same hash
     assert any("geldstromen zijn niet afgestemd" in row[0] for row in
                sqlite3.connect(db).execute("SELECT text FROM fragments WHERE doc_id = ?", (doc,)))
 
@@ -133,6 +134,7 @@ def test_a_removed_document_loses_its_rows_and_an_unchanged_run_touches_nothing(
     fresh = tmp_path / "fresh.db"
     project.build(fresh)
     assert contents(db) == contents(fresh)
+    assert db.read_bytes() == fresh.read_bytes()
     assert sqlite3.connect(db).execute("SELECT COUNT(*) FROM fragments WHERE doc_id = ?", (gone,)).fetchone() == (0,)
     with pytest.raises(sqlite3.IntegrityError, match="foreign key"):   # codings without their fragments
         _rows_of_gone_codings(project, db, gone)
@@ -174,6 +176,57 @@ def test_a_database_of_another_layout_a_half_done_update_or_a_broken_file_is_reb
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".kwalitatief.db")]
 
 
+def test_the_leak_guard_reads_the_rows_an_update_wrote_and_everything_when_in_doubt(project: Project,
+                                                                                    tmp_path: Path,
+                                                                                    monkeypatch) -> None:
+    """Of a database updated in place that was clean before, the guard reads only the rows of the changed
+    documents (and the small tables); when the file changed since the clean scan, it reads every row."""
+    from kwalitatief import leakguard
+    from kwalitatief.leakguard import DatabaseChange, LeakError, guard
+
+    name = "Wubbo Zwanenburg"
+    key = tmp_path / "outputs" / "private" / "pseudonym_key.csv"
+    key.parent.mkdir(parents=True, exist_ok=True)
+    key.write_text(f"tag,original,doc_id\n[PERSOON-1],{name},int_1\n", encoding="utf-8")
+    db = tmp_path / "outputs" / "kwalitatief.db"
+    project.build(db)
+    guard(tmp_path)
+    docs = sorted(p.stem for p in (project.work / "fragments").glob("*.jsonl"))
+    edited, other = docs[0], docs[-1]
+
+    def guard_update(update):
+        return guard(tmp_path, changes=[DatabaseChange(db, update.before, update.written_rows(project.tables))])
+
+    scanned: list[tuple[str, str]] = []
+    scan = leakguard.scan_text
+    monkeypatch.setattr(leakguard, "scan_text", lambda index, where, text: scanned.append((where, text))
+                        or scan(index, where, text))
+    _edit(project, edited, "\nR: De samenwerking in de regio moet echt beter.\n")
+    guard_update(project.build(db))
+    texts = dict(scanned)[f"{db}: fragments.text"]
+    conn = sqlite3.connect(db)
+    rows = dict(conn.execute("SELECT doc_id, text FROM fragments WHERE doc_id IN (?, ?) AND seq = 1", (edited, other)))
+    conn.close()
+    assert rows[edited] in texts and rows[other] not in texts   # only the edited document's rows
+
+    transcript = project.corpus / "transcripts" / f"{edited}.txt"
+    clean = transcript.read_text(encoding="utf-8")
+    _edit(project, edited, f"\nR: Dat zei {name} ook.\n")      # a name the pseudonymiser missed
+    with pytest.raises(LeakError, match=r"kwalitatief\.db: fragments\.text"):
+        guard_update(project.build(db))
+    transcript.write_text(clean, encoding="utf-8")
+    project.artefacts()
+    project.build(db)
+    guard(tmp_path, changes=())
+    conn = sqlite3.connect(db)   # changed behind the guard's back, in a row no update writes
+    conn.execute("UPDATE fragments SET text = text || ? WHERE doc_id = ?", (f" {name}", other))
+    conn.commit()
+    conn.close()
+    _edit(project, edited, "\nR: Nog iets.\n")
+    with pytest.raises(LeakError, match=r"kwalitatief\.db: fragments\.text"):
+        guard_update(project.build(db))
+
+
 @pytest.mark.slow
 def test_kwal_run_after_an_edit_gives_the_outputs_of_a_run_from_scratch(tmp_path: Path) -> None:
     """Through DVC: the report stage updates the database in place, and the tables, the report and the
@@ -199,15 +252,15 @@ def test_kwal_run_after_an_edit_gives_the_outputs_of_a_run_from_scratch(tmp_path
     transcript.write_text(transcript.read_text(encoding="utf-8").rstrip("\n")
                           + "\n\nR: Ik wil er nog aan toevoegen dat het me soms te veel wordt.\n", encoding="utf-8")
     edited = kwal("run", cwd=study)
-    assert "report        updated" in edited.stdout, edited.stdout
+    assert "database updated" in edited.stdout, edited.stdout
     outputs = study / "outputs"
-    incremental = {"db": contents(outputs / "kwalitatief.db"),
+    incremental = {"db": contents(outputs / "kwalitatief.db"), "db bytes": (outputs / "kwalitatief.db").read_bytes(),
                    **{p.name: p.read_bytes() for p in [outputs / "report.md", outputs / "report.html",
                                                         *sorted((outputs / "aggregates").glob("*.csv"))]}}
     shutil.rmtree(outputs)
     fresh_run = kwal("run", cwd=study)
-    assert "report        rebuilt" in fresh_run.stdout
-    fresh = {"db": contents(outputs / "kwalitatief.db"),
+    assert "database rebuilt" in fresh_run.stdout
+    fresh = {"db": contents(outputs / "kwalitatief.db"), "db bytes": (outputs / "kwalitatief.db").read_bytes(),
              **{p.name: p.read_bytes() for p in [outputs / "report.md", outputs / "report.html",
                                                   *sorted((outputs / "aggregates").glob("*.csv"))]}}
     assert incremental.keys() == fresh.keys()

@@ -103,17 +103,17 @@ def test_the_run_log_takes_the_reports_record_when_there_is_a_database(tmp_path)
     assert entry["n_codings"] == "7" and "code_revision" in entry
 
 
-def test_the_report_stage_depends_on_every_input_it_hashes():
+def test_the_analyse_stage_depends_on_every_input_the_report_hashes():
     """Otherwise DVC would not rerun the report when, say, only params.yaml's comments changed, and the
     header would show a stale hash."""
     import yaml
 
     root = Path(__file__).parents[1]
     params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
-    deps = [Path(d) for d in yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8"))["stages"]["report"]["deps"]]
+    deps = [Path(d) for d in yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8"))["stages"]["analyse"]["deps"]]
     from kwalitatief.provenance import CODE_GLOBS, input_groups
 
     wanted = [p for paths in input_groups(params).values() for p in paths if (root / p).exists()]
     wanted += [Path(g.split("*")[0].rstrip("/")) for g in CODE_GLOBS]
     for path in wanted:
-        assert any(path == d or d in path.parents for d in deps), f"{path} is not a dependency of the report stage"
+        assert any(path == d or d in path.parents for d in deps), f"{path} is not a dependency of the analyse stage (its report step)"

@@ -119,3 +119,22 @@ def test_looking_only_where_the_first_word_occurs_finds_what_a_full_scan_finds(t
     for term in ("Jan de Vries", "Vries", "'t Hoen", "Ten Brink", "brink"):
         expected = [m.span() for m in ps.term_pattern(term, ignore_case).finditer(text)]
         assert ps._find_term(text, term, ignore_case) == expected
+
+
+def test_a_surname_that_is_a_protected_place_is_replaced_with_its_given_name():
+    # 'Frits van Wageningen' left 'van Wageningen' in clear when Wageningen was a protected place
+    [text] = pseudonymised("I: Wie?\n\nR: Ik ben Frits van Kampen, directeur. Pieter van Zwolle belde ook.\n"
+                           "De wethouder van Kampen was er, en Anna van Zwolle Cultuur. Jan Bakker van Meppel.\n")
+    assert "Ik ben [PERSOON-1], directeur. [PERSOON-2] belde ook." in text
+    assert "Kampen, directeur" not in text and "Zwolle belde" not in text
+    # a place after a function word, an organisation named after the place, a full name 'of' a place: kept
+    assert "De wethouder van Kampen was er" in text
+    assert "van Zwolle Cultuur" in text
+    assert "[PERSOON-4] van Meppel." in text
+
+
+def test_a_common_word_opening_the_sentence_is_no_part_of_the_name():
+    [text] = pseudonymised("I: En toen?\n\nR: Toen Marieke Postma belde, was het rond. Dus Anouk wist het. "
+                           "Wethouder Ter Horst ook.\n")
+    assert "Toen [PERSOON-1] belde" in text and "Dus [PERSOON-2] wist" in text
+    assert "Wethouder [PERSOON-3] ook." in text

@@ -1,6 +1,7 @@
 """PDFs made by real engines (LibreOffice, pdfLaTeX, groff + Ghostscript), scored against their reference texts.
 
-The PDFs in tests/data/pdfs/ were generated once by tests/data/pdfs/make_pdfs.py; these tests only read them.
+The PDFs in tests/data/pdfs/ were generated once by tests/data/pdfs/make_pdfs.py (the policy note ``nota_*``)
+and make_layouts.py (``lijsten_libreoffice.pdf``); these tests only read them.
 """
 
 import importlib.util
@@ -14,7 +15,8 @@ from kwalitatief.ingest import ExtractionError, extract_document
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "pdfs"
-PDFS = sorted(DATA.glob("*.pdf"))
+PDFS = sorted(DATA.glob("nota_*.pdf"))
+LAYOUTS = DATA / "lijsten_libreoffice.pdf"
 
 _spec = importlib.util.spec_from_file_location("real_pdfs", ROOT / "benchmarks" / "real_pdfs.py")
 real_pdfs = sys.modules["real_pdfs"] = importlib.util.module_from_spec(_spec)
@@ -62,6 +64,26 @@ def test_table_rows_and_pages(pdf: Path) -> None:
     assert extracted.page_at(len(extracted.text) - 1) == extracted.n_pages == len(pdfium.PdfDocument(str(pdf)))
 
 
+def test_lines_that_end_like_a_paragraph_stay_in_their_paragraph() -> None:
+    """LibreOffice: a bold heading whose second line ends in ")", list items and literature entries with a
+    hanging indent after a line ending in ")" or ":", a sentence running over column and page breaks after
+    a ":" and after a web address ending in "."."""
+    extracted = extract_document(LAYOUTS.stem, LAYOUTS, "beleid")
+    blocks = [(b.kind, extracted.text[b.start:b.end]) for b in extracted.blocks]
+    assert [text for kind, text in blocks if kind == "heading"] == [
+        "Regionale samenwerking in de praktijk",
+        "Toelichting op de afspraken over een afwijkende werkwijze (tijdelijke regeling)", "Literatuur"]
+    paragraphs = [text for _, text in blocks]
+    reference = (DATA / "lijsten_libreoffice.ref.txt").read_text(encoding="utf-8").splitlines()
+    missing = [unit for unit in reference if not any(unit in paragraph for paragraph in paragraphs)]
+    assert missing == []
+    assert paragraphs[4].startswith("• Knelpunten in de financiering (vooral bij de kleinere gemeenten) worden")
+    assert paragraphs[-1].endswith("onder www.regio-overleg. nl/verslagen, en zijn voor iedereen in te zien.")
+    assert extracted.page_at(len(extracted.text) - 1) == 2
+    score = real_pdfs.score_pdf(LAYOUTS)
+    assert (score.whole, score.order, score.leaks) == (1.0, 1.0, 0)
+
+
 def test_scores_notice_scrambled_and_leaking_text() -> None:
     reference = ["Eerste alinea over de samenwerking.", "Tweede alinea over de financiering.",
                  "Derde alinea met de conclusies."]
@@ -100,6 +122,20 @@ def test_scanned_pdf_names_the_remedy(tmp_path: Path) -> None:
         extract_document("scan", scan, "beleid")
 
 
+def test_paragraph_cuts_tell_a_broken_sentence_from_a_heading_or_a_paragraph_end() -> None:
+    units = [real_pdfs.norm(u) for u in (
+        "Werkwijze De regio's kozen elk een eigen aanpak.",  # heading and text in one engine block
+        "De stuurgroep besluit. Daarna volgt de uitvoering.",  # two paragraphs in one engine block
+        "De kosten worden gedeeld door alle deelnemende gemeenten.",  # we break it
+        "Eerste kolom tweede kolom")]  # a table the engines read by columns
+    paragraphs = ["Werkwijze", "De regio's kozen elk een eigen aanpak.", "De stuurgroep besluit.",
+                  "Daarna volgt de uitvoering.", "De kosten worden gedeeld door", "alle deelnemende gemeenten.",
+                  "tweede kolom | Eerste kolom"]
+    kinds = ["heading"] + ["paragraph"] * 5 + ["table"]
+    assert real_pdfs.paragraph_cuts(units, paragraphs, kinds) == {
+        "heading": 1, "sentence end": 1, "mid-sentence": 1, "not in order": 1}
+
+
 def test_leaks_are_folios_and_running_lines_where_they_stand() -> None:
     """A chapter title equal to its running head is body text, a chart's axis number is no page number; a
     running head and a number that stands in the page's band are leaks (positions from pdfminer)."""
@@ -116,13 +152,42 @@ def test_leaks_are_folios_and_running_lines_where_they_stand() -> None:
     assert real_pdfs.score(reference + ["01/02/2026 10:37"], running, paragraphs, [1] * 5, where).units == 2
 
 
-def test_text_drawn_twice_at_one_place_is_read_once(tmp_path: Path) -> None:
-    """Overprinted text (a bold effect, a box's text drawn twice) comes out once; the same words elsewhere
-    on the page stay; text placed outside the page (nobody sees it) is not read."""
+def _place(document: pdfium.PdfDocument, page: pdfium.PdfPage, text: str, x: float, y: float, grey: int = 0) -> None:
+    """Put a line of Helvetica 11 at (x, y) on a page (``page.gen_content()`` afterwards)."""
     import ctypes
 
     import pypdfium2.raw as pdfium_c
 
+    obj = pdfium_c.FPDFPageObj_NewTextObj(document.raw, b"Helvetica", 11.0)
+    pdfium_c.FPDFPageObj_SetFillColor(obj, grey, grey, grey, 255)
+    encoded = (text + "\0").encode("utf-16-le")
+    pdfium_c.FPDFText_SetText(obj, ctypes.cast(ctypes.create_string_buffer(encoded, len(encoded)),
+                                               ctypes.POINTER(ctypes.c_ushort)))
+    pdfium_c.FPDFPageObj_Transform(obj, 1, 0, 0, 1, x, y)
+    pdfium_c.FPDFPage_InsertObject(page.raw, obj)
+
+
+def test_text_outside_the_page_is_no_running_line_of_the_scores(tmp_path: Path) -> None:
+    """The benchmark's positions (pdfminer): text placed beyond a page's box is on no page, so the same
+    text outside every page is no running header (PDF.js's issue1350 cuts one sheet into pages by their
+    boxes), while a head inside the top band of each page is."""
+    document = pdfium.PdfDocument.new()
+    for number in (1, 2, 3):
+        page = document.new_page(595, 842)
+        _place(document, page, "Kopie voor de administratie van de stichting", 72, 900)
+        _place(document, page, "Verslag van de stuurgroep regionale samenwerking", 72, 815)
+        _place(document, page, f"Op pagina {number} staat de tekst van het verslag.", 72, 600)
+        page.gen_content()
+    path = tmp_path / "buiten.pdf"
+    document.save(str(path))
+    assert real_pdfs._running_keys(path) == ["Verslag van de stuurgroep regionale samenwerking"]
+    assert real_pdfs.layout(path).running == [real_pdfs.norm("Verslag van de stuurgroep regionale samenwerking")]
+    assert "kopievoordeadministratie" not in " ".join(real_pdfs.layout(path).body)
+
+
+def test_text_drawn_twice_at_one_place_is_read_once(tmp_path: Path) -> None:
+    """Overprinted text (a bold effect, a box's text drawn twice) comes out once; the same words elsewhere
+    on the page stay; text placed outside the page (nobody sees it) is not read."""
     document = pdfium.PdfDocument.new()
     page = document.new_page(595, 842)
     placed = [("De stuurgroep besluit over de verdeling.", 72, 760, 0)]
@@ -131,13 +196,7 @@ def test_text_drawn_twice_at_one_place_is_read_once(tmp_path: Path) -> None:
                ("De stuurgroep besluit over de verdeling.", 72, 640, 0)]
     placed += [("Dit staat buiten de pagina en ziet niemand.", 72, 900, 0)]  # above the page's top (842)
     for text, x, y, grey in placed:
-        obj = pdfium_c.FPDFPageObj_NewTextObj(document.raw, b"Helvetica", 11.0)
-        pdfium_c.FPDFPageObj_SetFillColor(obj, grey, grey, grey, 255)
-        encoded = (text + "\0").encode("utf-16-le")
-        pdfium_c.FPDFText_SetText(obj, ctypes.cast(ctypes.create_string_buffer(encoded, len(encoded)),
-                                                   ctypes.POINTER(ctypes.c_ushort)))
-        pdfium_c.FPDFPageObj_Transform(obj, 1, 0, 0, 1, x, y)
-        pdfium_c.FPDFPage_InsertObject(page.raw, obj)
+        _place(document, page, text, x, y, grey)
     page.gen_content()
     path = tmp_path / "dubbel.pdf"
     document.save(str(path))

@@ -25,8 +25,8 @@ conclusions:
 PROVENANCE = {"codebook_version": "cb123", "model_version": "m456", "corpus_hash": "abc", "date": "2022-06-01"}
 
 
-def _context(tmp_path, plots=True, provenance=None, problems=()):
-    codings, fragments, documents, respondents, regions, codes = study({"t1-1": MARKUP})
+def _context(tmp_path, plots=True, provenance=None, problems=(), figures=None, texts=None):
+    codings, fragments, documents, respondents, regions, codes = study(texts or {"t1-1": MARKUP})
     frame = build_frame(codings, fragments, documents, respondents, regions, codes, VALENCED, OUTSIDE)
     quantifiers = parse_quantifiers(load_params(PARAMS)["conclusions"]["quantifiers"])
     (tmp_path / "c.yaml").write_text(CLAIMS, encoding="utf-8")
@@ -37,7 +37,50 @@ def _context(tmp_path, plots=True, provenance=None, problems=()):
                "rules": {"micro_f1": 0.61, "macro_f1": 0.5}, "merged": {"micro_f1": 0.72, "macro_f1": 0.6},
                "per_code": {"knelpunt.financiering": {"support": 12, "rules": {"f1": 0.7}, "merged": {"f1": 0.8}}}}
     return build_context(results, aggregate_tables(frame), REGIONS, provenance or PROVENANCE, metrics, plots=plots,
-                         study=declarations(), categories=CATEGORIES, problems=list(problems))
+                         study=declarations(), categories=CATEGORIES, problems=list(problems), figures=figures)
+
+
+def test_figures_are_drawn_again_only_when_their_data_change(tmp_path, monkeypatch):
+    """A figure drawn before from the same table is taken from the cache: the same report; a change in
+    its data draws it again, and the cache keeps only the figures in use."""
+    from kwalitatief import report
+
+    drawn: list[str] = []
+    for name in ("heatmap_regions", "bars_respondent_type", "bars_valence"):
+        original = getattr(report, name)
+
+        def counting(*args, _original=original):
+            drawn.append(_original.__name__)
+            return _original(*args)
+
+        counting.__name__ = name
+        monkeypatch.setattr(report, name, counting)
+    cache = tmp_path / "figures"
+    fresh = _context(tmp_path)
+    assert len(drawn) == 3 and fresh["heatmap"]
+    first = _context(tmp_path, figures=report.FigureCache(cache))
+    again = report.FigureCache(cache)
+    second = _context(tmp_path, figures=again)
+    assert len(drawn) == 6                          # the second report drew nothing
+    assert render_html(first) == render_html(second) == render_html(fresh)
+    assert len(list(cache.iterdir())) == 3
+
+    calls = []
+
+    def draw(table):
+        calls.append(len(table))
+        return f"png of {len(table)} rows"
+
+    import pandas as pd
+
+    one, two = pd.DataFrame({"n": [1]}), pd.DataFrame({"n": [1, 2]})
+    figures = report.FigureCache(tmp_path / "small")
+    assert figures.get(draw, one) == figures.get(draw, one) == "png of 1 rows" and calls == [1]
+    assert figures.get(draw, two) == "png of 2 rows" and calls == [1, 2]   # other data: drawn again
+    later = report.FigureCache(tmp_path / "small")
+    assert later.get(draw, two) == "png of 2 rows" and calls == [1, 2]
+    later.prune()                                                           # only the figure in use stays
+    assert len(list((tmp_path / "small").iterdir())) == 1
 
 
 def test_fragment_markup_is_escaped(tmp_path):

@@ -210,6 +210,71 @@ def test_bootstrap_share_reports_a_shaky_verdict(quantifiers):
     assert solid["robustness"]["label"] == "ondersteund (robuust)"
 
 
+def _mixed_study(seed: int):
+    """Five regions of four respondents (some with a document of their own too, one region document
+    without a respondent) coded at random with and without valences: a study where the bootstrap's
+    samples differ in every way a count can."""
+    rng = np.random.default_rng(seed)
+    regions, respondents, documents, fragments = make_study(5, 4)
+    documents.append({"doc_id": "beleid", "doc_type": "beleidsdocument", "region": "R2", "respondent_id": None})
+    fragments += [{"fragment_id": f"beleid-{k}", "doc_id": "beleid", "respondent_id": None, "text": "b"}
+                  for k in range(3)]
+    codings = []
+    for f in fragments:
+        for code in CODES:
+            if rng.random() < 0.35:
+                valence = str(rng.choice(["positief", "negatief", "gemengd"])) if code in VALENCED else None
+                codings.append({"fragment_id": f["fragment_id"], "code": code, "valence": valence, "source": "rule"})
+    return frame_of(codings, (regions, respondents, documents, fragments))
+
+
+@pytest.mark.parametrize("region_mode", ["majority", "any", "all"])
+@pytest.mark.parametrize("respondent_mode", ["majority", "all"])
+def test_bootstrap_counts_all_samples_at_once_as_sample_by_sample(quantifiers, region_mode, respondent_mode):
+    """The bootstrap counts every sample of a claim in one go: the same totals, counts and shares as
+    measuring the claim sample by sample (kwalitatief.claim_units.measure, the reported verdict's count)."""
+    from kwalitatief.claim_units import measure, measure_many
+    from kwalitatief.conclusions import claim_members, judge
+    from kwalitatief.robustness import bootstrap_share, claim_sample
+
+    modes = {"respondent": respondent_mode, "region": region_mode}
+    claims = [claim(id="r1", quantifier="de meeste"),
+              claim(id="r2", code="opinie.proeftuin", valence=["positief"], quantifier="enkele"),
+              claim(id="r3", code="opinie.proeftuin", valence=["gemengd", "negatief"], quantifier="meerdere",
+                    population={"expresses_opinion": True}),
+              claim(id="p1", unit="respondent", code="opinie.proeftuin", valence=["negatief"], quantifier="enkele"),
+              claim(id="p2", unit="respondent", quantifier="", population={"region": ["R0", "R1"]},
+                    compare_to={"region": ["R2", "R3", "R4"]}),
+              claim(id="d1", unit="document", quantifier="de meeste", population={"has_code": "doel.matching"})]
+    for seed in (1, 2):
+        frame = _mixed_study(seed)
+        sources = Sources.of(frame)
+        weights = np.array(list(bootstrap_weights(sources, 60, seed=seed)))
+        samples, judges, reported = [], [], []
+        for c in claims:
+            members = claim_members(c, frame, None, sources)
+            other = claim_members(c, frame, None, sources, population=c.compare_to) if c.compare_to else None
+            sample = claim_sample(members, other, modes)
+            totals, counts = measure_many(members, c.valence, modes, weights, sample.own)
+            one_by_one = [measure(members, c.valence, modes, w) for w in weights]
+            assert totals.tolist() == [m.total for m in one_by_one], c.id
+            assert counts.tolist() == [m.count for m in one_by_one], c.id
+            samples.append(sample)
+            judges.append(lambda m, o, _c=c: judge(_c, m.total, m.count, 1, quantifiers, 1, o)[0])
+            reported.append(judges[-1](measure(members, c.valence, modes),
+                                       measure(other, c.valence, modes) if other is not None else None))
+        settings = RobustnessSettings(resamples=60, seed=seed)
+        expected = []
+        for i, s in enumerate(samples):
+            same = sum(judges[i](measure(s.members, claims[i].valence, modes, w),
+                                 measure(s.other, claims[i].valence, modes, w) if s.other is not None else None)
+                       == reported[i] for w in weights)
+            expected.append(round(same / 60, 4))
+        assert bootstrap_share(samples, judges, reported, sources, settings, [c.valence for c in claims],
+                               modes) == expected
+        assert len(set(expected)) > 2   # the samples do tell the claims apart
+
+
 # --------------------------------------------------------------------------- flip points and code swap
 
 @pytest.mark.parametrize("name,count,total,expected", [

@@ -34,6 +34,55 @@ def test_negated_problem_cue_does_not_make_a_knelpunt(coder):
     assert "knelpunt.afstemming" not in coder("De afstemming met de provincie is geen probleem.")
 
 
+@pytest.mark.parametrize("solved, unsolved", [
+    ("De afstemming met de provincie was een groot probleem, maar dat is inmiddels opgelost.",
+     "De afstemming met de provincie is een groot probleem en dat is nog steeds niet opgelost."),
+    ("Die geldstromen waren niet op elkaar afgestemd; dat hebben we vorig jaar rechtgezet.",
+     "Die geldstromen zijn niet op elkaar afgestemd."),
+    ("Dat de subsidieregelingen van rijk en provincie langs elkaar heen liepen, is verleden tijd.",
+     "De subsidieregelingen van rijk en provincie lopen langs elkaar heen."),
+])
+def test_a_solved_problem_is_no_knelpunt_but_an_unsolved_one_is(coder, solved, unsolved):
+    """The knelpunt rules have ``without: ["@verholpen"]``; a negated ``without`` cue (``niet opgelost``)
+    does not block, whatever the rule's ``negation`` setting."""
+    knelpunt = lambda codes: {c for c in codes if c.startswith("knelpunt.")}  # noqa: E731
+    assert knelpunt(coder(unsolved)), unsolved
+    assert not knelpunt(coder(solved)), (solved, coder(solved))
+
+
+def test_a_negated_without_pattern_does_not_block(tmp_path):
+    book = tmp_path / "codebook.yaml"
+    book.write_text("""negators: [niet, geen]
+categories:
+  - id: knelpunt
+    label: Knelpunten
+    valence: false
+    codes:
+      - id: knelpunt.tijd
+        label: Tijdsdruk
+        definition: Te weinig tijd.
+        include: [De spreker noemt tijdsdruk.]
+        exclude: [Tijd als bijzaak.]
+        examples: ["Alles moest te snel.", "De tijd was te kort."]
+        rules:
+          - id: knelpunt.tijd.krap
+            match: ["krap|haast"]
+            without: ["=opgelost|verholpen"]
+          - id: knelpunt.tijd.deadline
+            match: ["deadline"]
+            without: ["=opgelost|verholpen"]
+            negation: ignore
+""", encoding="utf-8")
+    codebook = load_codebook(book)
+    nlp = load_nlp("blank:nl+lookup")
+    coded = lambda text: {r["code"] for r in code_texts([text], codebook, nlp)[0]}  # noqa: E731
+    assert coded("De planning was krap.") == {"knelpunt.tijd"}
+    assert coded("De planning was krap, maar dat is verholpen.") == set()
+    assert coded("De planning was krap en dat is niet verholpen.") == {"knelpunt.tijd"}
+    assert coded("De deadline is niet verholpen.") == {"knelpunt.tijd"}, "negation: ignore is about match and with"
+    assert coded("De deadline is verholpen.") == set()
+
+
 def test_word_order_and_multiword_variants(coder):
     for text in ("Wij willen dat de instellingen in het gebied meer samenwerken.",
                  "Wij willen dat de instellingen in het gebied beter samen gaan werken.",

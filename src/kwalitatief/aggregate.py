@@ -170,15 +170,23 @@ def _share(count: int, total: int) -> float | None:
     return round(count / total, SHARE_DIGITS) if total else None
 
 
-def _counts(group: pd.DataFrame) -> dict[str, int]:
-    """Distinct respondents, documents, fragments, sources and real regions of a set of codings."""
-    return {
-        "n_respondents": int(group["respondent_id"].dropna().nunique()),
-        "n_documents": int(group["doc_id"].nunique()),
-        "n_fragments": int(group["fragment_id"].nunique()),
-        "n_sources": int(group["source_unit"].nunique()),
-        "n_regions": int(group.loc[group["real_region"], "region"].nunique()),
-    }
+COUNTS = ("n_respondents", "n_documents", "n_fragments", "n_sources", "n_regions")
+
+
+def _counts_by(coded: pd.DataFrame, keys: list[str]) -> Callable[[tuple[Any, ...]], dict[str, int]]:
+    """``counts(key)``: :func:`_counts` of the codings whose ``keys`` columns equal ``key``, for every key at
+    once (one groupby per count instead of five pandas calls per group: most of the stage)."""
+    grouped = coded.groupby(keys, sort=False)
+    table = pd.DataFrame({"n_respondents": grouped["respondent_id"].nunique(),
+                          "n_documents": grouped["doc_id"].nunique(),
+                          "n_fragments": grouped["fragment_id"].nunique(),
+                          "n_sources": grouped["source_unit"].nunique()})
+    table["n_regions"] = coded[coded["real_region"].astype(bool)].groupby(keys, sort=False)["region"].nunique()
+    found = {(key if isinstance(key, tuple) else (key,)): {name: int(value) if value == value else 0
+                                                           for name, value in zip(COUNTS, row)}
+             for key, row in zip(table.index, table[list(COUNTS)].itertuples(index=False))}
+    zeros = dict.fromkeys(COUNTS, 0)
+    return lambda key: dict(found.get(key, zeros))
 
 
 def unit_labels(group: pd.DataFrame, by: str, modes: dict[str, str]) -> pd.Series:
@@ -214,13 +222,11 @@ def _split(coded: pd.DataFrame, column: str) -> Callable[[Any], pd.DataFrame]:
 def code_by_region(frame: StudyFrame) -> pd.DataFrame:
     """Per code × region (every registered region, zeros included): distinct respondents, documents, ..."""
     totals = frame.respondents.groupby("region")["respondent_id"].nunique()
-    of_code = _split(frame.coded, "code")
+    counted = _counts_by(frame.coded, ["code", "region"])
     rows = []
     for code in frame.codes:
-        of_region = _split(of_code(code), "region")
         for region in frame.all_regions:
-            group = of_region(region)
-            counts = _counts(group)
+            counts = counted((code, region))
             counts.pop("n_regions")
             total = int(totals.get(region, 0))
             rows.append({"code": code, "category": category(code), "region": region,
@@ -234,20 +240,21 @@ def code_by_respondent_type(frame: StudyFrame) -> pd.DataFrame:
     resp = frame.respondents
     types = sorted(resp["respondent_type"].dropna().unique())
     rows = []
-    of_code = _split(frame.coded[frame.coded["respondent_id"].notna()], "code")
+    with_respondent = frame.coded[frame.coded["respondent_id"].notna()]
+    of_code = _split(with_respondent, "code")
+    counted = _counts_by(with_respondent, ["code", "respondent_type"])
     for code in frame.codes:
-        of_type = _split(of_code(code), "respondent_type")
+        of_type = _split(of_code(code), "respondent_type") if frame.has_valence(code) else None
         for rtype in types:
-            group = of_type(rtype)
-            counts = _counts(group)
+            counts = counted((code, rtype))
             members = resp[resp["respondent_type"] == rtype]
             total = int(members["respondent_id"].nunique())
             type_regions = int(members.loc[members["region"].isin(frame.regions), "region"].nunique())
             row = {"code": code, "category": category(code), "respondent_type": rtype, **counts,
                    "respondents_in_group": total, "share_respondents": _share(counts["n_respondents"], total),
                    "regions_in_group": type_regions, "share_regions": _share(counts["n_regions"], type_regions)}
-            if frame.has_valence(code):
-                row.update(_valence_counts(group, frame.valence_modes))
+            if of_type is not None:
+                row.update(_valence_counts(of_type(rtype), frame.valence_modes))
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -257,11 +264,10 @@ def code_by_doc_type(frame: StudyFrame) -> pd.DataFrame:
     docs = frame.documents
     types = sorted(docs["doc_type"].dropna().unique())
     rows = []
-    of_code = _split(frame.coded, "code")
+    counted = _counts_by(frame.coded, ["code", "doc_type"])
     for code in frame.codes:
-        of_type = _split(of_code(code), "doc_type")
         for dtype in types:
-            counts = _counts(of_type(dtype))
+            counts = counted((code, dtype))
             total = int((docs["doc_type"] == dtype).sum())
             rows.append({"code": code, "category": category(code), "doc_type": dtype, **counts,
                          "documents_in_group": total, "share_documents": _share(counts["n_documents"], total),
@@ -274,9 +280,10 @@ def code_totals(frame: StudyFrame) -> pd.DataFrame:
     n_resp, n_docs = int(frame.respondents["respondent_id"].nunique()), int(frame.documents["doc_id"].nunique())
     rows = []
     of_code = _split(frame.coded, "code")
+    counted = _counts_by(frame.coded, ["code"])
     for code in frame.codes:
         group = of_code(code)
-        counts = _counts(group)
+        counts = counted((code,))
         row = {"code": code, "category": category(code), **counts,
                "regions_total": len(frame.regions), "share_regions": _share(counts["n_regions"], len(frame.regions)),
                "respondents_total": n_resp, "share_respondents": _share(counts["n_respondents"], n_resp),

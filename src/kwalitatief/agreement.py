@@ -159,7 +159,7 @@ def project_agreement(params: dict[str, Any] | None = None, root: str = ".") -> 
     codes = None
     try:
         from .codebook import load_codebook
-        from .classify import codebook_path
+        from .config import codebook_path
 
         codes = load_codebook(base / codebook_path(params)).code_ids
     except Exception:  # noqa: BLE001 - order codes alphabetically when the codebook cannot be read

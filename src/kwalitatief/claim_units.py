@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -114,31 +115,66 @@ def layout(unit: str, base: Sequence[str], frame: StudyFrame, sources: Sources) 
     return Layout(ids, ids, np.arange(len(ids)), np.array([index[k] for k in keys], dtype=int))
 
 
-def build_members(unit: str, where: Layout, of_code: pd.DataFrame, opinion: pd.DataFrame | None) -> Members:
+@dataclass(frozen=True)
+class Encoded:
+    """A code's counted codings as numbers: each row's member (an index into the frame's member names for
+    the unit, -1 for none) and valence (an index into VALENCES, -1 for none)."""
+
+    member: np.ndarray
+    valence: np.ndarray
+
+
+def encode(rows: pd.DataFrame, key: str, names: pd.Index) -> Encoded:
+    """``rows`` (codings of one code) by their ``key`` column (:data:`MEMBER_KEY`) among ``names``."""
+    return Encoded(names.get_indexer(rows[key]),
+                   pd.Categorical(rows["valence"], categories=VALENCES).codes.astype(int))
+
+
+NO_CODINGS = Encoded(np.zeros(0, dtype=int), np.zeros(0, dtype=int))
+
+
+def build_members(unit: str, where: Layout, of_code: Encoded, opinion: Encoded | None,
+                  local: np.ndarray) -> Members:
     """The members of ``where`` for a code: ``of_code`` its codings that count, ``opinion`` the codings of the
-    population's has_code (None without such a filter)."""
-    key = MEMBER_KEY[unit]
-    ids, units, unit_of, source = where.ids, where.units, where.unit_of, where.source
-    carrying = set(of_code[key].dropna())
-    having = set(opinion[key].dropna()) if opinion is not None else None
+    population's has_code (None without such a filter); ``local`` maps a member name to its place in
+    ``where`` (-1: not in this population)."""
+    ids = where.ids
+
+    def places(encoded: Encoded) -> np.ndarray:
+        return np.where(encoded.member >= 0, local[encoded.member] if len(local) else -1, -1)
+
+    at = places(of_code)
+    carries = np.zeros(len(ids), dtype=bool)
+    carries[at[at >= 0]] = True
+    if opinion is None:
+        has_opinion = np.ones(len(ids), dtype=bool)
+    else:
+        has_opinion = np.zeros(len(ids), dtype=bool)
+        held = places(opinion)
+        has_opinion[held[held >= 0]] = True
     counts = np.zeros((len(ids), len(VALENCES)))
-    n_valued = np.zeros(len(ids))
-    position = {m: i for i, m in enumerate(ids)}
-    for member, valence in zip(of_code[key], of_code["valence"]):
-        i = position.get(member)
-        if i is not None and valence in VALENCES:
-            counts[i, VALENCES.index(valence)] += 1
-            n_valued[i] += 1
+    valued = (at >= 0) & (of_code.valence >= 0)
+    np.add.at(counts, (at[valued], of_code.valence[valued]), 1)
     return Members(
-        unit=unit, units=units, ids=ids, unit_of=unit_of, source=source,
-        opinion=np.array([having is None or m in having for m in ids], dtype=bool),
-        carries=np.array([m in carrying for m in ids], dtype=bool),
-        counts=counts, n_valued=n_valued, filtered_opinion=opinion is not None)
+        unit=unit, units=where.units, ids=ids, unit_of=where.unit_of, source=where.source, opinion=has_opinion,
+        carries=carries, counts=counts, n_valued=counts.sum(axis=1), filtered_opinion=opinion is not None)
 
 
 def member_labels(members: Members, mode: str) -> list[tuple[str, ...]]:
-    """Each member's valence(s) from its codings (the respondent mode)."""
-    return [valence_labels(dict(zip(VALENCES, row)), n, mode) for row, n in zip(members.counts, members.n_valued)]
+    """Each member's valence(s) from its codings (the respondent mode); worked out once per distinct
+    combination of counts (most members share one: no coding of the code, or one)."""
+    if not len(members.ids):
+        return []
+    rows, inverse = np.unique(np.column_stack([members.counts, members.n_valued]), axis=0, return_inverse=True)
+    labels = [valence_labels(dict(zip(VALENCES, row[:-1])), row[-1], mode) for row in rows]
+    return [labels[i] for i in np.ravel(inverse)]
+
+
+def code_counts(frame: StudyFrame) -> dict[str, int]:
+    """Codings per code in the frame (computed once per frame)."""
+    if "code_counts" not in frame.cache:
+        frame.cache["code_counts"] = {str(k): int(v) for k, v in frame.coded["code"].value_counts().items()}
+    return frame.cache["code_counts"]
 
 
 def measure(members: Members, valence: Sequence[str], modes: dict[str, str],
@@ -179,3 +215,57 @@ def measure(members: Members, valence: Sequence[str], modes: dict[str, str],
         if not wanted or wanted & set(labels[name]):
             matching.append(name)
     return Measure(float(in_pop.sum()), float(len(matching)), sorted(matching), labels, split)
+
+
+def measure_many(members: Members, valence: Sequence[str], modes: dict[str, str], weights: np.ndarray,
+                 own_labels: list[tuple[str, ...]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`measure`'s total and count under every row of ``weights`` (samples × sources) at once.
+
+    The same sums as :func:`measure` row by row (weights are whole numbers: float sums are exact in any
+    order); the bootstrap calls this once per claim instead of once per claim and sample."""
+    own = own_labels if own_labels is not None else member_labels(members, modes["respondent"])
+    w = weights[:, members.source].astype(float)                        # samples × members
+    wanted = set(valence)
+    valence_ok = np.array([not wanted or bool(wanted & set(labels)) for labels in own], dtype=bool)
+    if members.unit != "region":
+        total = w @ members.opinion.astype(float)
+        count = w @ (members.opinion & members.carries & valence_ok).astype(float)
+        return total, count
+    n_units = len(members.units)
+    incidence = np.zeros((len(members.ids), n_units))
+    incidence[np.arange(len(members.ids)), members.unit_of] = 1.0
+    drawn = (w > 0).astype(float)
+    if members.filtered_opinion:
+        in_pop = (drawn * members.opinion) @ incidence > 0
+    else:
+        in_pop = np.ones((len(w), n_units), dtype=bool)
+    carrying = (drawn * members.carries) @ incidence > 0
+    carried = w * members.carries
+    counts = {v: (carried * np.array([v in labels for labels in own])) @ incidence for v in VALENCES}
+    valued = (carried * np.array([labels != (UNKNOWN_VALENCE,) for labels in own])) @ incidence
+    labels = _unit_labels(counts, valued, modes["region"])
+    match = in_pop & carrying
+    if wanted:
+        match &= np.logical_or.reduce([labels[v] for v in wanted if v in labels] or [np.zeros_like(match)])
+    return in_pop.sum(axis=1).astype(float), match.sum(axis=1).astype(float)
+
+
+def _unit_labels(counts: dict[str, np.ndarray], n: np.ndarray, mode: str) -> dict[str, np.ndarray]:
+    """:func:`kwalitatief.aggregate.valence_labels` on arrays: per label, where a unit carries it."""
+    known = n > 0
+    present = {v: counts[v] > 0 for v in VALENCES}
+    if mode == "any":
+        out = {v: known & present[v] for v in VALENCES}
+        out[UNKNOWN_VALENCE] = ~known
+        return out
+    if mode == "all":
+        single = np.sum([present[v] for v in VALENCES], axis=0) == 1
+        out = {v: known & single & present[v] & (counts[v] >= n) for v in VALENCES}
+    elif mode == "majority":
+        out = {v: known & (counts[v] > n / 2) for v in VALENCES}
+    else:
+        raise ValueError(f"unknown valence mode '{mode}'")
+    none = ~np.logical_or.reduce([out[v] for v in VALENCES])
+    out["gemengd"] = out["gemengd"] | (known & none)
+    out[UNKNOWN_VALENCE] = ~known
+    return out

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .classifier.annotations import load_annotations, match_annotations, original_texts
+from .annotated import project_annotations, root_path as _root_path  # noqa: F401 - re-exported
 from .classifier.cached import classify_documents, train_cached
 from .classifier.cues import CueFamilies
 from .classifier.examples import Example, LabelRow, build_examples
@@ -22,6 +22,7 @@ from .classifier.merge import merge_codings
 from .classifier.model import Model
 from .classifier.settings import ClassifyError, problem, settings
 from .classifier.standalone import codebook_texts, load_training_texts
+from .config import codebook_path  # noqa: F401 - re-exported
 
 log = logging.getLogger("kwalitatief.classify")
 
@@ -47,21 +48,6 @@ class ProjectTraining:
     cues: CueFamilies | None = None                                 # the codebook's cue families
 
 
-def _root_path(root: str | Path, path: str | Path) -> Path:
-    path = Path(path)
-    return path if path.is_absolute() else Path(root) / path
-
-
-def codebook_path(params: dict[str, Any] | None) -> Path:
-    """The codebook file named in params (``codebook``, ``code.codebook``), default codebook/codebook.yaml."""
-    params = params or {}
-    value = params.get("codebook")
-    if isinstance(value, dict):
-        value = value.get("path")
-    value = value or (params.get("code") or {}).get("codebook")
-    return Path(value or "codebook/codebook.yaml")
-
-
 def review_labels(root: str | Path, fragments: Sequence[dict[str, Any]]
                   ) -> tuple[list[LabelRow], list[dict[str, Any]]]:
     """Labels from the review decisions (``codebook/reviews.jsonl``), when that file exists.
@@ -82,21 +68,6 @@ def review_labels(root: str | Path, fragments: Sequence[dict[str, Any]]
                                        "(no kwalitatief.review.training_labels); they are not used for "
                                        "training.")]
     return list(training_labels(path, fragments)), []
-
-
-def project_annotations(root: str | Path, codebook: Any, fragments: Sequence[dict[str, Any]]
-                        ) -> tuple[list[Any], list[tuple[Any, dict[str, Any]]], list[dict[str, Any]]]:
-    """The project's annotation files, each matched to its fragment: (annotations, pairs, problems)."""
-    from . import paths
-    from .keyscan import project_redactor
-
-    annotations, problems = load_annotations(_root_path(root, paths.ANNOTATIONS_DIR), codebook.code_ids,
-                                             codebook.valenced_codes)
-    annotated = {ann.doc_id for ann in annotations}
-    originals = original_texts([f for f in fragments if f["doc_id"] in annotated],
-                               _root_path(root, paths.PSEUDONYMISED_DIR), _root_path(root, paths.EXTRACTED_DIR))
-    pairs, match_problems = match_annotations(annotations, fragments, originals, project_redactor(root).redact)
-    return annotations, pairs, problems + match_problems
 
 
 def train_from_project(params: dict[str, Any] | None, root: str | Path = ".",

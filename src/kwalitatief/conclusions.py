@@ -30,7 +30,8 @@ import pandas as pd
 
 from .aggregate import DEFAULT_VALENCE_MODES as DEFAULT_MODES
 from .aggregate import VALENCE_MODES, VALENCES, StudyFrame
-from .claim_units import Measure, Members, Sources, build_members, layout, measure
+from .claim_units import (MEMBER_KEY, NO_CODINGS, Encoded, Measure, Members, Sources, build_members, code_counts,
+                          encode, layout, measure)
 from .study import Study, unknown
 
 UNITS = ("respondent", "region", "document")
@@ -416,14 +417,25 @@ def claim_members(c: Conclusion, frame: StudyFrame, study: Study | None, sources
     population's layout are computed once per frame (``frame.cache``)."""
     code = code or c.code
     c = replace(c, code=code, population=c.population if population is None else population)
-    by_code = _counted(frame, c)
+    names, encoded = _encoded(frame, c)
     key = ("layout", c.unit, json.dumps(c.population, sort_keys=True, default=str))
     if key not in frame.cache:
-        frame.cache[key] = layout(c.unit, _base_units(frame, c, study), frame, sources)
+        where = layout(c.unit, _base_units(frame, c, study), frame, sources)
+        frame.cache[key] = where, pd.Index(where.ids).get_indexer(names)
+    where, local = frame.cache[key]
     opinion_code = c.population.get("has_code") or (code if c.population.get("expresses_opinion") else None)
-    empty = frame.coded.iloc[0:0]
-    return build_members(c.unit, frame.cache[key], by_code.get(code, empty),
-                         by_code.get(opinion_code, empty) if opinion_code else None)
+    return build_members(c.unit, where, encoded.get(code, NO_CODINGS),
+                         encoded.get(opinion_code, NO_CODINGS) if opinion_code else None, local)
+
+
+def _encoded(frame: StudyFrame, c: Conclusion) -> tuple[pd.Index, dict[str, Encoded]]:
+    """The member names of the claim's unit and its counted codings per code as numbers (once per frame)."""
+    key = ("encoded", tuple(c.doc_types), c.unit)
+    if key not in frame.cache:
+        column = MEMBER_KEY[c.unit]
+        names = pd.Index(frame.coded[column].dropna().unique())
+        frame.cache[key] = names, {code: encode(rows, column, names) for code, rows in _counted(frame, c).items()}
+    return frame.cache[key]
 
 
 def _counted(frame: StudyFrame, c: Conclusion) -> dict[str, pd.DataFrame]:
@@ -486,7 +498,7 @@ def evaluate_conclusion(c: Conclusion, frame: StudyFrame, fragments: dict[str, d
     m = measure(members, c.valence, modes)
     total, count = int(m.total), int(m.count)
     share = round(count / total, 4) if total else None
-    in_corpus = int((frame.coded["code"] == c.code).sum())
+    in_corpus = code_counts(frame).get(c.code, 0)
     supported = strongest(quantifiers, count, total)
     comparison: dict[str, Any] | None = None
     other = None

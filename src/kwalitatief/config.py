@@ -45,3 +45,13 @@ def file_sha256(path: str | Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def codebook_path(params: dict[str, Any] | None) -> Path:
+    """The codebook file named in params (``codebook``, ``code.codebook``), default codebook/codebook.yaml."""
+    params = params or {}
+    value = params.get("codebook")
+    if isinstance(value, dict):
+        value = value.get("path")
+    value = value or (params.get("code") or {}).get("codebook")
+    return Path(value or "codebook/codebook.yaml")

@@ -9,8 +9,11 @@ field; the message never repeats the original, only its tag and the surrounding 
 replaced.
 
 It runs at the end of the report stage and in ``kwal run`` after ``dvc repro`` (so that a run in which
-nothing changed scans too); a file unchanged (size and modification time) since a clean scan with the
-same key is not read again. ``kwal purge-leaks`` repairs what it finds.
+nothing changed scans too); a file unchanged since a clean scan with the same key and guard code (its
+size and modification time, or else its SHA-256) is not read again, and of a database updated in place
+(:class:`DatabaseChange`) that was clean before the update only the rows the update wrote are read. Any
+doubt (another key, other guard code, a file changed behind the record's back) means a full scan.
+``kwal purge-leaks`` repairs what it finds.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from . import paths
 from .keyscan import KeyIndex, read_key
 
 CONTEXT = 30
-CLEAN_RECORD = paths.PRIVATE / "leakguard_clean.json"   # files found clean, by size and modification time
+CLEAN_RECORD = paths.PRIVATE / "leakguard_clean.json"   # files found clean: size, modification time, SHA-256
 MAX_REPORTED = 20
 
 
@@ -69,17 +72,30 @@ def scan_text(index: KeyIndex, where: str, text: str) -> list[Leak]:
             for hit in index.find_normalised(flat)]
 
 
-def _database_texts(path: Path) -> Iterator[tuple[str, list[str]]]:
-    """(``file: table.column``, its text values) for every text column of every table (not views)."""
+@dataclass(frozen=True)
+class DatabaseChange:
+    """An in-place update of a database: its file's [size, mtime_ns] before the update, and per table whose
+    other rows were left alone the rows the update (re)inserted (``(SQL condition, parameters)``). Every
+    table not named in ``rows`` was written afresh and is read whole."""
+
+    path: Path
+    before: list[int]
+    rows: dict[str, tuple[str, tuple[Any, ...]]]
+
+
+def _database_texts(path: Path, change: DatabaseChange | None = None) -> Iterator[tuple[str, list[str]]]:
+    """(``file: table.column``, its text values) for every text column of every table (not views); with
+    ``change`` only the rows it names of its tables."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         tables = [name for name, sql in conn.execute("select name, sql from sqlite_master where type = 'table'")
                   if not (sql or "").upper().startswith("CREATE VIRTUAL")]
         for table in tables:
+            where, params = change.rows.get(table, ("1", ())) if change is not None else ("1", ())
             columns = [row[1] for row in conn.execute(f'pragma table_info("{table}")')]
             for column in columns:
                 values = [v for (v,) in conn.execute(f'select "{column}" from "{table}" where typeof("{column}") = '
-                                                     "'text'")]
+                                                     f"'text' and ({where})", params)]
                 if values:
                     yield f"{path}: {table}.{column}", values
     finally:
@@ -134,10 +150,13 @@ def _model_texts(path: Path) -> Iterator[str]:
     yield from walk(joblib.load(path), 0)
 
 
-def _file_texts(path: Path, index: KeyIndex) -> Iterator[tuple[str, list[str]]]:
-    """(where, texts) of one file, by its kind."""
-    if path.suffix in (".db", ".sqlite", ".sqlite3"):
-        yield from _database_texts(path)
+DATABASES = (".db", ".sqlite", ".sqlite3")
+
+
+def _file_texts(path: Path, index: KeyIndex, change: DatabaseChange | None = None) -> Iterator[tuple[str, list[str]]]:
+    """(where, texts) of one file, by its kind (of a database with ``change``: the rows it names)."""
+    if path.suffix in DATABASES:
+        yield from _database_texts(path, change)
     elif path.suffix in (".joblib", ".pkl", ".pickle"):
         # an uncompressed pickle holds its strings as they are: only when its bytes hold a candidate (as
         # written in the key, or all lower or upper case: not 'tOM' out of the bytes of a float array) is
@@ -187,27 +206,50 @@ def _json_file_texts(path: Path, index: KeyIndex) -> Iterator[tuple[str, list[st
         yield f"{path}: {field}", texts
 
 
-def scan_paths(index: KeyIndex, targets: Iterable[Path], clean: dict[str, list[int]] | None = None) -> list[Leak]:
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def scan_paths(index: KeyIndex, targets: Iterable[Path], clean: dict[str, list[Any]] | None = None,
+               changes: Iterable[DatabaseChange] = ()) -> list[Leak]:
     """The leaks in the given files and folders (recursively).
 
-    With ``clean`` (file -> [size, mtime_ns] of its last clean scan with the same key), a file unchanged
-    since then is not read again; ``clean`` is updated to hold exactly the files found clean now.
+    With ``clean`` (file -> [size, mtime_ns, sha256] of its last clean scan with the same key), a file
+    unchanged since then (size and modification time, or else the same bytes) is not read again, and of a
+    database in ``changes`` whose file before the update was the one found clean only the rows the update
+    wrote; ``clean`` is updated to hold exactly the files found clean now (a database without its hash).
     """
     leaks: list[Leak] = []
-    seen: dict[str, list[int]] = {}
+    seen: dict[str, list[Any]] = {}
+    updated = {Path(c.path).resolve(): c for c in changes}
     for target in targets:
         files = sorted(p for p in target.rglob("*") if p.is_file()) if target.is_dir() else [target]
         for file in files:
             stat = file.stat()
-            fingerprint = [stat.st_size, stat.st_mtime_ns]
-            if clean is not None and clean.get(str(file)) == fingerprint:
-                seen[str(file)] = fingerprint
+            fingerprint: list[Any] = [stat.st_size, stat.st_mtime_ns]
+            before = (clean or {}).get(str(file))
+            if before is not None and before[:2] == fingerprint:
+                seen[str(file)] = before
                 continue
-            found = [leak for where, texts in _file_texts(file, index)
+            change = updated.get(file.resolve())
+            if change is not None and (before is None or before[:2] != change.before):
+                change = None   # not clean before the update (or not known to be): every row
+            database = file.suffix in DATABASES
+            sha = None if database else _sha256(file)
+            if before is not None and sha is not None and before[0] == stat.st_size and before[2:] == [sha]:
+                seen[str(file)] = [*fingerprint, sha]   # the same bytes, written again
+                continue
+            found = [leak for where, texts in _file_texts(file, index, change)
                      # one scan over all values of a column or field; a separator that is no word character
                      for leak in scan_text(index, where, "\n\u241e\n".join(texts))]
             if not found:
-                seen[str(file)] = fingerprint
+                seen[str(file)] = [*fingerprint, sha] if sha is not None else fingerprint
             leaks += found
     if clean is not None:
         clean.clear()
@@ -242,11 +284,13 @@ def _record_id(root: Path) -> str:
     return f"{digest}-{source_fingerprint(keyscan, sys.modules[__name__])}"
 
 
-def scan_outputs(root: str | Path = ".", extra: Iterable[Path] = (), index: KeyIndex | None = None) -> list[Leak]:
+def scan_outputs(root: str | Path = ".", extra: Iterable[Path] = (), index: KeyIndex | None = None,
+                 changes: Iterable[DatabaseChange] = ()) -> list[Leak]:
     """The leaks in all public outputs of the project at ``root`` (and in ``extra`` files).
 
-    Files found clean are recorded (size, modification time) in outputs/private/leakguard_clean.json
-    for the current key; a run in which they did not change does not read them again.
+    Files found clean are recorded (size, modification time, SHA-256) in outputs/private/leakguard_clean.json
+    for the current key and guard code; a run in which they did not change does not read them again, and
+    of a database updated in place (``changes``) only the rows written (:func:`scan_paths`).
     """
     from .jsonio import atomic_write_text, dumps, loads
 
@@ -263,16 +307,16 @@ def scan_outputs(root: str | Path = ".", extra: Iterable[Path] = (), index: KeyI
             clean = record["files"]
     except (OSError, ValueError):
         pass
-    leaks = scan_paths(index, [*public_outputs(root), *extra], clean)
+    leaks = scan_paths(index, [*public_outputs(root), *extra], clean, changes)
     atomic_write_text(record_path, dumps({"id": record_id, "files": clean}) + "\n")
     return leaks
 
 
-def guard(root: str | Path = ".", extra: Iterable[Path] = ()) -> int:
+def guard(root: str | Path = ".", extra: Iterable[Path] = (), changes: Iterable[DatabaseChange] = ()) -> int:
     """Raise :class:`LeakError` when any public output holds an original of the key; else the number of
     originals looked for."""
     index = key_index(root)
-    leaks = scan_outputs(root, extra, index)
+    leaks = scan_outputs(root, extra, index, changes)
     if leaks:
         raise LeakError(leaks)
     return index.size

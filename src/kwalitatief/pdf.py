@@ -25,8 +25,10 @@ from .document import Block, Extracted, ExtractionError, ends_sentence
 SCANNED = "scanned, no text layer; run OCR (e.g. ocrmypdf) first and replace the file"
 BAND, WIDE_BAND = 0.08, 0.15  # shares of the page height at the top and bottom (see _band_lines)
 _LIGATURES = str.maketrans({"\ufb01": "fi", "\ufb02": "fl", "\ufb00": "ff", "\ufb03": "ffi", "\ufb04": "ffl",
-                            "\u00ad": "\x02", "\ufffe": "\x02", "\r": " ", "\n": " ", "\x00": ""})
+                            "\u00ad": "\x02", "\ufffe": "\x02", "\r": " ", "\n": " ", "\x00": "",
+                            "\uf0b7": "\u2022", "\uf0a7": "\u25aa"})  # Symbol and Wingdings bullets (Word)
 _SPECIAL = [chr(k) for k in _LIGATURES if not chr(k).isspace()]
+_SAME_LENGTH = {char for char in _SPECIAL if len(_LIGATURES[ord(char)]) == 1}  # translated in place
 _PAGE_NUMBER = re.compile(r"^(pagina|page|blz\.?|p\.|-|–)?\s*#+(\s*(/|van|of|-|–)\s*#*)?$")
 _HYPHEN_KEEP_NEXT = {"en", "of", "tot", "noch"}
 
@@ -47,6 +49,8 @@ class Line:
     text: str
     kind: str = "paragraph"  # paragraph | table
     bold: bool = False
+    first: int = -1  # index of its first and last character in the page's text (-1: a table row)
+    last: int = -1
 
     @property
     def height(self) -> float:
@@ -54,19 +58,6 @@ class Line:
 
 
 # ------------------------------------------------------------------------------------------ reading a page
-
-def _to_user(rotation: int, box: Box, bounds: Box) -> Box:
-    """The inverse of :func:`_to_display`: a display box -> (left, bottom, right, top) in PDF user space."""
-    x0, y0, x1, y1 = box
-    pl, pb, pr, pt = bounds
-    if rotation == 90:
-        return pr - y1, x0 + pb, pr - y0, x1 + pb
-    if rotation == 180:
-        return pr - x1, pt - y1, pr - x0, pt - y0
-    if rotation == 270:
-        return y0 + pl, pt - x1, y1 + pl, pt - x0
-    return x0 + pl, y0 + pb, x1 + pl, y1 + pb
-
 
 def _to_display(rotation: int, box: Box, bounds: Box) -> Box:
     """A box in PDF user space -> (x0, bottom, x1, top) on the page turned so that its text is upright."""
@@ -86,14 +77,16 @@ def _to_display(rotation: int, box: Box, bounds: Box) -> Box:
 def page_lines(page: Any, number: int) -> tuple[list[Line], tuple[float, float]]:
     """The lines of a page in PDFium's reading order with their boxes (ruled tables as rows), and its size
     (width, height) as read."""
-    import pypdfium2.raw as pdfium_c
+    import ctypes
 
     textpage = page.get_textpage()
     try:
         text = textpage.get_text_range()
         if len(text) != textpage.count_chars():  # PDFium and its text output disagree: read char by char
-            text = "".join(chr(pdfium_c.FPDFText_GetUnicode(textpage, i) or 32)
-                           for i in range(textpage.count_chars()))
+            from .pdf_calls import function, handle
+
+            raw, unicode = handle(textpage.raw), function("FPDFText_GetUnicode", ctypes.c_uint)
+            text = "".join([chr(unicode(raw, i) or 32) for i in range(textpage.count_chars())])
         rotation = _text_rotation(textpage, text)
         bounds = page.get_bbox()
         width, height = bounds[2] - bounds[0], bounds[3] - bounds[1]
@@ -113,7 +106,7 @@ def page_lines(page: Any, number: int) -> tuple[list[Line], tuple[float, float]]
         if lines:
             from .pdf_tables import replace_tables, tables
 
-            found = tables(page, textpage, rotation, bounds, height, lines)
+            found = tables(page, (text, charbox), rotation, bounds, height, lines)
             if found:
                 lines = replace_tables(lines, found, number)
     finally:
@@ -131,46 +124,61 @@ def _make_lines(textpage: Any, text: str, pieces: list[str], charbox: Any, numbe
 
     import pypdfium2.raw as pdfium_c
 
-    raw_page, font_size, is_generated = textpage.raw, pdfium_c.FPDFText_GetFontSize, pdfium_c.FPDFText_IsGenerated
+    from .pdf_calls import function, handle
+
+    raw_page = handle(textpage.raw)
+    font_size, is_generated = function("FPDFText_GetFontSize", ctypes.c_double), function("FPDFText_IsGenerated")
     matrix = pdfium_c.FS_MATRIX()
     lines: list[Line] = []
     middles: list[int] = []
+    append_line, append_middle = lines.append, middles.append
+    width, height = page_size
     offset = 0
     find = text.find
-    translate = any(char in text for char in _SPECIAL)  # usually none: str.translate costs per character
+    present = [char for char in _SPECIAL if char in text]  # usually none: str.translate costs per character
+    # Marked hyphens and line breaks keep the length: translate the page once and cut the lines from it.
+    source = text.translate(_LIGATURES) if present and all(c in _SAME_LENGTH for c in present) else text
+    translate = bool(present) and source is text
     drawn: dict[str, list[tuple[float, float]]] = {}
     for raw in pieces:
         start = find(raw, offset) if raw else offset
         offset = start + len(raw)
-        words = (raw.translate(_LIGATURES) if translate else raw).split()
-        if not words:
+        if translate:
+            content = " ".join(raw.translate(_LIGATURES).split())
+        else:
+            content = " ".join((source[start:offset] if present else raw).split())
+        if not content:
             continue
-        content = " ".join(words)
         first = offset - len(raw.lstrip())
         last = start + len(raw.rstrip().rstrip("\ufffe")) - 1
-        middle = (first + last) // 2
+        x0, b0, x1, t0 = charbox(first)
+        if x0 >= width:  # outside the page: nobody sees it
+            continue
+        x2, b2, x3, t2 = charbox(last)
+        middle = (first + last) >> 1
         while middle < last and text[middle] in " \ufffe\x02":  # a space has no font of its own
             middle += 1
-        x0, b0, x1, t0 = charbox(first)
-        x2, b2, x3, t2 = charbox(last)
         if b0 - b2 > 0.5 or b2 - b0 > 0.5:  # a superscript, a drop cap or a symbol font at either end
             _, b1, _, t1 = charbox(middle)
             b0, t0 = _median3(b0, b1, b2), _median3(t0, t1, t2)
+        if t0 <= 0 or x3 <= 0 or b0 >= height:
+            continue
         if content[-2:] == " -" and is_generated(raw_page, last - 1) == 1:
             content = content[:-2] + "-"  # PDFium put a space before a justified line's hyphen
-        if b0 >= page_size[1] or t0 <= 0 or x0 >= page_size[0] or x3 <= 0:
+        places = drawn.get(content)
+        if places is None:
+            drawn[content] = [(x0, b0)]
+        elif any(abs(x - x0) < 2 and abs(y - b0) < 2 for x, y in places):
             continue
-        places = drawn.setdefault(content, [])
-        if any(abs(x - x0) < 2 and abs(y - b0) < 2 for x, y in places):
-            continue
-        places.append((x0, b0))
+        else:
+            places.append((x0, b0))
         size = font_size(raw_page, middle)
         if size < 3:  # the size is set by scaling the text matrix, not in the font
-            pdfium_c.FPDFText_GetMatrix(raw_page, middle, ctypes.byref(matrix))
+            function("FPDFText_GetMatrix")(raw_page, middle, ctypes.byref(matrix))
             size *= (matrix.c ** 2 + matrix.d ** 2) ** 0.5 or 1.0
-        lines.append(Line(number, x0 if x0 < x2 else x2, x1 if x1 > x3 else x3, b0, t0 if t0 > t2 else t2,
-                          round(size or (t0 - b0), 1), content))
-        middles.append(middle)
+        append_line(Line(number, x0 if x0 < x2 else x2, x1 if x1 > x3 else x3, b0, t0 if t0 > t2 else t2,
+                         round(size or (t0 - b0), 1), content, first=first, last=last))
+        append_middle(middle)
     return lines, middles
 
 
@@ -254,22 +262,32 @@ def _charbox_reader(textpage: Any, rotation: int, bounds: Box):  # noqa: ANN202
 
     import pypdfium2.raw as pdfium_c
 
+    from .pdf_calls import function, handle
+
     rect = pdfium_c.FS_RECTF()
     ref = ctypes.byref(rect)
-    raw, get = textpage.raw, pdfium_c.FPDFText_GetLooseCharBox
+    raw, get = handle(textpage.raw), function("FPDFText_GetLooseCharBox")
     pl, pb = bounds[0], bounds[1]
 
     def charbox(index: int) -> Box:
         get(raw, index, ref)
         return rect.left - pl, rect.bottom - pb, rect.right - pl, rect.top - pb
 
-    def rotated(index: int) -> Box:
-        get(raw, index, ref)
-        return _to_display(rotation, (rect.left, rect.bottom, rect.right, rect.top), bounds)
+    pr, pt = bounds[2], bounds[3]
 
-    if rotation:
-        return rotated
-    return charbox
+    def turned_90(index: int) -> Box:  # _to_display, written out per turn: this runs per character
+        get(raw, index, ref)
+        return rect.bottom - pb, pr - rect.right, rect.top - pb, pr - rect.left
+
+    def turned_180(index: int) -> Box:
+        get(raw, index, ref)
+        return pr - rect.right, pt - rect.top, pr - rect.left, pt - rect.bottom
+
+    def turned_270(index: int) -> Box:
+        get(raw, index, ref)
+        return pt - rect.top, rect.left - pl, pt - rect.bottom, rect.right - pl
+
+    return {90: turned_90, 180: turned_180, 270: turned_270}.get(rotation, charbox)
 
 
 _BOLD = re.compile(rb"bold|black|heavy|semibold|demi", re.IGNORECASE)
@@ -281,15 +299,18 @@ def _mark_bold_headings(textpage: Any, lines: list[Line], middles: list[int]) ->
     after a bold line (a heading over two lines)."""
     import ctypes
 
-    import pypdfium2.raw as pdfium_c
+    from .pdf_calls import function, handle
 
-    name = ctypes.create_string_buffer(128)
+    name, raw, font_info = ctypes.create_string_buffer(128), handle(textpage.raw), function("FPDFText_GetFontInfo")
     for i, line in enumerate(lines):
-        if len(line.text) >= 60 or ends_sentence(line.text):
+        if len(line.text) >= 60:
             continue
         prev = lines[i - 1] if i else None
-        if prev is None or prev.bold or not 0 <= prev.bottom - line.bottom <= 1.6 * max(line.size, 1):
-            pdfium_c.FPDFText_GetFontInfo(textpage, middles[i], name, 128, None)
+        after_bold = prev is not None and prev.bold and 0 <= prev.bottom - line.bottom <= 1.6 * max(line.size, 1)
+        if ends_sentence(line.text) and not after_bold:  # a heading's last line may end in ")" or ":"
+            continue
+        if prev is None or after_bold or not 0 <= prev.bottom - line.bottom <= 1.6 * max(line.size, 1):
+            font_info(raw, middles[i], name, 128, None)
             line.bold = bool(_BOLD.search(name.value))
 
 
@@ -301,7 +322,7 @@ def _join_same_baseline(lines: list[Line]) -> list[Line]:
         if (prev is not None and abs(prev.bottom - line.bottom) < 0.3 * max(prev.height, 1)
                 and 0 <= line.x0 - prev.x1 < 2 * max(prev.size, 1)):
             prev.text = f"{prev.text} {line.text}"
-            prev.x1, prev.top = line.x1, max(prev.top, line.top)
+            prev.x1, prev.top, prev.last = line.x1, max(prev.top, line.top), line.last
         else:
             out.append(line)
     return out
@@ -392,16 +413,27 @@ def _flow_break(prev: Line, line: Line) -> bool:
             or line.x0 > prev.x1 or line.x1 < prev.x0)
 
 
-def _new_paragraph(prev: Line, line: Line, kind: str, current_kind: str, pitch: float, body: float) -> bool:
-    """Whether ``line`` starts a new paragraph after ``prev`` (same column, consecutive)."""
+_LIST_MARKER = re.compile(r"^(?:[^\w\s(\[]{1,2}|\(?(?:\d{1,3}|[a-zA-Z]|[ivxIVX]{1,4})[.)])\s")
+
+
+def _new_paragraph(prev: Line, line: Line, kind: str, current_kind: str, pitch: float, body: float,
+                   following: Line | None = None) -> bool:
+    """Whether ``line`` starts a new paragraph after ``prev`` (same column, consecutive). An indented line
+    after a sentence end starts one (a first-line indent), unless the indent is a hanging one: ``prev``
+    starts a list item (``•``, ``–``, ``1.``, ``a)``) whose text the line continues, or the line after it
+    (``following``) keeps the indent (a bibliography's entries)."""
     if kind != current_kind or kind == "table":
         return True
     step = prev.bottom - line.bottom
     scale = max(prev.size, line.size, body) / body  # a large heading's lines lie further apart
     if step > (pitch + 0.5 * body) * scale or step < 0.5 * min(prev.height, line.height):
         return True
-    indented = line.x0 - prev.x0 > 0.8 * body
-    return indented and ends_sentence(prev.text)
+    if line.x0 - prev.x0 <= 0.8 * body or not ends_sentence(prev.text):  # not indented, or no sentence end
+        return False
+    if _LIST_MARKER.match(prev.text):
+        return False
+    return not (following is not None and abs(following.x0 - line.x0) < 1 and not _flow_break(line, following)
+                and 0 < line.bottom - following.bottom <= 1.5 * pitch)
 
 
 def _kind(line: Line, body: float, body_bold: bool) -> str:
@@ -420,24 +452,27 @@ def assemble(doc_id: str, lines: list[Line]) -> Extracted:
     text_lines = [ln for ln in lines if ln.kind != "table"] or lines
     body = statistics.median(ln.size for ln in text_lines) or 10.0
     body_bold = sum(ln.bold for ln in text_lines) > len(text_lines) / 2
-    steps = [a.bottom - b.bottom for a, b in zip(lines, lines[1:])
-             if not _flow_break(a, b) and 0.5 * a.height < a.bottom - b.bottom < 2.5 * max(a.size, 1)]
+    breaks = [_flow_break(a, b) for a, b in zip(lines, lines[1:])]
+    steps = [a.bottom - b.bottom for a, b, cut in zip(lines, lines[1:], breaks)
+             if not cut and 0.5 * a.height < a.bottom - b.bottom < 2.5 * max(a.size, 1)]
     # The usual step between lines of a paragraph: a low quantile, so that documents made mostly of
     # one-line paragraphs do not make paragraph spacing look normal.
     pitch = min(sorted(steps)[len(steps) // 4], 1.5 * body) if steps else 1.2 * body
 
     paragraphs: list[dict[str, Any]] = []  # {"text", "kind", "pages": [(offset, page)]}
     prev: Line | None = None
-    for line in lines:
+    for index, line in enumerate(lines):
         kind = _kind(line, body, body_bold)
         if prev is None:
             new = True
-        elif _flow_break(prev, line):
+        elif breaks[index - 1]:
             current = paragraphs[-1]
+            # a paragraph never starts in lower case: a line that does continues the one before the break
             new = (kind != "paragraph" or current["kind"] != "paragraph"
-                   or ends_sentence(current["text"]) or not line.text[:1].islower())
+                   or not line.text[:1].islower())
         else:
-            new = _new_paragraph(prev, line, kind, paragraphs[-1]["kind"], pitch, body)
+            new = _new_paragraph(prev, line, kind, paragraphs[-1]["kind"], pitch, body,
+                                 lines[index + 1] if index + 1 < len(lines) else None)
         if new:
             paragraphs.append({"text": line.text, "kind": kind, "pages": [(0, line.page)]})
         else:

@@ -13,7 +13,8 @@ import re
 import statistics
 from typing import Any
 
-from .pdf import _LIGATURES, Box, Line, _to_display, _to_user, join_hyphenated
+from .pdf import _LIGATURES, Box, Line, _to_display, join_hyphenated
+from .pdf_calls import Handle, function, handle
 
 MAX_SEGMENTS = 400  # a path with more segments is a drawing, not table rules
 
@@ -42,41 +43,37 @@ def _rules(page: Any, rotation: int, bounds: Box, height: float, lines: list[Lin
 
     Raw PDFium calls: this runs on every page, so no Python object per page object.
     """
-    import bisect
     import ctypes
 
     import pypdfium2.raw as pdfium_c
 
-    centres = sorted(((ln.bottom + ln.top) / 2, (ln.x0 + ln.x1) / 2) for ln in lines)
-    ys = [y for y, _ in centres]
     segments: list[Box] = []  # (left, bottom, right, top) in PDF user space
-    shapes = []
+    shapes: list[tuple[Any, Box]] = []
     left, bottom, right, top = (ctypes.c_float() for _ in range(4))
     refs = [ctypes.byref(v) for v in (left, bottom, right, top)]
-    get_object, get_type, get_bounds = pdfium_c.FPDFPage_GetObject, pdfium_c.FPDFPageObj_GetType, pdfium_c.FPDFPageObj_GetBounds
-    path_type, raw_page = pdfium_c.FPDF_PAGEOBJ_PATH, page.raw
+    get_object, get_type = function("FPDFPage_GetObject", Handle), function("FPDFPageObj_GetType")
+    get_bounds, path_type, raw_page = function("FPDFPageObj_GetBounds"), pdfium_c.FPDF_PAGEOBJ_PATH, handle(page.raw)
     paint = _Paint()
+    get_mode, (fill_ref, stroke_ref), fill, stroke = paint.get_mode, paint.mode_refs, paint.fill, paint.stroke
     coloured = False
-    for i in range(pdfium_c.FPDFPage_CountObjects(raw_page)):
+    for i in range(function("FPDFPage_CountObjects")(raw_page)):
         obj = get_object(raw_page, i)
         if get_type(obj) != path_type:
             continue
-        shows = paint(obj, not coloured)
-        if not shows:
+        get_mode(obj, fill_ref, stroke_ref)
+        if not fill.value and not stroke.value:  # a clipping path: it does not show
             continue
-        coloured = coloured or shows == 2
+        coloured = coloured or paint.coloured(obj, fill.value, stroke.value)
         get_bounds(obj, *refs)
         box = (left.value, bottom.value, right.value, top.value)
         if box[2] - box[0] < 3 or box[3] - box[1] < 3:  # a thin line or filled rectangle
             segments.append(box)
-            continue
-        x0, y0, x1, y1 = _to_display(rotation, box, bounds)
-        if any(x0 <= centres[k][1] <= x1 for k in range(bisect.bisect_left(ys, y0), bisect.bisect_right(ys, y1))):
-            shapes.append(obj)
+        else:
+            shapes.append((obj, box))
     if not coloured:  # white boxes only (behind text, as word processors draw): no table to see
         return []
     reader = _PathReader()
-    for obj in shapes:
+    for obj in _holding_text(shapes, lines, rotation, bounds):
         segments += reader.segments(obj)
     margin = 2 * max(statistics.median(ln.size for ln in lines), 1)
     n0, nb = min(ln.x0 for ln in lines) - margin, min(ln.bottom for ln in lines) - margin
@@ -91,9 +88,8 @@ def _rules(page: Any, rotation: int, bounds: Box, height: float, lines: list[Lin
 
 
 class _Paint:
-    """``paint(path, colour)``: 0 if a path does not show (a clipping path: neither filled nor stroked),
-    else 1, or 2 when ``colour`` is asked and it is filled or stroked in a colour other than white (white
-    boxes behind text, as word processors draw them, are no table)."""
+    """A path's draw mode (filled, stroked: neither is a clipping path) and whether it is drawn in a colour
+    other than white (white boxes behind text, as word processors draw them, are no table)."""
 
     def __init__(self) -> None:
         import ctypes
@@ -104,23 +100,31 @@ class _Paint:
         self.mode_refs = ctypes.byref(self.fill), ctypes.byref(self.stroke)
         self.rgba = [ctypes.c_uint() for _ in range(4)]
         self.rgba_refs = [ctypes.byref(v) for v in self.rgba]
-        self.get_mode = pdfium_c.FPDFPath_GetDrawMode
-        self.get_fill, self.get_stroke = pdfium_c.FPDFPageObj_GetFillColor, pdfium_c.FPDFPageObj_GetStrokeColor
+        self.get_mode = function("FPDFPath_GetDrawMode")
+        self.get_fill, self.get_stroke = function("FPDFPageObj_GetFillColor"), function("FPDFPageObj_GetStrokeColor")
 
-    def _coloured(self, get: Any, obj: Any) -> bool:
+    def _shows_colour(self, get: Any, obj: Any) -> bool:
         get(obj, *self.rgba_refs)
         r, g, b, a = (v.value for v in self.rgba)
         return a > 0 and min(r, g, b) < 250
 
-    def __call__(self, obj: Any, colour: bool) -> int:
-        self.get_mode(obj, *self.mode_refs)
-        fill, stroke = self.fill.value, self.stroke.value
-        if not fill and not stroke:
-            return 0
-        if not colour:
-            return 1
-        return 2 if ((fill and self._coloured(self.get_fill, obj))
-                     or (stroke and self._coloured(self.get_stroke, obj))) else 1
+    def coloured(self, obj: Any, fill: int, stroke: int) -> bool:
+        """Whether a path that shows (``fill`` or ``stroke`` mode set) is drawn in a colour other than white."""
+        return bool((fill and self._shows_colour(self.get_fill, obj))
+                    or (stroke and self._shows_colour(self.get_stroke, obj)))
+
+
+def _holding_text(shapes: list[tuple[Any, Box]], lines: list[Line], rotation: int, bounds: Box) -> list[Any]:
+    """The shapes (path objects with their boxes in user space) with a line's centre inside."""
+    import numpy as np
+
+    if not shapes or not lines:
+        return []
+    boxes = np.array([_to_display(rotation, box, bounds) for _, box in shapes])
+    cx = np.array([(ln.x0 + ln.x1) / 2 for ln in lines])
+    cy = np.array([(ln.bottom + ln.top) / 2 for ln in lines])
+    inside = ((boxes[:, 0:1] <= cx) & (cx <= boxes[:, 2:3]) & (boxes[:, 1:2] <= cy) & (cy <= boxes[:, 3:4])).any(axis=1)
+    return [obj for (obj, _), hit in zip(shapes, inside) if hit]
 
 
 def _straight(p: tuple[float, float], q: tuple[float, float], out: list[Box]) -> None:
@@ -147,18 +151,18 @@ class _PathReader:
     def segments(self, obj: Any) -> list[Box]:
         """The straight segments of a path (rectangles, grids) as boxes in user space; none for curves."""
         c = self.c
-        count = c.FPDFPath_CountSegments(obj)
+        count = function("FPDFPath_CountSegments")(obj)
         if count > MAX_SEGMENTS:
             return []
-        get_segment, get_kind = c.FPDFPath_GetPathSegment, c.FPDFPathSegment_GetType
+        get_segment, get_kind = function("FPDFPath_GetPathSegment", Handle), function("FPDFPathSegment_GetType")
         bezier = c.FPDF_SEGMENT_BEZIERTO
         if count > 6 and get_kind(get_segment(obj, 1)) == bezier:  # a glyph or a drawing: no rules in it
             return []
-        c.FPDFPageObj_GetMatrix(obj, self.matrix_ref)
+        function("FPDFPageObj_GetMatrix")(obj, self.matrix_ref)
         m = self.matrix
         a, b, cc, d, e, f = m.a, m.b, m.c, m.d, m.e, m.f
         x, y, (ref_x, ref_y) = self.x, self.y, self.point_refs
-        get_point, get_close = c.FPDFPathSegment_GetPoint, c.FPDFPathSegment_GetClose
+        get_point, get_close = function("FPDFPathSegment_GetPoint"), function("FPDFPathSegment_GetClose")
         line_to, move_to = c.FPDF_SEGMENT_LINETO, c.FPDF_SEGMENT_MOVETO
         out: list[Box] = []
         points: list[tuple[float, float]] = []
@@ -180,9 +184,10 @@ class _PathReader:
         return out
 
 
-def tables(page: Any, textpage: Any, rotation: int, bounds: Box, height: float,
+def tables(page: Any, chars: tuple[str, Any], rotation: int, bounds: Box, height: float,
             lines: list[Line]) -> list[tuple[Box, list[str]]]:
-    """Ruled tables: pdfplumber's table finder on PDFium's rules; cell text from PDFium.
+    """Ruled tables: pdfplumber's table finder on PDFium's rules; cell text from PDFium's lines and
+    character boxes (``chars``: the page's text and its ``charbox`` reader).
 
     Returns each table's box in display coordinates and its rows (cells joined by `` | ``).
     """
@@ -194,26 +199,73 @@ def tables(page: Any, textpage: Any, rotation: int, bounds: Box, height: float,
     edges = [e for e in finder.merge_edges(edges, 3, 3, 3, 3) if max(e["width"], e["height"]) >= 3]
     if not _grid_possible(edges):
         return []
-    cells = finder.intersections_to_cells(finder.edges_to_intersections(edges, 3, 3))
+    cells = _intersections_to_cells(finder.edges_to_intersections(edges, 3, 3))
     found = []
     for table_cells in finder.cells_to_tables(cells):
         table = finder.Table(None, table_cells)  # type: ignore[arg-type]
         if len(table.rows) < 2 or max(sum(cell is not None for cell in row.cells) for row in table.rows) < 2:
             continue  # one row or one column: a frame around a heading, boxes behind lines, not a table
         x0, top, x1, bottom = table.bbox
+        placed = (*chars, {})  # each line's character centres, read once per table
         near = [ln for ln in lines if ln.x0 < x1 and ln.x1 > x0 and ln.bottom < height - top and ln.top > height - bottom]
         rows = []
         for row in table.rows:
             texts = []
-            for c in row.cells:
-                if c is None:
-                    continue
-                cell = (c[0], height - c[3], c[2], height - c[1])
-                texts.append(_cell(textpage, cell, near, rotation, bounds))
+            spans = [c for c in row.cells if c is not None]
+            row_bottom, row_top = height - max(c[3] for c in spans), height - min(c[1] for c in spans)
+            in_row = [ln for ln in near if ln.bottom < row_top and ln.top > row_bottom]  # once per row
+            for c in spans:
+                texts.append(_cell(placed, (c[0], height - c[3], c[2], height - c[1]), in_row))
             if any(texts):
                 rows.append(" | ".join(texts))
         found.append(((x0, height - bottom, x1, height - top), rows))
     return found
+
+
+def _intersections_to_cells(intersections: dict[tuple[float, float], dict[str, list[dict[str, Any]]]]) -> list[Box]:
+    """pdfplumber's ``intersections_to_cells``, the same cells in the same order, without its quadratic
+    scans: each point's edges as a set once, and the points below and to the right of a point looked up
+    in its column and row rather than among all points."""
+    # pdfplumber compares the edges' boxes; an edge and a copy with the same box pass through the same
+    # points, so comparing the edges themselves gives the same answer
+    points = sorted(intersections)
+    v_sets = {pt: set(map(id, intersections[pt]["v"])) for pt in points}
+    h_sets = {pt: set(map(id, intersections[pt]["h"])) for pt in points}
+    columns: dict[float, list[tuple[float, float]]] = {}
+    rows: dict[float, list[tuple[float, float]]] = {}
+    place: dict[tuple[float, float], tuple[int, int]] = {}  # a point's index in its column and its row
+    for pt in points:  # sorted by x, then y: a column's points top-down, a row's points left to right
+        column, row = columns.setdefault(pt[0], []), rows.setdefault(pt[1], [])
+        place[pt] = (len(column), len(row))
+        column.append(pt)
+        row.append(pt)
+
+    def connects(p1: tuple[float, float], p2: tuple[float, float]) -> bool:
+        return bool((p1[0] == p2[0] and not v_sets[p1].isdisjoint(v_sets[p2]))
+                    or (p1[1] == p2[1] and not h_sets[p1].isdisjoint(h_sets[p2])))
+
+    cells: list[Box] = []
+    for pt in points:
+        column, row = columns[pt[0]], rows[pt[1]]
+        in_column, in_row = place[pt]
+        found = None
+        for k in range(in_column + 1, len(column)):
+            below_pt = column[k]
+            if not connects(pt, below_pt):
+                continue
+            for m in range(in_row + 1, len(row)):
+                right_pt = row[m]
+                if not connects(pt, right_pt):
+                    continue
+                corner = (right_pt[0], below_pt[1])
+                if corner in intersections and connects(corner, right_pt) and connects(corner, below_pt):
+                    found = (pt[0], pt[1], corner[0], corner[1])
+                    break
+            if found:
+                break
+        if found:
+            cells.append(found)
+    return cells
 
 
 def _grid_possible(edges: list[dict[str, Any]], tolerance: float = 3) -> bool:
@@ -231,30 +283,64 @@ def _grid_possible(edges: list[dict[str, Any]], tolerance: float = 3) -> bool:
     return bool(crossing.sum(axis=1).max() >= 3 and crossing.sum(axis=0).max() >= 3)
 
 
-def _cell(textpage: Any, cell: Box, near: list[Line], rotation: int, bounds: Box) -> str:
+def _cell(chars: tuple[str, Any, dict[int, Any]], cell: Box, near: list[Line]) -> str:
     """A cell's text (``cell`` in display coordinates): empty if no line reaches into it, the lines' own text
-    if they lie inside it, else PDFium's text of the cell's area (a line running over several cells)."""
+    if they lie inside it, else the characters of the lines reaching into it whose centre lies inside (a
+    line running over several cells: PDFium joins a row's cells on one baseline into one line)."""
     x0, bottom, x1, top = cell
     reaching = [ln for ln in near if ln.x0 < x1 and ln.x1 > x0 and ln.bottom < top and ln.top > bottom]
     if not reaching:
         return ""
-    if all(x0 - 1 <= ln.x0 and ln.x1 <= x1 + 1 and bottom - 1 <= ln.bottom and ln.top <= top + 1 for ln in reaching):
-        joined = ""
-        for line in reaching:
-            joined = join_hyphenated(joined, line.text) if joined else line.text
-        return joined.replace("\x02", "-")
-    return _cell_text(textpage, _to_user(rotation, cell, bounds))
-
-
-def _cell_text(textpage: Any, cell: Box) -> str:
-    """A cell's text from PDFium (``cell`` in PDF user space), its lines joined with the hyphenation rules."""
-    text = textpage.get_text_bounded(*cell)
+    inside = all(x0 - 1 <= ln.x0 and ln.x1 <= x1 + 1 and bottom - 1 <= ln.bottom and ln.top <= top + 1
+                 for ln in reaching)
+    if not inside:  # the lines whose middle lies in the cell's height, by their characters
+        reaching = [ln for ln in reaching if bottom <= (ln.bottom + ln.top) / 2 <= top]
     joined = ""
-    for part in re.split(r"\r\n|\n|(?<=\ufffe)", text):
-        part = " ".join(part.translate(_LIGATURES).split())
+    for line in reaching:
+        part = line.text if inside else _line_part(chars, line, x0, x1)
         if part:
             joined = join_hyphenated(joined, part) if joined else part
     return joined.replace("\x02", "-")
+
+
+def _line_part(chars: tuple[str, Any, dict[int, Any]], line: Line, x0: float, x1: float) -> str:
+    """The characters of a line whose centre lies between ``x0`` and ``x1``, in the line's order, a space
+    where something else stands between two of them. A word is placed by the boxes of its first and last
+    character (read once per table, ``chars[2]``); only a word running over the cell's edge is placed
+    character by character."""
+    text, charbox, placed = chars
+    known = placed.get(line.first)
+    if known is None:
+        end = line.last + 1
+        if text[end:end + 1] == "\ufffe":  # PDFium's mark of a hyphen at the line's end
+            end += 1
+        letters = text[line.first:end]
+        words = []
+        for match in re.finditer(r"[^\s\ufffe]+", letters):
+            start, stop = match.span()
+            first, last = charbox(line.first + start), charbox(line.first + stop - 1)
+            words.append((start, stop, (first[0] + first[2]) / 2, (last[0] + last[2]) / 2))
+        known = placed[line.first] = (letters, words)
+    letters, words = known
+    chosen: list[int] = []
+    for start, stop, first, last in words:
+        inside_first, inside_last = x0 <= first <= x1, x0 <= last <= x1
+        if inside_first and inside_last:
+            chosen.extend(range(start, stop))
+        elif inside_first or inside_last or (first < x0 and last > x1) or (first > x1 and last < x0):
+            for offset in range(start, stop):  # over the cell's edge: character by character
+                left, _, right, _ = charbox(line.first + offset)
+                if x0 <= (left + right) / 2 <= x1:
+                    chosen.append(offset)
+    out: list[str] = []
+    for k, offset in enumerate(chosen):
+        out.append(letters[offset])
+        following = chosen[k + 1] if k + 1 < len(chosen) else len(letters)
+        if following > offset + 1:  # something between: a hyphen mark stays, anything else is a space
+            out.append("\ufffe" if letters[offset + 1] == "\ufffe" else " ")
+            if letters[offset + 1] == "\ufffe" and following > offset + 2:
+                out.append(" ")
+    return " ".join("".join(out).translate(_LIGATURES).split())
 
 
 def replace_tables(lines: list[Line], tables: list[tuple[Box, list[str]]],

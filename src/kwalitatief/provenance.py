@@ -71,7 +71,7 @@ def _study_files(params: dict[str, Any]) -> list[Path]:
 
 def input_groups(params: dict[str, Any]) -> dict[str, list[Path]]:
     """Each input the researcher decides on -> its files (relative to the project root)."""
-    from .classify import codebook_path
+    from .config import codebook_path
     from .paths import ANNOTATIONS_DIR, CONCLUSIONS_INPUT, REVIEWS
 
     corpus = params.get("corpus") or {}

@@ -452,6 +452,38 @@ def _bare(token: str) -> str:
     return token.strip(".,;:!?\"“”‘’()[]").casefold()
 
 
+SURNAME_PLACE_PARTICLES = {"van", "ter", "ten", "te"}
+
+
+def _place_surname(text: str, toks: list[tuple[int, int, str]], n: int, stop: frozenset[str]) -> bool:
+    """Are the last ``n`` tokens (a protected place, in ``stop``) the surname of a person, as in 'Frits van
+    Kampen'?
+    Only in the form given name + particle + place, with the given name in the first-name list, no other name
+    word before it and no capitalised word after the place ('Anna van Utrecht Muziek' is an
+    organisation). 'Jan Jansen van Utrecht' and 'de wethouder van Kampen' stay places."""
+    if n < 1 or len(toks) < n + 2 or _bare(toks[-n - 1][2]) not in SURNAME_PLACE_PARTICLES \
+            or " ".join(_bare(t[2]) for t in toks[-n:]) not in stop:
+        return False
+    given = toks[-n - 2][2].strip("\"“‘(")
+    if not given[:1].isupper() or given not in name_rules.first_names():
+        return False
+    before = toks[:-n - 2]
+    if before and before[-1][2][:1].isupper() and _bare(before[-1][2]) not in TITLES | GREETINGS:
+        return False
+    after = re.match(r"[ \t]+([\w'’\-]+)", text[toks[-1][1]:])
+    return not (after and after.group(1)[:1].isupper())
+
+
+def _leading_common_word(toks: list[tuple[int, int, str]]) -> bool:
+    """'Volgens Jan Jansen', 'Toen Marieke': a capitalised common word (no known first name or surname)
+    before a first name is the start of the sentence, not part of the name."""
+    if len(toks) < 2:
+        return False
+    word = toks[0][2].strip("\"“‘(")
+    return (_bare(word) in _common_words() and _bare(word) not in INTERFIXES and word not in name_rules.first_names()
+            and word not in name_rules.surnames() and toks[1][2].strip(".,;:!?") in name_rules.first_names())
+
+
 def trim_person(text: str, start: int, end: int, vocab: Vocabulary) -> tuple[int, int, bool] | None:
     """Trim a candidate person span: titles and lower-case words at the front, protected terms and
     particles at the ends. Returns (start, end, titled) or None when nothing name-like is left."""
@@ -468,6 +500,8 @@ def trim_person(text: str, start: int, end: int, vocab: Vocabulary) -> tuple[int
                 changed = True
                 break
             if len(toks) >= n and " ".join(_bare(t[2]) for t in toks[-n:]) in stop:
+                if _place_surname(text, toks, n, stop):
+                    break     # 'Frits van Kampen': a surname that is also a protected place
                 toks = toks[:-n]
                 changed = True
                 break
@@ -482,7 +516,7 @@ def trim_person(text: str, start: int, end: int, vocab: Vocabulary) -> tuple[int
             toks = toks[1:]
             titled = True
             changed = True
-        elif first in GREETINGS:
+        elif first in GREETINGS or _leading_common_word(toks):
             toks = toks[1:]
             changed = True
         elif first == "de" and len(toks) > 1 and _bare(toks[1][2]) == "heer":
@@ -604,7 +638,9 @@ def _deduce_person(text: str, start: int, end: int, vocab: Vocabulary, common: f
     s, e, titled = trimmed
     titled = titled or titled_before
     tokens = _tokens(text, s, e)
-    cut = name_rules.organisation_cut([t[2] for t in tokens], vocab.protected | vocab.keep)
+    stop = vocab.protected | vocab.keep
+    cut = None if _place_surname(text, tokens, len(tokens) - 2, stop) \
+        else name_rules.organisation_cut([t[2] for t in tokens], stop)
     if cut is not None:   # 'Hiemstra van het Friese Museum': the name ends before 'van'
         e = tokens[cut - 1][1]
     names = [_bare(t) for t in text[s:e].split() if _bare(t) not in INTERFIXES]
@@ -850,6 +886,11 @@ def _propagate_documents(texts: dict[str, str], spans: dict[str, list[Span]], vo
             if normalise(part, "persoon") in vocab.protected | vocab.keep:
                 continue
             variants = {part, part[:1].upper() + part[1:]}
+            core = " ".join(w for w in part.split() if w.casefold() not in INTERFIXES)
+            if core != part and normalise(core, "persoon") in vocab.protected:
+                # 'van Kampen' of 'Frits van Kampen' is 'de wethouder van Kampen' too: only the form of address
+                # ('meneer Van Kampen') is the person
+                variants = {part[:1].upper() + part[1:]}
             for variant in sorted(variants):
                 found = _find_term(text, variant, ignore_case=False)
                 if " " not in variant:   # 'Sjoerds', 'Tsjallings': the possessive -s of a name in this document

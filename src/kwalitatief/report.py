@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +144,47 @@ def bars_valence(valence: pd.DataFrame) -> str | None:
     return png_base64(fig)
 
 
+class FigureCache:
+    """The report's figures by the data they show: a figure whose table, arguments, drawing code and
+    matplotlib version are those of a figure drawn before is taken from ``folder`` (PNG as base64 text)
+    instead of drawn again (drawing took most of a report after a small edit). ``prune`` leaves only the
+    figures used since the cache was opened."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        self.used: set[str] = set()
+
+    def get(self, draw: Callable[..., str | None], *args: Any) -> str | None:
+        import hashlib
+        import sys
+        from importlib import metadata
+
+        from .cache import source_fingerprint
+
+        digest = hashlib.sha256(f"{draw.__name__}\n{source_fingerprint(sys.modules[__name__])}\n"
+                                f"{metadata.version('matplotlib')}\n".encode())
+        for arg in args:
+            digest.update((arg.to_csv(index=False) if isinstance(arg, pd.DataFrame) else repr(arg)).encode())
+            digest.update(b"\0")
+        name = f"{draw.__name__}-{digest.hexdigest()[:24]}.txt"
+        self.used.add(name)
+        path = self.folder / name
+        if path.exists():
+            text = path.read_text(encoding="ascii")
+            return text or None
+        figure = draw(*args)
+        from .jsonio import atomic_write_text
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, figure or "")
+        return figure
+
+    def prune(self) -> None:
+        for path in self.folder.glob("*.txt") if self.folder.is_dir() else ():
+            if path.name not in self.used:
+                path.unlink()
+
+
 # --------------------------------------------------------------------------- data for the page
 
 def _num(value: Any) -> Any:
@@ -232,10 +273,10 @@ def build_context(results: Sequence[dict[str, Any]], tables: dict[str, pd.DataFr
                   provenance: dict[str, Any], metrics: dict[str, Any] | None,
                   quantifiers: Sequence[dict[str, Any]] = (), problems: Sequence[dict[str, Any]] = (),
                   plots: bool = True, study: Any = None, categories: dict[str, str] | None = None,
-                  code_labels: dict[str, str] | None = None) -> dict[str, Any]:
+                  code_labels: dict[str, str] | None = None, figures: FigureCache | None = None) -> dict[str, Any]:
     """Everything the templates show. ``study`` (:class:`kwalitatief.study.Study`) gives the title and the
     labels, ``categories`` the codebook's category labels (id -> label, codebook order), ``code_labels``
-    each code's label."""
+    each code's label; ``figures`` reuses figures drawn before from the same data."""
     empty = pd.DataFrame()
     by_region = tables.get("agg_code_region", empty)
     totals = tables.get("agg_code_totals", empty)
@@ -246,6 +287,12 @@ def build_context(results: Sequence[dict[str, Any]], tables: dict[str, pd.DataFr
     conclusions = conclusions_view(results, type_labels, doc_labels)
     counts = {v: sum(1 for c in conclusions if c["verdict"] == v) for v in VERDICT_CLASS}
     nouns = {"region": study.region_plural if study else "regio's", "respondent": "respondenten", "document": "documenten"}
+
+    def plot(draw: Callable[..., str | None], *args: Any) -> str | None:
+        if not plots:
+            return None
+        return figures.get(draw, *args) if figures is not None else draw(*args)
+
     return {
         "conclusions": conclusions, "verdict_counts": counts, "quantifiers": list(quantifiers),
         "robustness": robustness_summary(results, nouns),   # conclusions robustness (issue 17)
@@ -255,9 +302,9 @@ def build_context(results: Sequence[dict[str, Any]], tables: dict[str, pd.DataFr
         "metrics": metrics_view(metrics),
         "categories": [{"name": label, "rows": top_regions_table(by_region, totals, c, limit=24)}
                        for c, label in categories.items()],
-        "heatmap": heatmap_regions(by_region, regions, outside) if plots else None,
-        "bars_type": bars_respondent_type(tables.get("agg_code_respondent_type", empty), type_labels) if plots else None,
-        "bars_valence": bars_valence(tables.get("agg_valence", empty)) if plots else None,
+        "heatmap": plot(heatmap_regions, by_region, list(regions), outside),
+        "bars_type": plot(bars_respondent_type, tables.get("agg_code_respondent_type", empty), type_labels),
+        "bars_valence": plot(bars_valence, tables.get("agg_valence", empty)),
         "n_regions": len([r for r in regions if r not in outside]),
         "title": study.title if study else "kwalitatief",
         "description": study.description if study else "",

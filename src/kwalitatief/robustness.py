@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .aggregate import StudyFrame
-from .claim_units import Members, Sources, measure, member_labels
+from .claim_units import Members, Sources, code_counts, measure, measure_many, member_labels
 
 POLICY_LABELS = {"rules_only": "alleen regels", "classifier": "alleen classifier",
                  "intersection": "intersection", "union": "union", "reviewed": "alleen beoordeeld"}
@@ -100,21 +100,41 @@ class ClaimSample:
     other_own: list[tuple[str, ...]] | None = None
 
 
+class _Counted:
+    """A population's total and matching count in one bootstrap sample (what :func:`judge` reads)."""
+
+    __slots__ = ("total", "count")
+
+    def __init__(self, total: float, count: float):
+        self.total, self.count = float(total), float(count)
+
+
 def bootstrap_share(samples: Sequence[ClaimSample], judges: Sequence[Callable[[Any, Any], str]],
                     reported: Sequence[str], sources: Sources, settings: RobustnessSettings,
                     valences: Sequence[Sequence[str]], modes: dict[str, str]) -> list[float | None]:
     """Per claim: the share of bootstrap samples in which it gets its reported verdict (None without samples).
 
-    ``judges[i](measure, other_measure)`` gives claim i's verdict for a sample."""
+    ``judges[i](measure, other_measure)`` gives claim i's verdict for a sample (a measure has ``total`` and
+    ``count``). Every sample of a claim is counted at once (:func:`measure_many`), the same sums as
+    :func:`measure` per sample."""
     if settings.resamples <= 0:
         return [None] * len(samples)
-    same = np.zeros(len(samples))
-    for weights in bootstrap_weights(sources, settings.resamples, settings.seed):
-        for i, s in enumerate(samples):
-            m = measure(s.members, valences[i], modes, weights, s.own)
-            o = measure(s.other, valences[i], modes, weights, s.other_own) if s.other is not None else None
-            same[i] += judges[i](m, o) == reported[i]
-    return [round(float(n) / settings.resamples, 4) for n in same]
+    weights = np.array(list(bootstrap_weights(sources, settings.resamples, settings.seed)))
+    shares: list[float | None] = []
+    for i, s in enumerate(samples):
+        totals, counts = measure_many(s.members, valences[i], modes, weights, s.own)
+        if s.other is not None:
+            other_totals, other_counts = measure_many(s.other, valences[i], modes, weights, s.other_own)
+        verdicts: dict[tuple[float, ...], bool] = {}   # samples with the same counts get the same verdict
+        same = 0
+        for k in range(len(weights)):
+            key = (totals[k], counts[k]) + ((other_totals[k], other_counts[k]) if s.other is not None else ())
+            if key not in verdicts:
+                other = _Counted(key[2], key[3]) if s.other is not None else None
+                verdicts[key] = judges[i](_Counted(key[0], key[1]), other) == reported[i]
+            same += verdicts[key]
+        shares.append(round(float(same) / settings.resamples, 4))
+    return shares
 
 
 def claim_sample(members: Members, other: Members | None, modes: dict[str, str]) -> ClaimSample:
@@ -228,14 +248,20 @@ def swap_test(c: Any, r: dict[str, Any], frame: StudyFrame, quantifiers: Sequenc
     from .conclusions import claim_members, judge
 
     rows = []
-    counted = frame.coded["code"].value_counts()
+    counted = code_counts(frame)
+    once = np.ones((1, len(sources.ids)))   # the data as they are: every source once (measure_many: no loops)
+
+    def counted_once(members: Members) -> _Counted:
+        total, count = measure_many(members, c.valence, modes, once)
+        return _Counted(total[0], count[0])
+
     for code in swap_codes(c.code, c.valence, frame):
         in_corpus = int(counted.get(code, 0))
         if not in_corpus:
             continue
-        m = measure(claim_members(c, frame, study, sources, code=code), c.valence, modes)
-        o = (measure(claim_members(c, frame, study, sources, code=code, population=c.compare_to), c.valence, modes)
-             if c.compare_to else None)
+        m = counted_once(claim_members(c, frame, study, sources, code=code))
+        o = counted_once(claim_members(c, frame, study, sources, code=code, population=c.compare_to)) \
+            if c.compare_to else None
         verdict = judge(with_code(c, code), m.total, m.count, in_corpus, quantifiers, min_population, o)[0]
         rows.append({"code": code, "n_population": int(m.total), "n_matching": int(m.count), "verdict": verdict})
     decided = r["verdict"] != "te weinig gegevens"

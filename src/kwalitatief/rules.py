@@ -14,7 +14,8 @@ Pattern syntax (one string per pattern, tokens separated by spaces; all matching
 
 A rule fires when one of its ``match`` patterns occurs, every ``with`` group (any of its patterns) occurs in
 the same sentence (``scope: sentence``, the default) or fragment (``scope: fragment``), no ``without``
-pattern occurs in that scope, and none of its ``without_codes`` was coded for the fragment. With
+pattern occurs in that scope (a ``without`` cue under a negator does not count: ``niet opgelost`` does not block
+what ``opgelost`` blocks), and none of its ``without_codes`` was coded for the fragment. With
 ``negation: block`` (default) a ``match`` or ``with`` cue under a negator in its clause does not count
 (a negator up to three tokens before the cue, or inside a gap of the pattern). For codes with valence the rule
 finds the topic; the valence comes from the lexicon words in the sentences about that topic (a sentence
@@ -827,7 +828,9 @@ class _DocState:
         withs = [self.spans(g, block) for g in keys["with"]]
         if any(not w for w in withs):
             return []
-        without = self.spans(keys["without"], False) if keys["without"] else []
+        # a negated ``without`` cue does not block (``niet opgelost`` is no solved problem), whatever the rule's
+        # ``negation``: that setting is about the rule's own cues
+        without = self.spans(keys["without"], True) if keys["without"] else []
         results: list[list[Hit]] = []
         for hit in primary:
             if rule.scope == "sentence":

@@ -25,14 +25,15 @@ def _cell(value: Any) -> Any:
 
 def insert_rows(db: sqlite_utils.Database, table: str, columns: dict[str, type], rows: Iterable[dict[str, Any]],
                 pk: str | None = None, foreign_keys: list[tuple[str, str, str]] | None = None,
-                replace: bool = False) -> None:
-    """Create ``table`` (sqlite-utils' schema for ``columns``) and insert ``rows`` in one ``executemany``.
+                replace: bool = False, rowids: bool = False) -> None:
+    """Create ``table`` (sqlite-utils' schema for ``columns``) and insert ``rows`` in one ``executemany``
+    (with ``rowids``, each row's ``rowid`` too).
 
     The same table and values as ``insert_all``, for the large tables: sqlite-utils inspects every value of
     every row, which took most of the report stage on a corpus of 50,000 fragments.
     """
     db[table].create(columns, pk=pk, foreign_keys=foreign_keys or [], if_not_exists=True)
-    names = list(columns)
+    names = ["rowid", *columns] if rowids else list(columns)
     sql = "INSERT {}INTO [{}] ({}) VALUES ({})".format(
         "OR REPLACE " if replace else "", table, ", ".join(f"[{n}]" for n in names), ", ".join("?" * len(names)))
     db.conn.executemany(sql, ([_cell(row.get(n)) for n in names] for row in rows))
@@ -83,9 +84,9 @@ def write_documents(db: sqlite_utils.Database, documents: Iterable[dict[str, Any
         db["documents"].create_index([column], if_not_exists=True)
 
 
-def write_fragments(db: sqlite_utils.Database, fragments: Iterable[dict[str, Any]]) -> None:
-    """Table ``fragments`` with full-text search on the text."""
-    insert_rows(db, "fragments", FRAGMENT_TYPES, fragments, pk="fragment_id", replace=True,
+def write_fragments(db: sqlite_utils.Database, fragments: Iterable[dict[str, Any]], rowids: bool = False) -> None:
+    """Table ``fragments`` with full-text search on the text (``rowids``: the rows carry their rowid)."""
+    insert_rows(db, "fragments", FRAGMENT_TYPES, fragments, pk="fragment_id", replace=True, rowids=rowids,
                 foreign_keys=[("doc_id", "documents", "doc_id"), ("respondent_id", "respondents", "respondent_id")])
     for column in ("doc_id", "respondent_id", "codable"):
         db["fragments"].create_index([column], if_not_exists=True)
@@ -120,9 +121,9 @@ MERGED_COLUMNS = {
 
 
 def write_codings(db: sqlite_utils.Database, table: str, rows: Iterable[dict[str, Any]],
-                  merged: bool = False) -> None:
+                  merged: bool = False, rowids: bool = False) -> None:
     """A codings table: ``codings`` (merged, what analyses use) or ``codings_machine`` (per source)."""
-    insert_rows(db, table, MERGED_COLUMNS if merged else CODING_COLUMNS, rows,
+    insert_rows(db, table, MERGED_COLUMNS if merged else CODING_COLUMNS, rows, rowids=rowids,
                 foreign_keys=[("fragment_id", "fragments", "fragment_id")])
     db[table].create_index(["fragment_id"], if_not_exists=True)
     db[table].create_index(["code"], if_not_exists=True)

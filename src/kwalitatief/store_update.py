@@ -6,8 +6,14 @@ hash of the files its rows came from, and the layout's fingerprint. A run compar
 a document whose files changed gets its rows deleted and inserted again, the others are left alone; the
 small tables (registers, documents, problems, run, aggregates, conclusions, ...) are dropped and written
 again. A database without ``run_inputs``, of another layout, that cannot be read, or where most documents
-changed is rebuilt from scratch (into a new file that replaces the old one). Both ways give the same tables
-(tests/test_incremental_db.py compares them table by table).
+changed is rebuilt from scratch (into a new file that replaces the old one).
+
+Both ways give the same file, byte for byte (so that DVC records the same hash for a researcher's
+incremental run as for a run from scratch; tests/test_incremental_db.py compares the bytes and every table):
+a row's rowid depends on its document and its place in the document's files only (:func:`document_rowid`),
+the tables are created in the same order (a rebuild writes the small tables again after the large ones, as
+an update does), the full-text index of updated fragments is rebuilt, and the file is written out by
+``VACUUM INTO`` with a schema cookie that depends on the schema only (:func:`_canonical`).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import hashlib
 import os
 import sqlite3
 import sys
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +37,7 @@ from .jsonio import loads
 INPUTS = "run_inputs"          # (artefact, doc_id, sha256): what the per-document rows were built from
 LAYOUT = "layout"              # the artefact of the row holding the fingerprint of this module and store's
 REBUILD_SHARE = 0.5            # more documents changed than this share: a fresh build is faster
+ROWS_PER_DOCUMENT = 1 << 24    # rowid = document key × this + the row's place in the document's files
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,7 @@ class PerDocument:
     folders: tuple[Path, ...]
     write: Callable[[sqlite_utils.Database, Iterable[dict[str, Any]]], None]
     delete_sql: str            # deletes the rows of the documents in temp table changed_docs(doc_id)
+    rows_sql: str              # selects the rows of the documents {} (a list of parameters)
 
 
 def _delete_by_fragment(table: str) -> str:
@@ -49,17 +58,22 @@ def _delete_by_fragment(table: str) -> str:
             "WHERE doc_id IN (SELECT doc_id FROM temp.changed_docs))")
 
 
+def _of_fragments(docs: str) -> str:
+    return f"fragment_id IN (SELECT fragment_id FROM fragments WHERE doc_id IN ({docs}))"
+
+
 def per_document_tables(fragments: Path, codings: Path, rule: Path, classifier: Path) -> list[PerDocument]:
     """The database's per-document tables and the artefact folders they are built from, in the order they
     are created (a table after those its foreign keys refer to)."""
     return [
-        PerDocument("fragments", (fragments,), store.write_fragments,
-                    "DELETE FROM fragments WHERE doc_id IN (SELECT doc_id FROM temp.changed_docs)"),
+        PerDocument("fragments", (fragments,), lambda db, rows: store.write_fragments(db, rows, rowids=True),
+                    "DELETE FROM fragments WHERE doc_id IN (SELECT doc_id FROM temp.changed_docs)", "doc_id IN ({})"),
         PerDocument("codings_machine", (rule, classifier),
-                    lambda db, rows: store.write_codings(db, "codings_machine", rows),
-                    _delete_by_fragment("codings_machine")),
-        PerDocument("codings", (codings,), lambda db, rows: store.write_codings(db, "codings", rows, merged=True),
-                    _delete_by_fragment("codings")),
+                    lambda db, rows: store.write_codings(db, "codings_machine", rows, rowids=True),
+                    _delete_by_fragment("codings_machine"), _of_fragments("{}")),
+        PerDocument("codings", (codings,),
+                    lambda db, rows: store.write_codings(db, "codings", rows, merged=True, rowids=True),
+                    _delete_by_fragment("codings"), _of_fragments("{}")),
     ]
 
 
@@ -77,6 +91,19 @@ class Update:
 
     rebuilt: bool
     changed: dict[str, int] = field(default_factory=dict)
+    documents: dict[str, list[str]] = field(default_factory=dict)   # per table: the documents rewritten
+    before: list[int] | None = None   # [size, mtime_ns] of the file before an in-place update
+
+    def written_rows(self, tables: Sequence[PerDocument], limit: int = 500) -> dict[str, tuple[str, tuple]] | None:
+        """Per per-document table, the rows an in-place update wrote (SQL condition and parameters), for
+        the leak guard; None when the database was rebuilt or too many documents changed to list them."""
+        if self.rebuilt or self.before is None or any(len(d) > limit for d in self.documents.values()):
+            return None
+        out = {}
+        for t in tables:
+            docs = self.documents.get(t.table, [])
+            out[t.table] = (t.rows_sql.format(", ".join("?" * len(docs))) if docs else "0", tuple(docs))
+        return out
 
 
 def _file_hashes(folders: Sequence[Path]) -> dict[str, str]:
@@ -97,15 +124,40 @@ def _file_hashes(folders: Sequence[Path]) -> dict[str, str]:
     return out
 
 
+def document_key(doc_id: str) -> int:
+    """A number of 39 bits from the document id: its rows' rowids are this × :data:`ROWS_PER_DOCUMENT` + i."""
+    return int.from_bytes(hashlib.sha256(doc_id.encode("utf-8")).digest()[:5], "big") >> 1
+
+
+def document_rowid(doc_id: str, i: int) -> int:
+    """The rowid of the ``i``-th row of a document's files: the same however often the database was updated."""
+    if i >= ROWS_PER_DOCUMENT:
+        raise ValueError(f"document {doc_id}: more than {ROWS_PER_DOCUMENT} rows in one table")
+    return document_key(doc_id) * ROWS_PER_DOCUMENT + i
+
+
+def _check_keys(doc_ids: Iterable[str]) -> None:
+    seen: dict[int, str] = {}
+    for doc_id in sorted(doc_ids):
+        other = seen.setdefault(document_key(doc_id), doc_id)
+        if other != doc_id:
+            raise ValueError(f"documents {other} and {doc_id} get the same row numbers in the database (a hash "
+                             "collision, about once in a trillion pairs); rename one of them in corpus/manifest.csv.")
+
+
 def _rows(folders: Sequence[Path], doc_ids: Iterable[str]) -> Iterator[dict[str, Any]]:
     for doc_id in doc_ids:
+        i = 0
         for folder in folders:
             path = folder / f"{doc_id}.jsonl"
             if path.exists():
                 with open(path, "rb") as handle:
                     for line in handle:
                         if line.strip():
-                            yield loads(line)
+                            row = loads(line)
+                            row["rowid"] = document_rowid(doc_id, i)
+                            i += 1
+                            yield row
 
 
 def layout_fingerprint() -> str:
@@ -142,7 +194,9 @@ def update_database(path: str | Path, tables: Sequence[PerDocument], before: Wri
     Returns the open database and what was done."""
     path = Path(path)
     current = {t.table: _file_hashes(t.folders) for t in tables}
-    db = _open(path) if path.exists() else None
+    _check_keys({doc for hashes in current.values() for doc in hashes})
+    stat = path.stat() if path.exists() else None
+    db = _open(path) if stat is not None else None
     recorded = _recorded(db) if db is not None else None
     if recorded is not None:
         changed = {t.table: sorted(doc for doc in set(current[t.table]) | set(recorded.get(t.table, {}))
@@ -151,7 +205,11 @@ def update_database(path: str | Path, tables: Sequence[PerDocument], before: Wri
         total = max(len(set(current[t.table]) | set(recorded.get(t.table, {}))) for t in tables) or 1
         if max(len(docs) for docs in changed.values()) <= REBUILD_SHARE * total:
             _patch(db, path, tables, changed, current, before, after)
-            return db, Update(False, {name: len(docs) for name, docs in changed.items()})
+            if changed[tables[0].table]:   # the full-text index as a fresh build makes it
+                with db.conn:
+                    db[tables[0].table].rebuild_fts()
+            return _canonical(db, path), Update(False, {name: len(docs) for name, docs in changed.items()}, changed,
+                              [stat.st_size, stat.st_mtime_ns])
     if db is not None:
         db.conn.close()
     return _rebuild(path, tables, current, before, after), Update(True, {t.table: len(current[t.table]) for t in tables})
@@ -219,18 +277,41 @@ def _rebuild(path: Path, tables: Sequence[PerDocument], current: dict[str, dict[
     db.execute("PRAGMA journal_mode = OFF")
     db.execute("PRAGMA synchronous = OFF")
     db.execute("PRAGMA foreign_keys = OFF")
-    with db.conn:
-        before(db)
-        for t in tables:
-            t.write(db, _rows(t.folders, sorted(current[t.table])))
-        after(db)
-        _record(db, current)
-        _check_foreign_keys(db, path)
-    db.execute("PRAGMA journal_mode = DELETE")
-    db.execute("PRAGMA synchronous = FULL")
-    db.execute("VACUUM")
-    db.conn.close()
-    os.replace(tmp, path)
+    try:
+        with db.conn:
+            before(db)   # the tables the large ones refer to (sqlite-utils checks that they exist) ...
+            for t in tables:
+                t.write(db, _rows(t.folders, sorted(current[t.table])))
+            _drop_rest(db, {t.table for t in tables})
+            before(db)   # ... written again after them, in the order an update writes them
+            after(db)
+            _record(db, current)
+            _check_foreign_keys(db, path)
+        return _canonical(db, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _canonical(db: sqlite_utils.Database, path: Path) -> sqlite_utils.Database:
+    """Write the database out with ``VACUUM INTO`` (pages in table and rowid order, no free pages) over
+    ``path`` and return it opened. VACUUM sets the schema cookie to the old one + 1, which counts the schema
+    changes the file went through: the new file, which no connection has open yet, gets one that depends on
+    the schema only."""
+    out = path.with_name(f".{path.name}.vacuum")
+    out.unlink(missing_ok=True)
+    try:
+        db.execute("VACUUM INTO ?", [str(out)])
+        db.conn.close()
+        conn = sqlite3.connect(out)
+        try:
+            schema = "\n".join(sql or "" for (sql,) in conn.execute("SELECT sql FROM sqlite_master ORDER BY rowid"))
+            conn.execute(f"PRAGMA schema_version = {zlib.crc32(schema.encode('utf-8')) % (1 << 31) or 1}")
+            conn.commit()
+        finally:
+            conn.close()
+        os.replace(out, path)
+    finally:
+        out.unlink(missing_ok=True)
     db = _open(path)
     db.execute("PRAGMA foreign_keys = ON")
     return db

@@ -9,6 +9,11 @@ that a family covers counts as the wording the model has seen. A family member u
 Families can describe stance as well as topic -- a problem that is solved (``@opgelost``), hedging
 (``@onzeker``), reported speech (``@weergave``) -- and the model learns per code what each does to it.
 
+With ``pairs`` every two families that occur (not negated) in the same fragment also give a conjunction
+``@overheden+@probleem``: a linear model cannot combine two indicators itself, and it is the combination of a
+topic family with a stance family that tells neighbouring codes apart (a topic with a problem word: a problem
+code; the same topic with a goal word: a goal code).
+
 Matching uses the rules' pattern syntax and matcher on the fragment's lemmas (no spaCy at prediction time).
 """
 
@@ -63,9 +68,12 @@ class CueFamilies:
     def of_codebook(cls, codebook: Any) -> "CueFamilies":
         return cls(codebook.cues, codebook.negators, [*codebook.clause_breaks, *codebook.contrast])
 
-    def feature_names(self) -> list[str]:
-        """Column names: ``@family`` then ``niet @family`` per family."""
-        return [n for name in self.names for n in (f"@{name}", f"niet @{name}")]
+    def feature_names(self, pairs: bool = False) -> list[str]:
+        """Column names: ``@family`` then ``niet @family`` per family, then (``pairs``) ``@a+@b`` for a < b."""
+        names = [n for name in self.names for n in (f"@{name}", f"niet @{name}")]
+        if pairs:
+            names += [f"@{a}+@{b}" for i, a in enumerate(self.names) for b in self.names[i + 1:]]
+        return names
 
     def found(self, lemmas: str) -> list[str]:
         """The feature names of one fragment's lemma string (sorted as :meth:`feature_names`)."""
@@ -116,12 +124,16 @@ class CueFamilies:
                 return True
         return False
 
-    def matrix(self, lemma_texts: Sequence[str], weight: float) -> sp.csr_matrix:
-        """The indicator block of the features (``weight`` where a family occurs)."""
-        index = {n: i for i, n in enumerate(self.feature_names())}
+    def matrix(self, lemma_texts: Sequence[str], weight: float, pairs: bool = False) -> sp.csr_matrix:
+        """The indicator block of the features (``weight`` where a family, or with ``pairs`` two, occur)."""
+        index = {n: i for i, n in enumerate(self.feature_names(pairs))}
         rows, cols = [], []
         for r, lemmas in enumerate(lemma_texts):
-            for name in self.found(lemmas):
+            found = self.found(lemmas)
+            if pairs:
+                plain = [n for n in found if not n.startswith("niet ")]
+                found = found + [f"{a}+{b}" for i, a in enumerate(plain) for b in plain[i + 1:]]
+            for name in found:
                 rows.append(r)
                 cols.append(index[name])
         return sp.csr_matrix((np.full(len(rows), weight), (rows, cols)), shape=(len(lemma_texts), len(index)))

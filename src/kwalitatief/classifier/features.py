@@ -34,7 +34,7 @@ class Featurizer:
 
     def __init__(self, word_ngrams: Sequence[int], char_ngrams: Sequence[int], min_df: int,
                  rule_codes: Sequence[str] = (), rule_weight: float = 1.0, lexical: bool = False,
-                 cues: CueFamilies | None = None, cue_weight: float = 0.3) -> None:
+                 cues: CueFamilies | None = None, cue_weight: float = 0.3, cue_pairs: bool = False) -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         self.word = TfidfVectorizer(analyzer="word", ngram_range=tuple(word_ngrams), min_df=min_df,
@@ -48,6 +48,7 @@ class Featurizer:
         self.known: frozenset[str] = frozenset()   # the training vocabulary (lexical: compounds, verbs)
         self.cues = cues
         self.cue_weight = float(cue_weight)
+        self.cue_pairs = bool(cue_pairs)
 
     def feature_name(self, index: int) -> str:
         """The readable name of column ``index`` of :meth:`transform`'s matrix."""
@@ -56,7 +57,7 @@ class Featurizer:
             names = self.__dict__["_names"] = (
                 list(self.word.get_feature_names_out())
                 + [f"~{g.strip()}~" for g in self.char.get_feature_names_out()]
-                + (self.cues.feature_names() if self.__dict__.get("cues") else [])
+                + (self.cues.feature_names(self.__dict__.get("cue_pairs", False)) if self.__dict__.get("cues") else [])
                 + [f"regel:{c}" for c in self.rule_codes])
         return names[index]
 
@@ -98,7 +99,8 @@ class Featurizer:
                 rule_hits: Sequence[set[str]] | None) -> sp.csr_matrix:
         """The text blocks with the cue-family and rule-hit blocks of the same items appended."""
         if self.__dict__.get("cues"):             # models saved before cue features have none
-            blocks.append(self.cues.matrix([word_text(ex.lemmas) for ex in items], self.cue_weight))
+            blocks.append(self.cues.matrix([word_text(ex.lemmas) for ex in items], self.cue_weight,
+                                           self.__dict__.get("cue_pairs", False)))
         if self.rule_codes:
             index = {c: i for i, c in enumerate(self.rule_codes)}
             rows, cols = [], []

@@ -87,17 +87,27 @@ class Model:
 
     def predict(self, items: Sequence[Example], rule_hits: Sequence[set[str]] | None = None
                 ) -> list[list[Prediction]]:
-        """The codes whose probability reaches their threshold, per item (sorted by code)."""
+        """The codes whose probability reaches their threshold, per item (sorted by code).
+
+        With the setting ``nearest_code_ratio`` r (> 0), an item that neither reaches a threshold nor has a
+        rule hit gets the one code whose score comes nearest its threshold, when that score is at least r x
+        the threshold: on new wording scores drop, and a fragment that nothing codes is then mostly a miss.
+        """
         probs, valences, X = self._scores(items, rule_hits)
+        ratio = float(self.settings.get("nearest_code_ratio") or 0.0)
         out: list[list[Prediction]] = []
         for i in range(len(items)):
+            coded = [c for c in sorted(probs) if probs[c][i] >= self.thresholds[c]]
+            if not coded and ratio > 0 and probs and not (rule_hits and rule_hits[i]):
+                near, share = max(((c, float(probs[c][i]) / self.thresholds[c]) for c in sorted(probs)),
+                                  key=lambda cs: (cs[1], cs[0]))
+                coded = [near] if share >= ratio else []
             preds = []
-            for code in sorted(probs):
-                score = float(probs[code][i])
-                if score >= self.thresholds[code]:
-                    valence = valences[i][0] if code in self.valence_codes else None
-                    features = self.drivers(X[i], code) if X is not None else []
-                    preds.append(Prediction(code, round(score, 4), valence, self.thresholds[code], features))
+            for code in coded:
+                valence = valences[i][0] if code in self.valence_codes else None
+                features = self.drivers(X[i], code) if X is not None else []
+                preds.append(Prediction(code, round(float(probs[code][i]), 4), valence, self.thresholds[code],
+                                        features))
             out.append(preds)
         return out
 

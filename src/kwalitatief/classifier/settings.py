@@ -21,10 +21,12 @@ DEFAULTS: dict[str, Any] = {
     "rule_weight": 0.3,         # value of a rule-hit feature (the text blocks are each L2-normalised)
     "threshold_folds": 3,
     "threshold_groups": "random",  # random | document: inner folds that keep a document together
+    "nearest_code_ratio": 0.0,  # > 0: a fragment nothing codes gets its nearest code when score >= this x threshold
     "threshold_method": "f1",   # f1 | balanced: the threshold where precision = recall (thresholds.py)
     "lexical": False,           # compound parts and joined separable verbs as extra lemma tokens (lexical.py)
     "cue_features": False,      # the codebook's cue sets as indicator features, negated or not (cues.py)
     "cue_weight": 0.3,          # value of a cue-family feature
+    "cue_pairs": False,         # two families in one fragment as a conjunction feature (@overheden+@probleem)
     "standalone_weight": 1.0,   # weight of a free-standing training text (codebook, codebook/training/)
     "codebook_knowledge": [],   # parts of the codebook that are training texts: examples, definition, include,
                                 # exclude (see classifier.standalone.codebook_texts)
@@ -57,6 +59,9 @@ def settings(params: dict[str, Any] | None) -> dict[str, Any]:
         raise ClassifyError("params.yaml classify.threshold_groups: must be 'random' or 'document'.")
     if merged["threshold_method"] not in ("f1", "balanced"):
         raise ClassifyError("params.yaml classify.threshold_method: must be 'f1' or 'balanced'.")
+    ratio = merged["nearest_code_ratio"]
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 <= ratio <= 1:
+        raise ClassifyError(f"params.yaml classify.nearest_code_ratio: {ratio!r} must be a number from 0 (off) to 1.")
     if int(merged["min_examples"]) < 2:
         raise ClassifyError("params.yaml classify.min_examples: must be at least 2.")
     return merged
