@@ -18,9 +18,9 @@ log = logging.getLogger("kwalitatief.classify")
 
 def training_modules() -> tuple[Any, ...]:
     """The modules whose source a trained model depends on (their fingerprint is part of cache keys)."""
-    from . import cues, examples, features, model, settings as settings_module, thresholds, training
+    from . import cues, embedding, examples, features, model, settings as settings_module, thresholds, training
 
-    return (settings_module, examples, cues, features, thresholds, training, model)
+    return (settings_module, examples, cues, embedding, features, thresholds, training, model)
 
 
 def _training_key(examples: Sequence[Example], codes: Sequence[str], cfg: dict[str, Any], codebook_version: str,

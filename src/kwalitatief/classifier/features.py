@@ -1,5 +1,6 @@
 """What the classifier sees of a fragment: lemma word n-grams, character n-grams within words (parts of
-Dutch compounds such as ``samenwerkingsverband``), the codebook's cue families (``cues.py``) and the rule hits."""
+Dutch compounds such as ``samenwerkingsverband``), the codebook's cue families (``cues.py``), optionally a
+sentence embedding (``embedding.py``) and the rule hits."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from .cues import CueFamilies
+from .embedding import DIM, FullUse, StaticUse, encoder
 from .examples import TAG, Example, normalise_text
 from .lexical import expand, vocabulary
 
+EMBEDDING_PREFIX = "sem:"     # feature names of the embedding block (not shown as drivers: no word behind them)
 _LEMMA_TAG = re.compile(r"\[?\b([a-z_]+)-\d+\b\]?")
 _DIGITS = re.compile(r"\d")
 
@@ -34,7 +37,9 @@ class Featurizer:
 
     def __init__(self, word_ngrams: Sequence[int], char_ngrams: Sequence[int], min_df: int,
                  rule_codes: Sequence[str] = (), rule_weight: float = 1.0, lexical: bool = False,
-                 cues: CueFamilies | None = None, cue_weight: float = 0.3, cue_pairs: bool = False) -> None:
+                 cues: CueFamilies | None = None, cue_weight: float = 0.3, cue_pairs: bool = False,
+                 embedding: str = "none", embedding_weight: float = 1.0,
+                 embedding_cache: str = "outputs/cache/embedding") -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         self.word = TfidfVectorizer(analyzer="word", ngram_range=tuple(word_ngrams), min_df=min_df,
@@ -49,6 +54,9 @@ class Featurizer:
         self.cues = cues
         self.cue_weight = float(cue_weight)
         self.cue_pairs = bool(cue_pairs)
+        self.embedding = embedding               # none | static_use (classifier/embedding.py)
+        self.embedding_weight = float(embedding_weight)
+        self.embedding_cache = str(embedding_cache)
 
     def feature_name(self, index: int) -> str:
         """The readable name of column ``index`` of :meth:`transform`'s matrix."""
@@ -58,8 +66,15 @@ class Featurizer:
                 list(self.word.get_feature_names_out())
                 + [f"~{g.strip()}~" for g in self.char.get_feature_names_out()]
                 + (self.cues.feature_names(self.__dict__.get("cue_pairs", False)) if self.__dict__.get("cues") else [])
+                + ([f"{EMBEDDING_PREFIX}{i}" for i in range(DIM)] if self._embedder() else [])
                 + [f"regel:{c}" for c in self.rule_codes])
         return names[index]
+
+    def _embedder(self) -> StaticUse | FullUse | None:
+        """The sentence encoder of the embedding block (None: no block; models saved before it have none)."""
+        if self.__dict__.get("embedding", "none") == "none":
+            return None
+        return encoder(self.embedding, self.embedding_cache)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -101,6 +116,10 @@ class Featurizer:
         if self.__dict__.get("cues"):             # models saved before cue features have none
             blocks.append(self.cues.matrix([word_text(ex.lemmas) for ex in items], self.cue_weight,
                                            self.__dict__.get("cue_pairs", False)))
+        embedder = self._embedder()
+        if embedder is not None:
+            vectors = embedder.encode([normalise_text(ex.text) for ex in items]) * self.embedding_weight
+            blocks.append(sp.csr_matrix(vectors))
         if self.rule_codes:
             index = {c: i for i, c in enumerate(self.rule_codes)}
             rows, cols = [], []

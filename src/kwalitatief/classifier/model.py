@@ -13,7 +13,7 @@ import numpy as np
 
 from ..jsonio import dumps
 from .examples import Example, fragment_example
-from .features import Featurizer
+from .features import EMBEDDING_PREFIX, Featurizer
 from .settings import FORMAT_VERSION, ClassifyError
 
 MODEL_FILE = "model.joblib"
@@ -122,6 +122,8 @@ class Model:
             if contributions[j] <= 0 or len(names) >= limit:
                 break
             name = self.featurizer.feature_name(int(row.indices[j]))
+            if name.startswith(EMBEDDING_PREFIX):
+                continue                       # an embedding dimension: no word a researcher could check
             if name.startswith("~") and any(name.strip("~ ") in n for n in names):
                 continue                       # a piece of a word already shown
             names.append(name)

@@ -8,6 +8,7 @@ VALENCES = ("positief", "negatief", "gemengd")
 MERGE_POLICIES = ("union", "intersection", "classifier", "rules_only")
 VALENCE_SOURCES = ("rule_first", "classifier_first")
 FORMAT_VERSION = 2   # 2: rows carry threshold and features
+EMBEDDINGS = ("none", "static_use", "use")   # use: the full encoder, for measuring (slow)
 CODEBOOK_PARTS = ("examples", "definition", "include", "exclude")
 
 DEFAULTS: dict[str, Any] = {
@@ -27,6 +28,9 @@ DEFAULTS: dict[str, Any] = {
     "cue_features": False,      # the codebook's cue sets as indicator features, negated or not (cues.py)
     "cue_weight": 0.3,          # value of a cue-family feature
     "cue_pairs": False,         # two families in one fragment as a conjunction feature (@overheden+@probleem)
+    "embedding": "none",        # none | static_use | use: a sentence embedding as a feature block (embedding.py)
+    "embedding_weight": 1.0,    # factor of the (unit-length) embedding block
+    "embedding_cache": "outputs/cache/embedding",   # where the static table is built once (not in git)
     "standalone_weight": 1.0,   # weight of a free-standing training text (codebook, codebook/training/)
     "codebook_knowledge": [],   # parts of the codebook that are training texts: examples, definition, include,
                                 # exclude (see classifier.standalone.codebook_texts)
@@ -62,6 +66,12 @@ def settings(params: dict[str, Any] | None) -> dict[str, Any]:
     ratio = merged["nearest_code_ratio"]
     if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 <= ratio <= 1:
         raise ClassifyError(f"params.yaml classify.nearest_code_ratio: {ratio!r} must be a number from 0 (off) to 1.")
+    if merged["embedding"] not in EMBEDDINGS:
+        raise ClassifyError(f"params.yaml classify.embedding: '{merged['embedding']}' is not one of "
+                            f"{', '.join(EMBEDDINGS)}.")
+    weight = merged["embedding_weight"]
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight <= 0:
+        raise ClassifyError(f"params.yaml classify.embedding_weight: {weight!r} must be a number above 0.")
     if int(merged["min_examples"]) < 2:
         raise ClassifyError("params.yaml classify.min_examples: must be at least 2.")
     return merged

@@ -41,7 +41,8 @@ def train(examples: Sequence[Example], codes: Sequence[str], params: dict[str, A
     featurizer = Featurizer(cfg["word_ngrams"], cfg["char_ngrams"], int(cfg["min_df"]),
                             list(codes) if use_rules else (), float(cfg["rule_weight"]), bool(cfg["lexical"]),
                             cues if cfg["cue_features"] else None, float(cfg["cue_weight"]),
-                            bool(cfg["cue_pairs"]))
+                            bool(cfg["cue_pairs"]), str(cfg["embedding"]), float(cfg["embedding_weight"]),
+                            str(cfg["embedding_cache"]))
     hits = [rule_hits.get(e.fragment_id, set()) for e in examples] if use_rules else None
     estimators: dict[str, Any] = {}
     thresholds: dict[str, float] = {}
@@ -112,8 +113,13 @@ def _train_valence(examples: Sequence[Example], X: Any, cfg: dict[str, Any],
 def model_settings(cfg: dict[str, Any]) -> dict[str, Any]:
     keys = ("seed", "min_examples", "C", "word_ngrams", "char_ngrams", "min_df", "rule_features",
             "rule_weight", "threshold_folds", "threshold_groups", "threshold_method", "standalone_weight", "lexical",
-            "cue_features", "cue_weight", "cue_pairs", "nearest_code_ratio")
-    return {k: cfg[k] for k in keys}
+            "cue_features", "cue_weight", "cue_pairs", "nearest_code_ratio", "embedding", "embedding_weight")
+    out = {k: cfg[k] for k in keys}
+    if cfg["embedding"] != "none":    # the vectors depend on the encoder package's weights
+        from .embedding import package_version
+
+        out["embedding_package"] = package_version()
+    return out
 
 
 def threshold_splits(y: np.ndarray, items: Sequence[Example], folds: int, cfg: dict[str, Any]):
