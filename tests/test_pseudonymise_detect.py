@@ -138,3 +138,13 @@ def test_a_common_word_opening_the_sentence_is_no_part_of_the_name():
                            "Wethouder Ter Horst ook.\n")
     assert "Toen [PERSOON-1] belde" in text and "Dus [PERSOON-2] wist" in text
     assert "Wethouder [PERSOON-3] ook." in text
+
+
+def test_a_surname_with_particles_as_form_of_address_is_found_in_other_interviews():
+    # the scale corpus: 'meneer Van Wageningen' in an interview where the full name never occurs
+    first, second = pseudonymised("I: Wie bent u?\n\nR: Ik ben Frits van Kampen, directeur.\n",
+                                  "I: Goedemorgen meneer Van Kampen. Hoe gaat het?\n\nR: Goed. De wethouder van "
+                                  "Kampen belde.\n")
+    assert "Ik ben [PERSOON-1], directeur." in first
+    assert "Van Kampen" not in second and "Goedemorgen meneer [PERSOON-" in second   # (a tag of its own there)
+    assert "De wethouder van Kampen belde." in second

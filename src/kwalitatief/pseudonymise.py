@@ -797,7 +797,17 @@ class CorpusNames:
 
     any_case: tuple[str, ...] = ()   # full names (casefolded) that are no common words in lower case either
     exact: tuple[str, ...] = ()      # the other full names, as written
-    parts: tuple[str, ...] = ()      # capitalised one-word parts of full names (a first name, a surname)
+    parts: tuple[str, ...] = ()      # capitalised one-word parts of full names (a first name, a surname) and
+                                     # a surname with particles as a form of address ('Van Wageningen')
+
+
+def _form_of_address(surname: str) -> str:
+    """A surname with particles as written without its first name ('van Wageningen' -> 'Van Wageningen'),
+    or '' when it has no particle or its last word is short or in lower case."""
+    words = surname.split()
+    if len(words) < 2 or words[0].casefold() not in INTERFIXES or len(words[-1]) < 3 or not words[-1][:1].isupper():
+        return ""
+    return surname[:1].upper() + surname[1:]
 
 
 def corpus_names(spans: dict[str, list[Span]], vocab: Vocabulary) -> CorpusNames:
@@ -817,6 +827,9 @@ def corpus_names(spans: dict[str, list[Span]], vocab: Vocabulary) -> CorpusNames
             if (" " not in part and len(part) >= 3 and part[:1].isupper() and part.casefold() not in common
                     and normalise(part, "persoon") not in vocab.protected | vocab.keep):
                 parts.add(part)
+        addressed = _form_of_address(_name_parts(name)[1])
+        if addressed and normalise(addressed, "persoon") not in vocab.protected | vocab.keep:
+            parts.add(addressed)   # 'meneer Van Wageningen' in another interview than 'Frits van Wageningen'
     return CorpusNames(tuple(sorted({name.casefold() for name in any_case})), tuple(sorted(full_names - any_case)),
                        tuple(sorted(parts)))
 
