@@ -38,7 +38,7 @@ def main() -> None:
 
     try:
         cfg = settings(params)
-        result = train_from_project(params, workers=args.workers, cache_dir=paths.CACHE)
+        result = train_from_project(params, workers=args.workers, cache_dir=paths.CACHE, evaluate=True)
     except ClassifyError as exc:
         sys.exit(f"error: {exc}")
     model, problems = result.model, result.problems

@@ -90,7 +90,7 @@ def pseudonymise(reg: Register, params: dict[str, Any], docs: list[dict[str, Any
     result = ps.pseudonymise_corpus(docs, doc_types, vocab, settings, detected, workers, spread_cache, fingerprint)
     for doc_id, key in keys.items():
         if doc_id not in detected and result.detected.get(doc_id) is not None:
-            cache.put(key, [asdict(s) for s in result.detected[doc_id]])
+            cache.put(key, [s.as_dict() for s in result.detected[doc_id]])
 
     write_json_dir(paths.PSEUDONYMISED_DIR, {doc["doc_id"]: doc for doc in result.documents})
     atomic_write_text(paths.PSEUDONYM_KEY, ps.key_csv(result.key))

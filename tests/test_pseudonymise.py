@@ -348,3 +348,13 @@ def test_the_cached_name_search_redoes_other_documents_exactly_when_the_corpus_n
     assert use[1] == 3
     texts = {d["doc_id"]: d["text"] for d in result.documents}
     assert "Hoekstra" not in texts["int_b"]
+
+
+def test_span_as_dict_is_dataclasses_asdict():
+    from dataclasses import asdict
+
+    from kwalitatief.pseudonymise import Span
+
+    span = Span(3, 9, "persoon", "Jansen", "deduce", True)
+    assert span.as_dict() == asdict(span)
+    assert list(span.as_dict()) == list(asdict(span))   # the same key order: cache entries stay the same bytes

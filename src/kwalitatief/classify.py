@@ -46,6 +46,7 @@ class ProjectTraining:
     standalone_hits: dict[str, set[str]] = field(default_factory=dict)
     annotation_pairs: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)   # matched annotations
     cues: CueFamilies | None = None                                 # the codebook's cue families
+    evaluation: Any = None          # the cross-validation started before training (evaluate.Evaluation), if asked
 
 
 def review_labels(root: str | Path, fragments: Sequence[dict[str, Any]]
@@ -72,14 +73,16 @@ def review_labels(root: str | Path, fragments: Sequence[dict[str, Any]]
 
 def train_from_project(params: dict[str, Any] | None, root: str | Path = ".",
                        extra_labels: Sequence[LabelRow] | None = None, workers: int | None = 1,
-                       cache_dir: str | Path | None = None) -> ProjectTraining:
+                       cache_dir: str | Path | None = None, evaluate: bool = False) -> ProjectTraining:
     """Train on the project's annotations (+ review labels + ``extra_labels``) and code its fragments.
 
     Reads the codebook, ``outputs/work/fragments.jsonl``, the rule codings of the code stage and the
     annotation files; returns the model, the classifier and merged codings and the problems found.
     With ``cache_dir``, a model trained on the same data and settings is reused, and so are the
     classifier codings of every document whose fragments and rule hits did not change; the others are
-    coded in ``workers`` processes (the results do not depend on either).
+    coded in ``workers`` processes (the results do not depend on either). With ``evaluate``, the
+    cross-validation (:func:`kwalitatief.evaluate.start_evaluation`) is started before training, in a pool
+    of its own, so that it uses the core that training one model leaves idle (``result.evaluation``).
     """
     from . import paths
     from .codebook import CodebookError, load_codebook
@@ -116,16 +119,28 @@ def train_from_project(params: dict[str, Any] | None, root: str | Path = ".",
     standalone, standalone_hits, standalone_problems = standalone_training(params, root, codebook, cache_dir)
     problems.extend(standalone_problems)
     cues = CueFamilies.of_codebook(codebook)
-    model, train_problems, model_file, reused = train_cached(examples + standalone, codes, params, codebook.version,
-                                                            {**hits, **standalone_hits}, cache_dir, cues)
-    problems.extend(train_problems)
-    codable = [f for f in fragments if f.get("codable", True)]
-    clf_rows, stats = classify_documents(model, codable, hits, workers, cache_dir)
+    evaluation = None
+    if evaluate:
+        from .evaluate import start_evaluation
+
+        evaluation = start_evaluation(examples, codes, rule_preds, standalone, standalone_hits, cues, params,
+                                      workers, cache_dir)
+    try:
+        model, train_problems, model_file, reused = train_cached(examples + standalone, codes, params,
+                                                                codebook.version, {**hits, **standalone_hits},
+                                                                cache_dir, cues)
+        problems.extend(train_problems)
+        codable = [f for f in fragments if f.get("codable", True)]
+        clf_rows, stats = classify_documents(model, codable, hits, workers, cache_dir)
+    except BaseException:
+        if evaluation is not None:
+            evaluation.cancel()
+        raise
     merged = merge_codings(rule_rows, clf_rows, cfg["merge_policy"], model.trained_codes, cfg["valence_from"],
                            codebook.version, model.version)
     return ProjectTraining(model, problems, examples, codes, rule_preds, clf_rows, merged, len(codable),
                            fragments, {"model_reused": int(reused), **stats}, model_file, standalone,
-                           standalone_hits, pairs, cues)
+                           standalone_hits, pairs, cues, evaluation)
 
 
 def standalone_training(params: dict[str, Any] | None, root: str | Path, codebook: Any,

@@ -23,6 +23,7 @@ from .classifier.training import train
 
 if TYPE_CHECKING:
     from .classify import ProjectTraining
+    from .parallel import Pending
 
 log = logging.getLogger("kwalitatief.evaluate")
 
@@ -85,7 +86,7 @@ def _predict_fold(train_ex: list[Example], test_ex: list[Example], codes: Sequen
     ``extra`` examples, whose rule hits are in ``rule_preds`` too), and its trained codes."""
     hits = {fid: set(p) for fid, p in rule_preds.items()}
     model, _ = train(list(train_ex) + list(extra), codes, params, rule_hits=hits, cues=cues)
-    preds = model.predict(test_ex, [hits.get(e.fragment_id, set()) for e in test_ex])
+    preds = model.predict(test_ex, [hits.get(e.fragment_id, set()) for e in test_ex], explain=False)
     return [{p.code: p.valence for p in row} for row in preds], model.trained_codes
 
 
@@ -159,6 +160,7 @@ def cross_validate(examples: Sequence[Example], codes: Sequence[str], params: di
                    rule_preds: dict[str, Predicted], workers: int | None = 1,
                    extra: Sequence[Example] = (), cues: Any = None) -> dict[str, Any]:
     """Out-of-fold predictions of rules, classifier and merged, scored; plus the learning curve.
+    (:func:`start_cross_validation`, waited for.)
 
     ``extra``: free-standing training examples (codebook, ``codebook/training/``) that join every fold's
     training data and are never tested on (their rule hits must be in ``rule_preds``). ``cues``: the
@@ -168,7 +170,16 @@ def cross_validate(examples: Sequence[Example], codes: Sequence[str], params: di
     same predictions so that researchers can compare them. Folds run in ``workers`` processes (the
     results do not depend on it).
     """
-    from .parallel import map_documents, resolve_workers
+    return start_cross_validation(examples, codes, params, rule_preds, workers, extra, cues).result()
+
+
+def start_cross_validation(examples: Sequence[Example], codes: Sequence[str], params: dict[str, Any] | None,
+                           rule_preds: dict[str, Predicted], workers: int | None = 1,
+                           extra: Sequence[Example] = (), cues: Any = None) -> "Pending[dict[str, Any]]":
+    """:func:`cross_validate` in the background: with more than one worker its folds are computed in a pool
+    of their own while the caller goes on (the classify stage trains its model meanwhile); ``result()``
+    is what :func:`cross_validate` returns."""
+    from .parallel import Pending, submit_documents
 
     cfg = settings(params)
     examples = sorted(examples, key=lambda e: e.fragment_id)
@@ -182,7 +193,7 @@ def cross_validate(examples: Sequence[Example], codes: Sequence[str], params: di
         from .classifier.features import word_text
 
         cues.warm([word_text(e.lemmas) for e in [*examples, *extra]])
-    jobs, keys = [], []
+    jobs, keys, costs = [], [], []
     for fold in range(k):
         test_idx = [i for i in range(n) if folds[i] == fold]
         train_idx = [i for i in range(n) if folds[i] != fold]
@@ -196,8 +207,19 @@ def cross_validate(examples: Sequence[Example], codes: Sequence[str], params: di
             jobs.append(([examples[i] for i in subset], [examples[i] for i in test_idx], list(codes), fold_params,
                          rule_preds, list(extra), cues))
             keys.append((frac, test_idx, len(subset)))
-    n_workers = resolve_workers(workers)
-    outputs = map_documents(_fold_job, jobs, n_workers, "process") if n_workers > 1 else [_fold_job(j) for j in jobs]
+            # a job's cost, to share the jobs out evenly: fits per code x training examples
+            costs.append((len(subset) + len(extra)) * (1 + int(settings(fold_params)["threshold_folds"])))
+    folds_done = submit_documents(_fold_job, jobs, workers, sizes=costs, label="cross-validation")
+    return Pending(lambda: _scored(folds_done.result(), keys, examples, codes, cfg, rule_preds, fractions, k),
+                   folds_done.cancel)
+
+
+def _scored(outputs: list[tuple[list[Predicted], list[str]]], keys: list[tuple[float, list[int], int]],
+            examples: list[Example], codes: Sequence[str], cfg: dict[str, Any], rule_preds: dict[str, Predicted],
+            fractions: list[float], k: int) -> dict[str, Any]:
+    """The scores of :func:`cross_validate` from the predictions of its fold jobs (``keys``: each job's
+    training fraction, test indices and training size)."""
+    n = len(examples)
     rules = [dict(rule_preds.get(e.fragment_id, {})) for e in examples]
     by_fraction: dict[float, tuple[list[Predicted], list[list[str]]]] = {
         f: ([{} for _ in range(n)], [[] for _ in range(n)]) for f in fractions}
@@ -277,36 +299,73 @@ def evaluate_project(result: ProjectTraining, params: dict[str, Any] | None, wor
     """Cross-validate on the project's labelled fragments: metrics, F1 plot rows, learning-curve rows.
 
     With ``cache_dir``, the cross-validation of exactly the same labelled fragments, rule codings of
-    them and settings is reused (it does not depend on the other fragments).
+    them and settings is reused (it does not depend on the other fragments). A cross-validation that
+    :func:`kwalitatief.classify.train_from_project` started already (``result.evaluation``) is waited for.
     """
+    evaluation = result.evaluation or start_evaluation(result.examples, result.codes, result.rule_preds,
+                                                       result.standalone, result.standalone_hits, result.cues,
+                                                       params, workers, cache_dir)
+    return evaluation.finish(result.model)
+
+
+class Evaluation:
+    """A cross-validation started before the model it is reported with is trained (:func:`start_evaluation`)."""
+
+    def __init__(self, n_examples: int, codes: Sequence[str], cv: Any = None):
+        self.n_examples, self.codes, self._cv = n_examples, list(codes), cv   # cv: Pending, or None (too few)
+
+    def finish(self, model: Any
+               ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+        """Metrics (with the provenance of ``model``), F1 plot rows, learning-curve rows and problems."""
+        provenance = {"codebook_version": model.codebook_version, "training_data_hash": model.training_hash,
+                      "model_version": model.version, "rules_only_codes": sorted(model.fallback)}
+        if self._cv is None:
+            message = (f"only {self.n_examples} labelled fragments: too few for cross-validation; "
+                       "metrics are not computed. Annotate more fragments in codebook/annotations/.")
+            return {"n_annotations": self.n_examples, **provenance}, [], [], [problem("warning", message)]
+        cv = self._cv.result()
+        return (metrics_document(cv, self.codes, provenance), f1_plot_rows(cv, self.codes),
+                learning_curve_rows(cv), [])
+
+    def cancel(self) -> None:
+        """Stop a cross-validation still running (the stage failed before it needed it)."""
+        if self._cv is not None:
+            self._cv.cancel()
+
+
+def start_evaluation(examples: Sequence[Example], codes: Sequence[str], rule_preds: dict[str, Predicted],
+                     standalone: Sequence[Example], standalone_hits: dict[str, set[str]], cues: Any,
+                     params: dict[str, Any] | None, workers: int | None = 1,
+                     cache_dir: str | Path | None = None) -> Evaluation:
+    """The cross-validation of :func:`evaluate_project`, reused from the cache or started in the background
+    (:func:`start_cross_validation`): it needs the labelled fragments, their rule codings and the
+    free-standing examples, not the trained model, so the classify stage trains meanwhile."""
     import sklearn
 
     from .cache import DocumentCache, source_fingerprint
     from .classifier import merge
     from .classifier.cached import training_modules
+    from .parallel import Pending
 
-    provenance = {"codebook_version": result.model.codebook_version,
-                  "training_data_hash": result.model.training_hash,
-                  "model_version": result.model.version,
-                  "rules_only_codes": sorted(result.model.fallback)}
-    if len(result.examples) < 10:
-        message = (f"only {len(result.examples)} labelled fragments: too few for cross-validation; "
-                   "metrics are not computed. Annotate more fragments in codebook/annotations/.")
-        return ({"n_annotations": len(result.examples), **provenance}, [], [],
-                [problem("warning", message)])
-    rule_preds = {e.fragment_id: result.rule_preds.get(e.fragment_id, {}) for e in result.examples}
-    extra_preds = {e.fragment_id: {c: None for c in sorted(result.standalone_hits.get(e.fragment_id, ()))}
-                   for e in result.standalone}
+    if len(examples) < 10:
+        return Evaluation(len(examples), codes)
+    rule_preds = {e.fragment_id: rule_preds.get(e.fragment_id, {}) for e in examples}
+    extra_preds = {e.fragment_id: {c: None for c in sorted(standalone_hits.get(e.fragment_id, ()))}
+                   for e in standalone}
     cache = DocumentCache(cache_dir, "evaluate", shape=lambda value: isinstance(value, dict))
     key = cache.key(FORMAT_VERSION, sklearn.__version__, source_fingerprint(*training_modules(), merge, sys.modules[__name__]),
-                    settings(params), list(result.codes), training_data_hash(result.examples),
-                    sorted(rule_preds.items()), training_data_hash(result.standalone), sorted(extra_preds.items()))
+                    settings(params), list(codes), training_data_hash(examples),
+                    sorted(rule_preds.items()), training_data_hash(standalone), sorted(extra_preds.items()))
     cv = cache.get(key)
-    if cv is None:
-        cv = cross_validate(result.examples, result.codes, params, {**rule_preds, **extra_preds}, workers,
-                            result.standalone, result.cues)
-        cache.put(key, cv)
-    else:
+    if cv is not None:
         log.info("cross-validation: reused (same labelled fragments, rule codings of them and settings)")
-    return (metrics_document(cv, result.codes, provenance), f1_plot_rows(cv, result.codes),
-            learning_curve_rows(cv), [])
+        return Evaluation(len(examples), codes, Pending(lambda: cv))
+    running = start_cross_validation(examples, codes, params, {**rule_preds, **extra_preds}, workers, standalone,
+                                     cues)
+
+    def done() -> dict[str, Any]:
+        value = running.result()
+        cache.put(key, value)
+        return value
+
+    return Evaluation(len(examples), codes, Pending(done, running.cancel))

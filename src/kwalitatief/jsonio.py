@@ -66,7 +66,11 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     """Write a file so that a crash never leaves half of it behind."""
     path = Path(path)
     make_dirs(path.parent)
-    private = private_root(path) is not None
+    _write_file(path, text, private_root(path) is not None)
+
+
+def _write_file(path: Path, text: str, private: bool) -> None:
+    """:func:`atomic_write_text` into a folder that exists (``private``: it lies in ``outputs/private/``)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
@@ -104,6 +108,7 @@ def write_text_dir(folder: str | Path, texts: dict[str, str], suffix: str) -> in
     from .identifiers import contained_files
 
     folder = make_dirs(folder)
+    private = private_root(folder) is not None
     targets = contained_files(folder, list(texts), suffix)
     written = 0
     for name, text in texts.items():
@@ -113,7 +118,7 @@ def write_text_dir(folder: str | Path, texts: dict[str, str], suffix: str) -> in
                 continue
         except FileNotFoundError:
             pass
-        atomic_write_text(path, text)
+        _write_file(path, text, private)   # the folder was made above
         written += 1
     wanted = {path.name for path in targets.values()}
     for path in folder.iterdir():

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -110,6 +111,62 @@ def map_documents(fn: Callable[[T], R], items: Sequence[T], workers: int | None 
     return results
 
 
+class Pending(Generic[R]):
+    """A result being computed in the background (:func:`submit_documents`); :meth:`result` waits for it."""
+
+    def __init__(self, compute: Callable[[], R], stop: Callable[[], None] = lambda: None):
+        self._compute, self._stop = compute, stop
+        self._done = False
+        self._value: Any = None
+
+    def result(self) -> R:
+        """The result, computed once (an exception of the work is raised here, after the pool is stopped)."""
+        if not self._done:
+            try:
+                self._value = self._compute()
+            except BaseException:
+                self._stop()
+                raise
+            self._done = True
+        return self._value
+
+    def cancel(self) -> None:
+        """Stop the pool without waiting (the stage failed before it needed the results)."""
+        if not self._done:
+            self._stop()
+
+
+def submit_documents(fn: Callable[[T], R], items: Sequence[T], workers: int | None = 1,
+                     sizes: Sequence[int] | None = None, label: str | None = None) -> Pending[list[R]]:
+    """:func:`map_documents` started in the background: a pool of ``workers`` processes (forked now) works
+    through the items, grouped by ``sizes``, while this process goes on with other work; with one worker
+    the items are done here and now. Same results as :func:`map_documents`.
+
+    The stage's own process then shares the cores with the pool: worth it for work that would otherwise
+    leave a core idle (a stage's serial steps, such as training one model, while its evaluation runs).
+    """
+    from .progress import progress
+
+    items = list(items)
+    n = min(resolve_workers(workers), max(len(items), 1))
+    if n <= 1 or len(items) <= 1:
+        done = [fn(item) for item in progress(items, len(items), label or _label(fn))]
+        return Pending(lambda: done)
+    groups = balanced_groups(list(sizes) if sizes is not None else [1] * len(items), n * 4)
+    pool = ProcessPoolExecutor(max_workers=n, initializer=_init_worker, initargs=(os.getpid(),))
+    # pickled here and now: the pool's feeder thread would pickle them later, while this process may be
+    # changing objects they share (a cache filled during training)
+    futures = [pool.submit(_apply_pickled, pickle.dumps((fn, [items[i] for i in g]), pickle.HIGHEST_PROTOCOL))
+               for g in groups]
+
+    def compute() -> list[R]:
+        outputs = [future.result() for future in progress(futures, len(futures), label or _label(fn))]
+        pool.shutdown()
+        return ungroup(groups, outputs, len(items))
+
+    return Pending(compute, lambda: _stop_pool(pool))
+
+
 def _stop_pool(pool: ProcessPoolExecutor) -> None:
     """Cancel what has not started and kill the workers (the executor has no public way to stop running
     items; ``_processes`` has been its table of worker processes since Python 3.2)."""
@@ -128,6 +185,10 @@ def map_groups(fn: Callable[[tuple[Any, list[T]]], list[R]], shared: Any, items:
     outputs = map_documents(fn, [(shared, [items[i] for i in g]) for g in groups], n, executor,
                             label=label or (_label(shared) if fn is _apply_all else _label(fn)))
     return ungroup(groups, outputs, len(items))
+
+
+def _apply_pickled(job: bytes) -> list[Any]:
+    return _apply_all(pickle.loads(job))
 
 
 def _apply_all(job: tuple[Callable[[T], R], list[T]]) -> list[R]:

@@ -179,6 +179,24 @@ def _segment_job(job: tuple[dict[str, Any], dict[str, Any], dict[str, str], str,
     return segment_documents([(Extracted.from_dict(doc_dict), meta)], nlp, unit_for, batch_size, min_chars)
 
 
+def _jsonl(frags: list[dict[str, Any]], drop: tuple[str, ...] = ()) -> str:
+    """Fragments as JSON lines (:func:`jsonio.dumps`), without the keys ``drop``."""
+    from .jsonio import dumps
+
+    if drop:
+        return "".join(dumps({k: v for k, v in f.items() if k not in drop}) + "\n" for f in frags)
+    return "".join(dumps(f) + "\n" for f in frags)
+
+
+def _segment_texts_job(job: tuple[dict[str, Any], dict[str, Any], dict[str, str], str, int, int]
+                       ) -> tuple[str, str, int, int]:
+    """:func:`_segment_job` as the texts the stage keeps: (published JSON lines, JSON lines with token rows,
+    fragments, codable fragments). Made in the worker: sending a document's token rows back as Python
+    objects cost the stage's process more than writing them as JSON here."""
+    frags = _segment_job(job)
+    return (_jsonl(frags, PUBLISHED_DROP), _jsonl(frags), len(frags), sum(1 for f in frags if f.get("codable")))
+
+
 def segment_corpus(docs: list[dict[str, Any]], metas: dict[str, dict[str, Any]], settings: dict[str, Any],
                    workers: int | None = 1, cache_dir: Any = None, executor: str = "process"
                    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
@@ -243,7 +261,6 @@ def segment_entries(docs: list[dict[str, Any]], metas: dict[str, dict[str, Any]]
 
     from . import nlp as nlp_module
     from .cache import DocumentCache, dict_with, source_fingerprint
-    from .jsonio import dumps
     from .nlp import installed_model_name, load_nlp
     from .parallel import map_documents
 
@@ -259,14 +276,11 @@ def segment_entries(docs: list[dict[str, Any]], metas: dict[str, dict[str, Any]]
     def job(doc: dict[str, Any]) -> tuple:
         return doc, metas[doc["doc_id"]], unit_for, model, batch_size, min_chars
 
-    def jsonl_of(frags: list[dict[str, Any]]) -> str:
-        return "".join(dumps(f) + "\n" for f in frags)
-
     def loader(doc: dict[str, Any], key: str) -> Callable[[], str]:
         def load() -> str:
             text = tokens.get(key)
             if text is None:   # the entry was removed: segment the document again (the same result)
-                text = jsonl_of(_segment_job(job(doc)))
+                text = _jsonl(_segment_job(job(doc)))
                 tokens.put(key, text)
             return text
         return load
@@ -284,12 +298,10 @@ def segment_entries(docs: list[dict[str, Any]], metas: dict[str, dict[str, Any]]
         load_nlp(model)   # once, before the workers fork (they share it)
     jobs = [job(doc) for doc, _ in todo]
     # batches of documents balanced by length (the few long PDFs must not share one worker's batch)
-    outputs = map_documents(_segment_job, jobs, workers, executor, sizes=[len(j[0].get("text", "")) for j in jobs])
-    for (doc, key), frags in zip(todo, outputs):
-        entry = {"published": "".join(dumps({k: v for k, v in f.items() if k not in PUBLISHED_DROP}) + "\n"
-                                      for f in frags),
-                 "fragments": len(frags), "codable": sum(1 for f in frags if f.get("codable"))}
-        text = jsonl_of(frags)
+    outputs = map_documents(_segment_texts_job, jobs, workers, executor,
+                            sizes=[len(j[0].get("text", "")) for j in jobs], label="segment")
+    for (doc, key), (published, text, n_fragments, n_codable) in zip(todo, outputs):
+        entry = {"published": published, "fragments": n_fragments, "codable": n_codable}
         cache.put(key, entry)
         tokens.put(key, text)
         results[doc["doc_id"]] = Segmented(doc["doc_id"], key, **entry, load=lambda text=text: text)

@@ -85,9 +85,11 @@ class Model:
         """Classifier coding rows per fragment: the model interface of ``coding.code_fragments``."""
         return fragment_rows(self, fragments, rule_rows)
 
-    def predict(self, items: Sequence[Example], rule_hits: Sequence[set[str]] | None = None
-                ) -> list[list[Prediction]]:
-        """The codes whose probability reaches their threshold, per item (sorted by code).
+    def predict(self, items: Sequence[Example], rule_hits: Sequence[set[str]] | None = None,
+                explain: bool = True) -> list[list[Prediction]]:
+        """The codes whose probability reaches their threshold, per item (sorted by code); with ``explain``
+        each prediction names its drivers (:meth:`drivers`; cross-validation, which only counts codes, skips
+        them).
 
         With the setting ``nearest_code_ratio`` r (> 0), an item that neither reaches a threshold nor has a
         rule hit gets the one code whose score comes nearest its threshold, when that score is at least r x
@@ -103,9 +105,12 @@ class Model:
                                   key=lambda cs: (cs[1], cs[0]))
                 coded = [near] if share >= ratio else []
             preds = []
+            if coded and explain and X is not None:   # the row of a CSR matrix: a slice of its arrays
+                row = slice(X.indptr[i], X.indptr[i + 1])
+                indices, data = X.indices[row], X.data[row]
             for code in coded:
                 valence = valences[i][0] if code in self.valence_codes else None
-                features = self.drivers(X[i], code) if X is not None else []
+                features = self._drivers(indices, data, code) if explain and X is not None else []
                 preds.append(Prediction(code, round(float(probs[code][i]), 4), valence, self.thresholds[code],
                                         features))
             out.append(preds)
@@ -114,14 +119,19 @@ class Model:
     def drivers(self, row: Any, code: str, limit: int = 6) -> list[str]:
         """The features of one featurised fragment (a 1-row sparse matrix) that raised ``code``'s score most:
         lemma n-grams as they are, character n-grams as ``~gram~``, rule hits as ``regel:<code>``."""
+        return self._drivers(row.indices, row.data, code, limit)
+
+    def _drivers(self, indices: np.ndarray, data: np.ndarray, code: str, limit: int = 6) -> list[str]:
+        """:meth:`drivers` of a row given as its column indices and values (a slice of the CSR matrix's
+        arrays: taking ``X[i]`` as a matrix of its own cost scipy more than the rest of this)."""
         coef = self.estimators[code].coef_[0]
-        contributions = row.data * coef[row.indices]
+        contributions = data * coef[indices]
         order = np.argsort(-contributions, kind="stable")
         names: list[str] = []
         for j in order:
             if contributions[j] <= 0 or len(names) >= limit:
                 break
-            name = self.featurizer.feature_name(int(row.indices[j]))
+            name = self.featurizer.feature_name(int(indices[j]))
             if name.startswith(EMBEDDING_PREFIX):
                 continue                       # an embedding dimension: no word a researcher could check
             if name.startswith("~") and any(name.strip("~ ") in n for n in names):
