@@ -512,7 +512,8 @@ def main() -> None:
         cold = kwal_run(PROJECT)
         report.update(pipeline_s=cold["wall_s"], cold=cold, counts=corpus_counts())
         print_size(report["counts"])
-        print(f"whole run (kwal run, cold): {cold['wall_s']:.2f} s (CPU {cold['cpu_s']:.1f} s), peak "
+        print(f"whole run (kwal run, cold): {cold['wall_s']:.2f} s (CPU {cold['cpu_s']:.1f} s, "
+              f"CPU/wall {cold['cpu_s'] / max(cold['wall_s'], 1e-9):.2f} of {cores} cores), peak "
               f"{cold['peak_tree_mb']:.0f} MB PSS; stages (s): {cold['stages_s']}", flush=True)
         incremental_cases(report, args)
         print_incremental_cases(report)
