@@ -6,19 +6,26 @@ inputs), each also a script of its own:
    robustness -> outputs/conclusions.json;
 3. report (pipeline/report.py): the database brought up to date (the rows of changed documents) and the
    report written -> outputs/kwalitatief.db, report.html, report.md; then the leak guard.
+
+Steps 1 and 2 read the same inputs and write different outputs, so with two or more workers (params
+``workers``) the aggregate step runs in a forked process while this one checks the conclusions; the report
+step, which reads both, follows.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 
 import aggregate
 import conclusions
 import report
-from _common import run_stage, summary
+from _common import run_stage, setup, summary
 
-STEPS = (("aggregate", aggregate.main), ("conclusions", conclusions.main), ("report", report.main))
+from kwalitatief.parallel import _init_worker, _stop_pool, resolve_workers
 
 
 class _Summaries(logging.Handler):
@@ -32,17 +39,35 @@ class _Summaries(logging.Handler):
         self.lines.append(record.getMessage())
 
 
-def main() -> None:
+def _step(run: Callable[[], None]) -> tuple[list[str], float]:
+    """Run one step: the summary lines it logged and its seconds."""
     collected = _Summaries()
     logger = logging.getLogger("kwalitatief.summary")
     logger.addHandler(collected)
-    seconds = []
-    for name, step in STEPS:
-        started = time.perf_counter()
-        step()
-        seconds.append(f"{name} {time.perf_counter() - started:.1f} s")
-    logger.removeHandler(collected)
-    summary("%s [%s]", "; ".join(collected.lines), ", ".join(seconds))
+    started = time.perf_counter()
+    try:
+        run()
+    finally:
+        logger.removeHandler(collected)
+    return collected.lines, time.perf_counter() - started
+
+
+def main() -> None:
+    args, _params = setup(__doc__)
+    if resolve_workers(args.workers) > 1:
+        pool = ProcessPoolExecutor(max_workers=1, initializer=_init_worker, initargs=(os.getpid(),))
+        try:
+            counted = pool.submit(_step, aggregate.main)
+            checked = _step(conclusions.main)
+            counted_result = counted.result()
+        finally:
+            _stop_pool(pool)
+        done = [("aggregate", counted_result), ("conclusions", checked)]
+    else:
+        done = [("aggregate", _step(aggregate.main)), ("conclusions", _step(conclusions.main))]
+    done.append(("report", _step(report.main)))
+    lines = [line for _name, (step_lines, _s) in done for line in step_lines]
+    summary("%s [%s]", "; ".join(lines), ", ".join(f"{name} {s:.1f} s" for name, (_l, s) in done))
 
 
 if __name__ == "__main__":

@@ -7,22 +7,24 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 from _common import register, run_stage, setup, summary
 
 from kwalitatief import paths
-from kwalitatief.aggregate import frame_from_register
+from kwalitatief.aggregate import StudyFrame, frame_from_register
 from kwalitatief.codebook import CodebookError, load_codebook
 from kwalitatief.conclusions import (ConclusionsError, evaluate_conclusions, load_conclusions, parse_quantifiers,
                                      valence_modes)
 from kwalitatief.jsonio import read_json, read_jsonl, write_json
+from kwalitatief.parallel import Pending, submit_documents
 from kwalitatief.robustness import VARIANTS, RobustnessSettings, assess, variant_codings
 
 log = logging.getLogger("kwalitatief.conclusions")
 
 
 def main() -> None:
-    _args, params = setup(__doc__)
+    args, params = setup(__doc__)
     reg = register(params)
     settings = params.get("conclusions") or {}
     try:
@@ -45,11 +47,13 @@ def main() -> None:
     fragments = {f["fragment_id"]: f for f in rows}
     codings = list(read_jsonl(paths.CODINGS))
     frame = frame_from_register(reg, codings, rows, codebook, modes)
+    pending, configured = _start_variant_frames(params, reg, codebook, full, rows, modes, args.workers)
     min_population = int(settings.get("min_population", 5))
     results = evaluate_conclusions(claims, frame, fragments, quantifiers, min_population=min_population,
                                    evidence_max=int(settings.get("evidence_per_conclusion", 5)), study=reg.study,
                                    modes=modes)
-    variants, configured = _variant_frames(params, reg, codebook, full, rows, codings, modes)
+    computed = pending.result()
+    variants = {policy: frame if policy == configured else computed.pop(0) for policy in VARIANTS}
     assess(claims, results, frame, variants, quantifiers, min_population, reg.study, modes, robust, configured)
     write_json(paths.CONCLUSIONS, {
         "conclusions": results,
@@ -69,37 +73,41 @@ def main() -> None:
             flagged)
 
 
-def _variant_frames(params, reg, codebook, full, rows, codings, modes):
-    """The study frame of every variant's codings, and the configured merge policy."""
-    from kwalitatief.classifier.settings import settings as classify_settings
+_VARIANT_INPUTS: dict[str, Any] = {}   # set before the pool forks: its workers read it, nothing is pickled
+
+
+def _start_variant_frames(params, reg, codebook, full, rows, modes, workers) -> tuple[Pending[list[StudyFrame]], str]:
+    """Start computing the study frame of every variant's codings but the configured merge policy's (those
+    are the codings the classify stage wrote) on ``workers`` processes; and the configured policy."""
     from kwalitatief.annotated import project_annotations
+    from kwalitatief.classifier.settings import settings as classify_settings
     from kwalitatief.manual import manual_codings
-    from kwalitatief.review import apply_project
+    from kwalitatief.review import apply_project, project_decisions
 
     cfg = classify_settings(params)
     meta = read_json(paths.MODEL_DIR / "model.json")
     if "trained_codes" not in meta:
         sys.exit(f"error: {paths.MODEL_DIR / 'model.json'} has no trained_codes; rerun the classify stage (kwal run).")
     _annotations, pairs, _problems = project_annotations(".", codebook, full)
-    manual = manual_codings(pairs, codebook.code_ids)
-    rule_rows, clf_rows = list(read_jsonl(paths.CODINGS_RULE)), list(read_jsonl(paths.CODINGS_CLASSIFIER))
+    decisions = project_decisions()
 
     def reviews(rows_):
-        return apply_project(rows_, codes=codebook.code_ids, fragments=full)[0]
+        return apply_project(rows_, codes=codebook.code_ids, fragments=full, decisions=decisions)[0]
 
-    frames = {}
-    for policy in VARIANTS:
-        variant = variant_codings(policy, rule_rows, clf_rows, meta["trained_codes"], cfg["valence_from"], manual,
-                                  reviews)
-        if policy == cfg["merge_policy"] and _key(variant) != _key(codings):
-            log.warning("the codings of merge policy %s recomputed here differ from %s; rerun the classify "
-                        "stage (kwal run)", policy, paths.CODINGS)
-        frames[policy] = frame_from_register(reg, variant, rows, codebook, modes)
-    return frames, cfg["merge_policy"]
+    _VARIANT_INPUTS.update(
+        reg=reg, codebook=codebook, rows=rows, modes=modes, trained=meta["trained_codes"],
+        valence_from=cfg["valence_from"], manual=manual_codings(pairs, codebook.code_ids), reviews=reviews,
+        rule_rows=list(read_jsonl(paths.CODINGS_RULE)), clf_rows=list(read_jsonl(paths.CODINGS_CLASSIFIER)))
+    policies = [p for p in VARIANTS if p != cfg["merge_policy"]]
+    return submit_documents(_variant_frame, policies, workers, label="merge-policy variants"), cfg["merge_policy"]
 
 
-def _key(rows):
-    return sorted((r["fragment_id"], r["code"], r.get("valence") or "") for r in rows)
+def _variant_frame(policy: str) -> StudyFrame:
+    """The study frame of one variant's codings (:func:`kwalitatief.robustness.variant_codings`)."""
+    v = _VARIANT_INPUTS
+    codings = variant_codings(policy, v["rule_rows"], v["clf_rows"], v["trained"], v["valence_from"], v["manual"],
+                              v["reviews"])
+    return frame_from_register(v["reg"], codings, v["rows"], v["codebook"], v["modes"])
 
 
 if __name__ == "__main__":

@@ -134,3 +134,30 @@ def test_the_configured_variant_is_exactly_the_codings_the_classify_stage_wrote(
         return sorted((r["fragment_id"], r["code"], r.get("valence") or "") for r in rows)
 
     assert key(variant) == key(read_jsonl(paths.CODINGS))
+
+
+def test_the_analyse_stage_writes_the_same_files_with_one_worker_and_with_two(tmp_path):
+    """With two workers the aggregate step and the merge-policy variants run in forked processes: the
+    aggregates, conclusions and report must be those of the serial run (and of `kwal run`'s)."""
+    import shutil
+    import subprocess
+    import sys
+
+    if not (OUT / "conclusions.json").exists():
+        pytest.skip("no outputs/conclusions.json yet: run `kwal run` first")
+    results = {}
+    for workers in (1, 2):
+        project = tmp_path / f"w{workers}"
+        project.mkdir()
+        for name in ("study.yaml", "params.yaml", "corpus", "codebook"):
+            (shutil.copytree if (ROOT / name).is_dir() else shutil.copy)(ROOT / name, project / name)
+        shutil.copytree(OUT, project / "outputs", ignore=shutil.ignore_patterns("cache", "kwalitatief.db"))
+        done = subprocess.run([sys.executable, str(ROOT / "pipeline" / "analyse.py"), "--workers", str(workers)],
+                              cwd=project, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+        out = project / "outputs"
+        results[workers] = {p.relative_to(out).as_posix(): p.read_bytes()
+                            for p in [out / "conclusions.json", out / "aggregates.xlsx", out / "report.md",
+                                      *sorted((out / "aggregates").iterdir())]}
+    assert results[1] == results[2]
+    assert results[2]["conclusions.json"] == (OUT / "conclusions.json").read_bytes()

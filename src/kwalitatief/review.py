@@ -330,14 +330,27 @@ def apply_decisions(merged_codings: Iterable[dict[str, Any]], fragments: Sequenc
 
 
 def apply_project(merged_codings: Iterable[dict[str, Any]], root: str | Path = ".",
-                  codes: Iterable[str] | None = None, fragments: Sequence[dict[str, Any]] | None = None
+                  codes: Iterable[str] | None = None, fragments: Sequence[dict[str, Any]] | None = None,
+                  decisions: tuple[list[Decision], list[dict[str, Any]]] | None = None
                   ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """What the classify stage calls: read the project's decisions (and fragments, unless given) and apply them."""
+    """What the classify stage calls: read the project's decisions (unless given, as
+    :func:`project_decisions` returns them) and fragments (unless given) and apply them."""
     from . import paths
     from .jsonio import read_jsonl
 
+    root = Path(root)
+    found, problems = decisions if decisions is not None else project_decisions(root)
+    if fragments is None:
+        fragments = list(read_jsonl(root / paths.FRAGMENTS, drop=("tokens", "sents")))
+    rows, apply_problems = apply_decisions(merged_codings, fragments, found, codes, str(paths.REVIEWS))
+    return rows, problems + apply_problems
+
+
+def project_decisions(root: str | Path = ".") -> tuple[list[Decision], list[dict[str, Any]]]:
+    """The project's review decisions (``codebook/reviews.jsonl``) and the problems of reading them."""
     from dataclasses import replace
 
+    from . import paths
     from .keyscan import project_redactor
 
     root = Path(root)
@@ -346,10 +359,7 @@ def apply_project(merged_codings: Iterable[dict[str, Any]], root: str | Path = "
     redactor = project_redactor(root)
     decisions, problems = read_decisions(root / paths.REVIEWS, redactor.redact)
     decisions = [replace(d, text=redactor.redact(d.text, d.fragment_id.rsplit("-", 1)[0])) for d in decisions]
-    if fragments is None:
-        fragments = list(read_jsonl(root / paths.FRAGMENTS, drop=("tokens", "sents")))
-    rows, apply_problems = apply_decisions(merged_codings, fragments, decisions, codes, str(paths.REVIEWS))
-    return rows, problems + apply_problems
+    return decisions, problems
 
 
 def training_labels(path: str | Path, fragments: Sequence[dict[str, Any]]) -> list[Any]:
