@@ -345,3 +345,32 @@ def test_a_model_file_that_no_longer_loads_is_scanned_as_raw_strings(tmp_path):
     index = KeyIndex([{"tag": "[PERSOON-1]", "original": "Sietske Hoekstra", "doc_id": "d1"}])
     leaks = scan_paths(index, [stale])
     assert [leak.tag for leak in leaks] == ["[PERSOON-1]"]
+
+
+def test_which_key_words_are_dutch_is_looked_up_once_per_key(tmp_path: Path, monkeypatch) -> None:
+    """A rerun that changed nothing does not read spaCy's lemma tables again; another key does, and the
+    guard still spares the Dutch words of the key that the lookup found."""
+    import kwalitatief.keyscan as keyscan
+
+    calls: list[list[str]] = []
+    real = keyscan.dutch_words
+
+    def counted(candidates):
+        words = sorted(candidates)
+        calls.append(words)
+        return real(words)
+
+    monkeypatch.setattr(keyscan, "dutch_words", counted)
+    key = tmp_path / "outputs/private/pseudonym_key.csv"
+    key.parent.mkdir(parents=True)
+    key.write_text("tag,original,doc_id\n[PERSOON-1],Bakker,int_1\n", encoding="utf-8")
+    report = tmp_path / "outputs/report.md"
+    report.write_text("de bakker zei het\n", encoding="utf-8")   # the word, not the name: no leak
+    assert guard(tmp_path) == 1 and guard(tmp_path) == 1
+    assert calls == [["bakker"]]
+    key.write_text("tag,original,doc_id\n[PERSOON-1],Bakker,int_1\n[PERSOON-2],Visser,int_1\n", encoding="utf-8")
+    assert guard(tmp_path) == 2
+    assert calls == [["bakker"], ["bakker", "visser"]]
+    report.write_text("toen zei Bakker het\n", encoding="utf-8")   # the name, capitalised, mid-sentence
+    with pytest.raises(LeakError):
+        guard(tmp_path)

@@ -21,7 +21,7 @@ characters in any case.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,16 +116,18 @@ class KeyIndex:
     """The originals of a key (rows with tag, original, doc_id), searchable in one pass over a text.
 
     ``strict`` (for redaction) looks for every original of two or more characters in any case;
-    otherwise the two exceptions of the module docstring apply (for the leak guard).
+    otherwise the two exceptions of the module docstring apply (for the leak guard), with ``words``
+    (default :func:`dutch_words`) telling which of the originals' words are Dutch words.
     """
 
-    def __init__(self, rows: Iterable[dict[str, str]], strict: bool = False):
+    def __init__(self, rows: Iterable[dict[str, str]], strict: bool = False,
+                 words: Callable[[Iterable[str]], set[str]] | None = None):
         self._tags: dict[str, dict[str | None, str]] = {}   # normalised original -> doc_id (None: any) -> tag
         self._exact: dict[str, str] = {}                    # lowered -> original as written (case-sensitive)
         for tag, original, doc_id in ([r["tag"], r["original"], r.get("doc_id") or None] for r in rows):
             self._add(_normalise(original), tag, doc_id)
         self._automaton = ahocorasick.Automaton()
-        dutch = set() if strict else dutch_words(w.lower() for o in self._tags for w in o.split())
+        dutch = set() if strict else (words or dutch_words)(w.lower() for o in self._tags for w in o.split())
         for original in self._tags:
             if _significant(original) < (2 if strict else MIN_CHARS):
                 continue

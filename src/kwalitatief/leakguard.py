@@ -19,6 +19,7 @@ doubt (another key, other guard code, a file changed behind the record's back) m
 from __future__ import annotations
 
 import html
+import os
 import sqlite3
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -31,6 +32,7 @@ from .keyscan import KeyIndex, read_key
 
 CONTEXT = 30
 CLEAN_RECORD = paths.PRIVATE / "leakguard_clean.json"   # files found clean: size, modification time, SHA-256
+WORDS_RECORD = paths.PRIVATE / "leakguard_words.json"   # which of the key's words are Dutch words (they are names)
 MAX_REPORTED = 20
 
 
@@ -229,32 +231,50 @@ def scan_paths(index: KeyIndex, targets: Iterable[Path], clean: dict[str, list[A
     seen: dict[str, list[Any]] = {}
     updated = {Path(c.path).resolve(): c for c in changes}
     for target in targets:
-        files = sorted(p for p in target.rglob("*") if p.is_file()) if target.is_dir() else [target]
-        for file in files:
-            stat = file.stat()
+        for name, stat in _files(target):
             fingerprint: list[Any] = [stat.st_size, stat.st_mtime_ns]
-            before = (clean or {}).get(str(file))
+            before = (clean or {}).get(name)
             if before is not None and before[:2] == fingerprint:
-                seen[str(file)] = before
+                seen[name] = before
                 continue
+            file = Path(name)
             change = updated.get(file.resolve())
             if change is not None and (before is None or before[:2] != change.before):
                 change = None   # not clean before the update (or not known to be): every row
             database = file.suffix in DATABASES
             sha = None if database else _sha256(file)
             if before is not None and sha is not None and before[0] == stat.st_size and before[2:] == [sha]:
-                seen[str(file)] = [*fingerprint, sha]   # the same bytes, written again
+                seen[name] = [*fingerprint, sha]   # the same bytes, written again
                 continue
             found = [leak for where, texts in _file_texts(file, index, change)
                      # one scan over all values of a column or field; a separator that is no word character
                      for leak in scan_text(index, where, "\n\u241e\n".join(texts))]
             if not found:
-                seen[str(file)] = [*fingerprint, sha] if sha is not None else fingerprint
+                seen[name] = [*fingerprint, sha] if sha is not None else fingerprint
             leaks += found
     if clean is not None:
         clean.clear()
         clean.update(seen)
     return leaks
+
+
+def _files(target: Path) -> list[tuple[str, os.stat_result]]:
+    """The files in ``target`` (itself if it is a file; folders recursively, not following links to
+    folders) in path order, each as ``str(path)`` with its ``stat`` (one system call a file: the outputs
+    hold thousands)."""
+    if not target.is_dir():
+        return [(str(target), target.stat())]
+    found: list[tuple[list[str], str, os.stat_result]] = []
+    stack = [str(target)]
+    while stack:
+        with os.scandir(stack.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                elif entry.is_file():
+                    found.append((entry.path.split(os.sep), entry.path, entry.stat()))
+    found.sort(key=lambda item: item[0])
+    return [(path, stat) for _parts, path, stat in found]
 
 
 def public_outputs(root: str | Path = ".") -> list[Path]:
@@ -267,8 +287,44 @@ def public_outputs(root: str | Path = ".") -> list[Path]:
 
 
 def key_index(root: str | Path = ".") -> KeyIndex:
-    """The leak guard's index of the run's key (outputs/private/pseudonym_key.csv)."""
-    return KeyIndex(read_key(Path(root) / paths.PSEUDONYM_KEY))
+    """The leak guard's index of the run's key (outputs/private/pseudonym_key.csv). Which of the key's
+    words are Dutch words (:func:`kwalitatief.keyscan.dutch_words`, which reads spaCy's lemma tables) is
+    kept in outputs/private/ for the same words and word lists, so that a run that changed nothing does
+    not read the tables again."""
+    root = Path(root)
+
+    def words(candidates: Iterable[str]) -> set[str]:
+        return _recorded_dutch_words(root / WORDS_RECORD, candidates)
+
+    return KeyIndex(read_key(root / paths.PSEUDONYM_KEY), words=words)
+
+
+def _recorded_dutch_words(record_path: Path, candidates: Iterable[str]) -> set[str]:
+    """:func:`kwalitatief.keyscan.dutch_words`, or its answer for the same candidates recorded earlier."""
+    import hashlib
+    from importlib.metadata import PackageNotFoundError, version
+
+    from .jsonio import atomic_write_text, dumps, loads
+    from .keyscan import dutch_words
+
+    wanted = sorted({c.lower() for c in candidates})
+    lists = []
+    for package in ("deduce", "spacy-lookups-data"):
+        try:
+            lists.append(f"{package} {version(package)}")
+        except PackageNotFoundError:
+            lists.append(f"{package} -")
+    record_id = hashlib.sha256("\n".join([*lists, *wanted]).encode("utf-8")).hexdigest()
+    try:
+        record = loads(record_path.read_bytes())
+        if isinstance(record, dict) and record.get("id") == record_id and isinstance(record.get("words"), list):
+            return set(record["words"])
+    except (OSError, ValueError):
+        pass
+    found = dutch_words(wanted)
+    if record_path.parent.exists():
+        atomic_write_text(record_path, dumps({"id": record_id, "words": sorted(found)}) + "\n")
+    return found
 
 
 def _record_id(root: Path) -> str:

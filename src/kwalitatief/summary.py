@@ -12,10 +12,11 @@ def summarise_outputs(outputs: Path = OUTPUTS) -> str:
     lines = ["", "Outputs:"]
     db_path = outputs / DATABASE.name
     if db_path.exists():
-        import sqlite_utils
+        import sqlite3   # not sqlite_utils: it imports pandas (a second of every `kwal run`)
 
-        db = sqlite_utils.Database(db_path)
-        tables = set(db.table_names())
+        db = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
+        tables = {row[0] for row in db.execute("select name from sqlite_master where type = 'table'")}
+
         def count(sql: str) -> int:
             return db.execute(sql).fetchone()[0]
         if "documents" in tables:
@@ -44,6 +45,7 @@ def summarise_outputs(outputs: Path = OUTPUTS) -> str:
             failed = db.execute("select doc_id, error from documents where status = 'error'").fetchall()
             for doc_id, message in failed:
                 lines.append(f"  not processed: {doc_id}: {message}")
+        db.close()
     for name in ("report.html", "report.md", "metrics.json"):
         if (outputs / name).exists():
             lines.append(f"  {outputs / name}")
