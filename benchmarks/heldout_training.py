@@ -46,7 +46,8 @@ def main() -> None:
     nlp = load_nlp((params.get("nlp") or {}).get("model", "nl_core_news_sm"))
     texts, _ = load_training_texts(ROOT / cfg["training_dir"], codebook.code_ids, codebook.valenced_codes)
     hits = {fid: set(p) for fid, p in project.rule_preds.items()} | project.standalone_hits
-    shown = ("cue_features", "cue_weight", "cue_pairs", "standalone_weight", "threshold_method", "nearest_code_ratio")
+    shown = ("cue_features", "cue_weight", "cue_pairs", "standalone_weight", "threshold_method", "nearest_code_ratio",
+             "threshold_shrinkage")
     report = {"settings": {k: cfg[k] for k in shown},
               "held_out": {}}
     for name in args.files:

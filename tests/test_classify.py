@@ -109,6 +109,49 @@ def test_thresholds_decide_which_codes_are_given():
     assert all(any(p.code == code for p in preds) for preds in model.predict(examples))
 
 
+def test_threshold_shrinkage_moves_a_code_with_few_examples_toward_the_pooled_threshold(tmp_path):
+    """classify.threshold_shrinkage k: a code's threshold moves toward the pooled one by k / (n + k) of the
+    way, n its positive examples, so the rare code moves most; the model records its own and the pooled one."""
+    examples = synthetic_examples(n=90, rare=9)
+    params = {"classify": {**PARAMS["classify"], "threshold_method": "balanced"}}
+    plain, _ = train(examples, CODES, params, "cb1")
+    k = 20
+    shrunk, _ = train(examples, CODES, {"classify": {**params["classify"], "threshold_shrinkage": k}}, "cb1")
+    rare, common = "knelpunt.status", "doel.samenwerking_regio"
+    cv = shrunk.threshold_cv
+    pooled = cv[rare]["pooled"]
+    assert 0 < pooled < 1 and {c["pooled"] for c in cv.values()} == {pooled}
+    moved = {}
+    for code in (rare, common):
+        own, n = plain.thresholds[code], cv[code]["positives"]
+        assert cv[code]["chosen"] == own and shrunk.thresholds[code] == cv[code]["threshold"]
+        assert own != pooled, "the test needs a code whose own threshold differs from the pooled one"
+        assert shrunk.thresholds[code] == pytest.approx(own + k / (n + k) * (pooled - own), abs=1e-4)
+        moved[code] = (shrunk.thresholds[code] - own) / (pooled - own)
+    assert cv[rare]["positives"] < cv[common]["positives"]
+    assert moved[rare] > moved[common] > 0
+    assert shrunk.version != plain.version and shrunk.settings["threshold_shrinkage"] == k
+    save_model(shrunk, tmp_path / "shrunk")
+    assert json.loads((tmp_path / "shrunk/model.json").read_text())["threshold_cv"][rare]["pooled"] == pooled
+
+    # off (0) is the model as before the setting existed: same settings, same version, same bytes
+    off, _ = train(examples, CODES, {"classify": {**params["classify"], "threshold_shrinkage": 0}}, "cb1")
+    assert "threshold_shrinkage" not in off.settings and off.version == plain.version
+    assert off.threshold_cv == plain.threshold_cv and "pooled" not in off.threshold_cv[rare]
+    save_model(off, tmp_path / "off")
+    save_model(plain, tmp_path / "plain")
+    for name in ("model.joblib", "model.json"):
+        assert (tmp_path / "off" / name).read_bytes() == (tmp_path / "plain" / name).read_bytes()
+
+
+@pytest.mark.parametrize("value", [-1, True, "veel"])
+def test_threshold_shrinkage_must_be_a_number_from_zero(value):
+    from kwalitatief.classifier.settings import ClassifyError
+
+    with pytest.raises(ClassifyError, match="threshold_shrinkage"):
+        train(synthetic_examples(), CODES, {"classify": {**PARAMS["classify"], "threshold_shrinkage": value}}, "cb1")
+
+
 def test_opinie_codings_carry_a_valence_and_others_none():
     examples = synthetic_examples()
     for i, ex in enumerate(examples):       # give the valence model two classes to learn

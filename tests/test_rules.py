@@ -162,3 +162,39 @@ def test_raw_spacy_patterns_are_matched_too(tmp_path):
     rows = code_texts(["Het experiment in de regio was waardevol."], codebook, nlp)[0]
     assert [(r["code"], r["valence"], r["evidence"]) for r in rows] == [
         ("opinie.proeftuin", "positief", "experiment in de regio … waardevol (+)")]
+
+
+@pytest.mark.parametrize("text, valence", [
+    ("De provincie dacht niet mee, wat ik eerlijk gezegd zwak vond.", "negatief"),      # negation: ignore
+    ("Het provinciebestuur hield de boot af, wat ik teleurstellend vond.", "negatief"),  # provincie*
+    ("Gedeputeerde Staten stelden zich erg terughoudend op.", "negatief"),              # role word + lexicon
+    ("De provincie maakt zich sterk voor de kleine gemeenten, en dat waardeer ik.", "positief"),
+    ("De provincie is voor ons een onmisbare gesprekspartner.", "positief"),
+])
+def test_an_oordeel_about_the_provincies_role_in_other_words(coder, text, valence):
+    """The rol_provincie topic: the provincie and its bodies (provincie*, gedeputeerde*), its role in
+    everyday words, and a negated role word (``dacht niet mee``) is still an oordeel about that role."""
+    assert coder(text)["opinie.rol_provincie"]["valence"] == valence, coder(text)
+
+
+def test_the_provincie_named_without_an_oordeel_is_no_rol_provincie(coder):
+    assert "opinie.rol_provincie" not in coder("De provincie stelde een regioprofiel op.")
+    assert "opinie.rol_provincie" not in coder("Het convenant met de provincie vond ik teleurstellend.")
+
+
+@pytest.mark.parametrize("text", [
+    "De subsidieregelingen van rijk en gemeenten staan los van elkaar.",
+    "Elke geldgever hanteert zijn eigen aanvraagrondes en tijdpad.",
+    "Bij de fondsen en de gemeente is het ieder voor zich met hun budgetten.",
+    "De budgetten van provincie en rijk lopen niet synchroon.",
+])
+def test_geldstromen_that_do_not_fit_in_everyday_words(coder, text):
+    """The @nietafgestemd family: each on its own, apart, not in step -- with a money term it is
+    knelpunt.geldstromen; without one it is not."""
+    assert "knelpunt.geldstromen" in coder(text), coder(text)
+
+
+def test_working_apart_without_money_is_no_geldstromen(coder):
+    assert "knelpunt.geldstromen" not in coder("De samenwerking tussen de instellingen loopt los van elkaar.")
+    assert "knelpunt.geldstromen" not in coder(
+        "De subsidieregelingen van rijk en gemeenten stonden los van elkaar, maar dat is inmiddels rechtgezet.")

@@ -24,6 +24,7 @@ DEFAULTS: dict[str, Any] = {
     "threshold_groups": "random",  # random | document: inner folds that keep a document together
     "nearest_code_ratio": 0.0,  # > 0: a fragment nothing codes gets its nearest code when score >= this x threshold
     "threshold_method": "f1",   # f1 | balanced: the threshold where precision = recall (thresholds.py)
+    "threshold_shrinkage": 0,   # k > 0: thresholds shrunk toward the pooled one, weight k / (positives + k)
     "lexical": False,           # compound parts and joined separable verbs as extra lemma tokens (lexical.py)
     "cue_features": False,      # the codebook's cue sets as indicator features, negated or not (cues.py)
     "cue_weight": 0.3,          # value of a cue-family feature
@@ -66,6 +67,11 @@ def settings(params: dict[str, Any] | None) -> dict[str, Any]:
     ratio = merged["nearest_code_ratio"]
     if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 <= ratio <= 1:
         raise ClassifyError(f"params.yaml classify.nearest_code_ratio: {ratio!r} must be a number from 0 (off) to 1.")
+    shrinkage = merged["threshold_shrinkage"]
+    if isinstance(shrinkage, bool) or not isinstance(shrinkage, (int, float)) or shrinkage < 0:
+        raise ClassifyError(f"params.yaml classify.threshold_shrinkage: {shrinkage!r} must be a number, 0 (off) or "
+                            "more (the number of positive examples at which a code's own threshold and the "
+                            "pooled one weigh equally).")
     if merged["embedding"] not in EMBEDDINGS:
         raise ClassifyError(f"params.yaml classify.embedding: '{merged['embedding']}' is not one of "
                             f"{', '.join(EMBEDDINGS)}.")

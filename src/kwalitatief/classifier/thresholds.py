@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 
@@ -31,3 +33,24 @@ def choose_threshold(y: np.ndarray, scores: np.ndarray, method: str = "f1") -> t
         gap = [abs(int((scores >= t).sum()) - positives) for t in grid[:best + 1]]
         best = min(range(best + 1), key=lambda i: (gap[i], -grid[i]))
     return float(grid[best]), float(f1[best])
+
+
+def pooled_threshold(outcomes: Sequence[tuple[np.ndarray, np.ndarray]], method: str = "f1") -> float:
+    """The threshold :func:`choose_threshold` gives on the out-of-fold scores of every code together
+    (``outcomes``: one ``(y, scores)`` pair per code): what the codes as a population say."""
+    y = np.concatenate([o[0] for o in outcomes])
+    scores = np.concatenate([o[1] for o in outcomes])
+    return choose_threshold(y, scores, method)[0]
+
+
+def shrink_threshold(threshold: float, pooled: float, positives: int, k: float) -> float:
+    """A code's threshold shrunk toward the pooled one with weight ``k / (positives + k)``.
+
+    Empirical-Bayes style: a threshold chosen on the out-of-fold scores of a few positives is noisy, so a
+    code with few training examples leans on the pooled threshold and one with many keeps its own.
+    ``k`` 0 leaves the threshold as it is.
+    """
+    if k <= 0:
+        return threshold
+    weight = k / (max(int(positives), 0) + k)
+    return round(float(weight * pooled + (1 - weight) * threshold), 4)

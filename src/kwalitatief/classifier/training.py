@@ -13,7 +13,7 @@ from .examples import Example, is_standalone, training_data_hash
 from .features import Featurizer
 from .model import Model, model_version
 from .settings import VALENCES, problem, settings
-from .thresholds import choose_threshold
+from .thresholds import choose_threshold, pooled_threshold, shrink_threshold
 
 
 def _logreg(cfg: dict[str, Any]):
@@ -48,6 +48,7 @@ def train(examples: Sequence[Example], codes: Sequence[str], params: dict[str, A
     thresholds: dict[str, float] = {}
     threshold_cv: dict[str, dict[str, float]] = {}
     fallback: dict[str, str] = {}
+    outcomes: dict[str, tuple[np.ndarray, np.ndarray]] = {}   # code -> (y, out-of-fold scores)
     min_examples = int(cfg["min_examples"])
     weights = np.array([float(cfg["standalone_weight"]) if is_standalone(e) else 1.0 for e in examples])
     X = None
@@ -72,11 +73,13 @@ def train(examples: Sequence[Example], codes: Sequence[str], params: dict[str, A
             for tr, te in threshold_splits(y, [examples[i] for i in idx], folds, cfg):
                 oof[te] = _logreg(cfg).fit(Xc[tr], y[tr], sample_weight=wc[tr]).predict_proba(Xc[te])[:, 1]
             threshold, f1 = choose_threshold(y, oof, cfg["threshold_method"])
+            outcomes[code] = (y, oof)
         else:  # threshold_folds 0: the plain 0.5 (used for the cheaper learning-curve points)
             threshold, f1 = 0.5, float("nan")
         thresholds[code] = threshold
         threshold_cv[code] = {"threshold": threshold, "f1": round(f1, 4), "positives": n_pos, "negatives": n_neg}
         estimators[code] = _logreg(cfg).fit(Xc, y, sample_weight=wc)
+    shrink_thresholds(thresholds, threshold_cv, outcomes, cfg)
     valence_estimator, valence_fallback = _train_valence(examples, X, cfg, problems)
     model = Model(featurizer, estimators, thresholds, valence_estimator, valence_fallback, list(codes), fallback,
                   codebook_version, training_data_hash(examples), model_settings(cfg), n_examples=len(examples),
@@ -84,6 +87,22 @@ def train(examples: Sequence[Example], codes: Sequence[str], params: dict[str, A
                   valence_codes=tuple(sorted({c for e in examples for c in e.valences})))
     model.version = model_version(model)
     return model, problems
+
+
+def shrink_thresholds(thresholds: dict[str, float], threshold_cv: dict[str, dict[str, Any]],
+                      outcomes: dict[str, tuple[np.ndarray, np.ndarray]], cfg: dict[str, Any]) -> None:
+    """``classify.threshold_shrinkage`` k > 0: each cross-validated threshold (in place) shrunk toward the
+    threshold chosen on every code's out-of-fold scores pooled, with weight k / (n + k) for a code with n
+    positive training examples (thresholds.shrink_threshold). ``threshold_cv`` then also records the code's
+    own threshold (``chosen``) and the pooled one."""
+    k = float(cfg["threshold_shrinkage"])
+    if k <= 0 or not outcomes:
+        return
+    pooled = pooled_threshold([outcomes[c] for c in sorted(outcomes)], cfg["threshold_method"])
+    for code in sorted(outcomes):
+        cv = threshold_cv[code]
+        thresholds[code] = shrink_threshold(cv["threshold"], pooled, int(cv["positives"]), k)
+        threshold_cv[code] = {**cv, "chosen": cv["threshold"], "pooled": pooled, "threshold": thresholds[code]}
 
 
 def _train_valence(examples: Sequence[Example], X: Any, cfg: dict[str, Any],
@@ -115,6 +134,8 @@ def model_settings(cfg: dict[str, Any]) -> dict[str, Any]:
             "rule_weight", "threshold_folds", "threshold_groups", "threshold_method", "standalone_weight", "lexical",
             "cue_features", "cue_weight", "cue_pairs", "nearest_code_ratio", "embedding", "embedding_weight")
     out = {k: cfg[k] for k in keys}
+    if float(cfg["threshold_shrinkage"]) > 0:   # off: the settings (and so the model's bytes) as before it existed
+        out["threshold_shrinkage"] = cfg["threshold_shrinkage"]
     if cfg["embedding"] != "none":    # the vectors depend on the encoder package's weights
         from .embedding import package_version
 
