@@ -160,13 +160,6 @@ def _make_lines(textpage: Any, text: str, pieces: list[str], charbox: Any, numbe
         if x0 >= width:  # outside the page: nobody sees it
             continue
         x2, b2, x3, t2 = charbox(last)
-        # wider than its letters need: a gap of several ems may part two blocks side by side on one baseline
-        if x3 - x0 > 0.45 * (t0 - b0) * len(content) and " " in raw.strip():
-            parts = _split_wide_gaps(raw, start, charbox, WIDE_GAP * (t0 - b0))
-            if len(parts) > 1:
-                pieces[k:k + 1] = parts
-                offset, k = start, k - 1
-                continue
         middle = (first + last) >> 1
         while middle < last and text[middle] in " \ufffe\x02":  # a space has no font of its own
             middle += 1
@@ -188,6 +181,13 @@ def _make_lines(textpage: Any, text: str, pieces: list[str], charbox: Any, numbe
         if size < 3:  # the size is set by scaling the text matrix, not in the font
             function("FPDFText_GetMatrix")(raw_page, middle, ctypes.byref(matrix))
             size *= (matrix.c ** 2 + matrix.d ** 2) ** 0.5 or 1.0
+        # wider than its letters (0.4 em each) need by a gap that may part two blocks on one baseline
+        if x3 - x0 - WIDE_GAP * (t0 - b0) > 0.4 * size * len(content) and " " in raw.strip():
+            parts = _split_wide_gaps(raw, start, charbox, WIDE_GAP * (t0 - b0))
+            if len(parts) > 1:
+                pieces[k:k + 1] = parts
+                offset, k = start, k - 1
+                continue
         append_line(Line(number, x0 if x0 < x2 else x2, x1 if x1 > x3 else x3, b0, t0 if t0 > t2 else t2,
                          round(size or (t0 - b0), 1), content, first=first, last=last))
         append_middle(middle)
@@ -206,8 +206,8 @@ def _split_wide_gaps(raw: str, start: int, charbox: Any, wide: float) -> list[st
         before, after = match.start() - 1, match.end()
         if before < 0 or after >= len(raw) or raw[before] == "\ufffe":
             continue
-        if (_letters(raw[cut:before + 1]) >= 8 and _letters(raw[after:]) >= 8
-                and charbox(start + after)[0] - charbox(start + before)[2] > wide):
+        if (charbox(start + after)[0] - charbox(start + before)[2] > wide
+                and _letters(raw[cut:before + 1]) >= 8 and _letters(raw[after:]) >= 8):
             parts.append(raw[cut:match.start()])
             cut = match.start()
     if parts:
