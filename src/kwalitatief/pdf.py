@@ -360,7 +360,7 @@ def _join_same_baseline(lines: list[Line]) -> list[Line]:
         prev = out[-1] if out else None
         gap = line.x0 - prev.x1 if prev is not None else 0.0
         if (prev is not None and abs(prev.bottom - line.bottom) < 0.3 * max(prev.height, 1)
-                and -0.3 * max(prev.size, 1) <= gap < 2 * max(prev.size, 1)):
+                and -0.5 * max(prev.size, 1) <= gap < 2 * max(prev.size, 1)):
             prev.text = f"{prev.text}{' ' if gap > 0.1 * prev.size else ''}{line.text}"
             prev.x1, prev.top, prev.last = line.x1, max(prev.top, line.top), line.last
         else:

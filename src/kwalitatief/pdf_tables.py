@@ -226,13 +226,16 @@ def tables(page: Any, chars: tuple[str, Any], rotation: int, bounds: Box, height
 
 
 def _text_outside_cells(cells: list[Box], bbox: Box, near: list[Line], height: float) -> bool:
-    """Whether a line's centre lies in the table's box (top-down coordinates, as ``cells``) but in none of its
-    cells: the table's rows would lose that text."""
+    """Whether a line in the table's box (top-down coordinates, as ``cells``) reaches beyond the cells of its
+    row, or lies in none: the table's rows would lose that text (PDFium joins a row's cells on one baseline
+    into one line, so a line is judged by its ends, not its centre)."""
     x0, top, x1, bottom = bbox
     for line in near:
         cx, cy = (line.x0 + line.x1) / 2, height - (line.bottom + line.top) / 2
-        if x0 - 1 <= cx <= x1 + 1 and top - 1 <= cy <= bottom + 1 and not any(
-                c[0] - 1 <= cx <= c[2] + 1 and c[1] - 1 <= cy <= c[3] + 1 for c in cells):
+        if not (x0 - 1 <= cx <= x1 + 1 and top - 1 <= cy <= bottom + 1):
+            continue
+        row = [c for c in cells if c[1] - 1 <= cy <= c[3] + 1]
+        if not row or line.x0 < min(c[0] for c in row) - 1 or line.x1 > max(c[2] for c in row) + 1:
             return True
     return False
 
