@@ -181,8 +181,10 @@ def _make_lines(textpage: Any, text: str, pieces: list[str], charbox: Any, numbe
         if size < 3:  # the size is set by scaling the text matrix, not in the font
             function("FPDFText_GetMatrix")(raw_page, middle, ctypes.byref(matrix))
             size *= (matrix.c ** 2 + matrix.d ** 2) ** 0.5 or 1.0
-        # wider than its letters (0.4 em each) need by a gap that may part two blocks on one baseline
-        if x3 - x0 - WIDE_GAP * (t0 - b0) > 0.4 * size * len(content) and " " in raw.strip():
+        # wider than its letters (0.4 em each, or as wide as its narrower end: CJK) need by a gap that may
+        # part two blocks on one baseline
+        letter = max(0.4 * size, min(x1 - x0, x3 - x2))
+        if x3 - x0 - WIDE_GAP * (t0 - b0) > letter * len(content) and " " in raw.strip():
             parts = _split_wide_gaps(raw, start, charbox, WIDE_GAP * (t0 - b0))
             if len(parts) > 1:
                 pieces[k:k + 1] = parts
