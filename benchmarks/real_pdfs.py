@@ -15,7 +15,7 @@ for any number. Per file it prints:
 - **leaks**: running header/footer lines and page numbers left in the extracted text. Where they stand is
   read with pdfminer (through pdfplumber), independent of PDFium: a running line counts as often as it is
   extracted beyond the times the page bodies hold the same text (a chapter title equal to its running
-  head is body text), a bare number only if that number stands in the top or bottom 8 % of its page (an
+  head is body text, also where it runs over two lines: a cover's title), a bare number only if that number stands in the top or bottom 8 % of its page (an
   axis label of a chart is not a page number). Reference units that are part of a band line repeating
   on two or more pages (a printer's slug split by the engines) are running text, not counted as units;
 - **paras**: where ``name.para.txt`` exists (paragraphs both engines of ``--make-references`` set apart
@@ -140,9 +140,10 @@ def score(reference: list[str], running: list[str], paragraphs: list[str], pages
     transitions = list(zip(positions, positions[1:]))
     in_order = sum(a is not None and b is not None and rank[b] == rank[a] + 1 for a, b in transitions)
     leaks = 0
+    body = "".join(where.body) if where is not None else ""  # a title over two lines is body text too
     for pattern in _patterns(running):
         extracted = sum(len(pattern.findall(b)) for b in blocks)
-        in_body = sum(len(pattern.findall(line)) for line in where.body) if where is not None else 0
+        in_body = len(pattern.findall(body))
         leaks += max(0, extracted - in_body)
     pages = pages or [0] * len(paragraphs)
     for paragraph, page in zip(paragraphs, pages):

@@ -150,6 +150,11 @@ def test_leaks_are_folios_and_running_lines_where_they_stand() -> None:
                            [1, 1, 1, 2, 2, 2], where).leaks == 2  # and the head repeated beyond the title
     # a printer's slug split by the engines is running text, not a reference unit to find
     assert real_pdfs.score(reference + ["01/02/2026 10:37"], running, paragraphs, [1] * 5, where).units == 2
+    # a cover's title equal to the running head, set over two lines, is body text too
+    cover = real_pdfs.Layout(band_numbers={}, body=[real_pdfs.norm("Hoofdstuk 3 Samenwerking"),
+                                                    real_pdfs.norm("in de regio")], running=[])
+    assert real_pdfs.score(reference, running, ["Hoofdstuk 3 Samenwerking in de regio"] + reference,
+                           [1, 1, 1], cover).leaks == 0
 
 
 def _place(document: pdfium.PdfDocument, page: pdfium.PdfPage, text: str, x: float, y: float, grey: int = 0) -> None:

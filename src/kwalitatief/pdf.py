@@ -24,6 +24,7 @@ from .document import Block, Extracted, ExtractionError, ends_sentence
 
 SCANNED = "scanned, no text layer; run OCR (e.g. ocrmypdf) first and replace the file"
 BAND, WIDE_BAND = 0.08, 0.15  # shares of the page height at the top and bottom (see _band_lines)
+WIDE_GAP = 10  # a space this many line heights wide parts two blocks on one baseline (_split_wide_gaps)
 _LIGATURES = str.maketrans({"\ufb01": "fi", "\ufb02": "fl", "\ufb00": "ff", "\ufb03": "ffi", "\ufb04": "ffl",
                             "\u00ad": "\x02", "\ufffe": "\x02", "\r": " ", "\n": " ", "\x00": "",
                             "\uf0b7": "\u2022", "\uf0a7": "\u25aa"})  # Symbol and Wingdings bullets (Word)
@@ -140,7 +141,11 @@ def _make_lines(textpage: Any, text: str, pieces: list[str], charbox: Any, numbe
     source = text.translate(_LIGATURES) if present and all(c in _SAME_LENGTH for c in present) else text
     translate = bool(present) and source is text
     drawn: dict[str, list[tuple[float, float]]] = {}
-    for raw in pieces:
+    pieces = list(pieces)
+    k = -1
+    while k + 1 < len(pieces):
+        k += 1
+        raw = pieces[k]
         start = find(raw, offset) if raw else offset
         offset = start + len(raw)
         if translate:
@@ -176,10 +181,44 @@ def _make_lines(textpage: Any, text: str, pieces: list[str], charbox: Any, numbe
         if size < 3:  # the size is set by scaling the text matrix, not in the font
             function("FPDFText_GetMatrix")(raw_page, middle, ctypes.byref(matrix))
             size *= (matrix.c ** 2 + matrix.d ** 2) ** 0.5 or 1.0
+        # wider than its letters (0.4 em each, or as wide as its narrower end: CJK) need by a gap that may
+        # part two blocks on one baseline
+        letter = max(0.4 * size, min(x1 - x0, x3 - x2))
+        if x3 - x0 - WIDE_GAP * (t0 - b0) > letter * len(content) and " " in raw.strip():
+            parts = _split_wide_gaps(raw, start, charbox, WIDE_GAP * (t0 - b0))
+            if len(parts) > 1:
+                pieces[k:k + 1] = parts
+                offset, k = start, k - 1
+                continue
         append_line(Line(number, x0 if x0 < x2 else x2, x1 if x1 > x3 else x3, b0, t0 if t0 > t2 else t2,
                          round(size or (t0 - b0), 1), content, first=first, last=last))
         append_middle(middle)
     return lines, middles
+
+
+def _split_wide_gaps(raw: str, start: int, charbox: Any, wide: float) -> list[str]:
+    """A PDFium line cut where a space between two characters is wider than ``wide`` and both sides hold
+    text of their own (8 letters or more): blocks side by side on one baseline, such as two figures'
+    captions or the lines of two columns that PDFium read as one. Narrower gaps (tabs, a code listing's
+    alignment, an unruled table's columns) and a lone folio or cell mark stay. Two calls per space, only
+    for lines wider than their letters need."""
+    parts: list[str] = []
+    cut = 0
+    for match in re.finditer(r" +", raw):
+        before, after = match.start() - 1, match.end()
+        if before < 0 or after >= len(raw) or raw[before] == "\ufffe":
+            continue
+        if (charbox(start + after)[0] - charbox(start + before)[2] > wide
+                and _letters(raw[cut:before + 1]) >= 8 and _letters(raw[after:]) >= 8):
+            parts.append(raw[cut:match.start()])
+            cut = match.start()
+    if parts:
+        parts.append(raw[cut:])
+    return parts or [raw]
+
+
+def _letters(text: str) -> int:
+    return sum(char.isalnum() for char in text)
 
 
 def _lines_by_baseline(text: str, charbox: Any) -> list[str]:
@@ -315,13 +354,16 @@ def _mark_bold_headings(textpage: Any, lines: list[Line], middles: list[int]) ->
 
 
 def _join_same_baseline(lines: list[Line]) -> list[Line]:
-    """Runs PDFium breaks off on one baseline (a bold word, a separate text object) stay one line."""
+    """Runs PDFium breaks off on one baseline (a bold word, a separate text object, a fraction's slash set
+    back over its numerator: ``1`` / ``⁄4 inch``) stay one line; a run that touches the one before joins it
+    without a space."""
     out: list[Line] = []
     for line in lines:
         prev = out[-1] if out else None
+        gap = line.x0 - prev.x1 if prev is not None else 0.0
         if (prev is not None and abs(prev.bottom - line.bottom) < 0.3 * max(prev.height, 1)
-                and 0 <= line.x0 - prev.x1 < 2 * max(prev.size, 1)):
-            prev.text = f"{prev.text} {line.text}"
+                and -0.5 * max(prev.size, 1) <= gap < 2 * max(prev.size, 1)):
+            prev.text = f"{prev.text}{' ' if gap > 0.1 * prev.size else ''}{line.text}"
             prev.x1, prev.top, prev.last = line.x1, max(prev.top, line.top), line.last
         else:
             out.append(line)
@@ -377,16 +419,31 @@ def _band_lines(lines: list[Line], size: tuple[float, float]) -> set[int]:
     return out
 
 
+_EDGE_NUMBER = re.compile(r"^(\d{1,4})\s|\s(\d{1,4})$")
+
+
+def _folios_rise(numbers: dict[int, int]) -> bool:
+    """Whether a band line's numbers at its edge (by page) are two or more that rise with the page: a page
+    number, so the line is a running one however few pages carry it (a chapter's own running head)."""
+    values = [numbers[page] for page in sorted(numbers)]
+    return len(values) >= 2 and all(b > a for a, b in zip(values, values[1:]))
+
+
 def remove_running_lines(pages: list[list[Line]], sizes: list[tuple[float, float]]) -> list[list[Line]]:
-    """Drop headers, footers and page numbers: band lines that repeat on a quarter of the pages, or look like
-    a page number."""
+    """Drop headers, footers and page numbers: band lines that repeat on a quarter of the pages, or on two
+    pages or more with a page number at their edge, or look like a page number."""
     bands = [_band_lines(lines, size) for lines, size in zip(pages, sizes)]
     seen: dict[str, set[int]] = {}
+    folios: dict[str, dict[int, int]] = {}  # key -> page -> the number at the line's edge
     for lines, band in zip(pages, bands):
         for i in band:
-            seen.setdefault(_band_key(lines[i].text), set()).add(lines[i].page)
+            key = _band_key(lines[i].text)
+            seen.setdefault(key, set()).add(lines[i].page)
+            edge = _EDGE_NUMBER.search(lines[i].text)
+            if edge and key != "#":
+                folios.setdefault(key, {})[lines[i].page] = int(edge.group(1) or edge.group(2))
     threshold = max(2, round(0.25 * len(pages)))  # a quarter: left and right pages differ, and some vary
-    repeated = {key for key, on in seen.items() if len(on) >= threshold}
+    repeated = {key for key, on in seen.items() if len(on) >= threshold or _folios_rise(folios.get(key, {}))}
     return [[ln for i, ln in enumerate(lines) if not (i in band and (
         _band_key(ln.text) in repeated or _PAGE_NUMBER.match(_band_key(ln.text))))]
         for lines, band in zip(pages, bands)]

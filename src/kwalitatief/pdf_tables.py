@@ -197,6 +197,7 @@ def tables(page: Any, chars: tuple[str, Any], rotation: int, bounds: Box, height
     if sum(e["orientation"] == "h" for e in edges) < 2 or sum(e["orientation"] == "v" for e in edges) < 2:
         return []
     edges = [e for e in finder.merge_edges(edges, 3, 3, 3, 3) if max(e["width"], e["height"]) >= 3]
+    edges += _open_sides(edges, 2 * max(statistics.median(ln.size for ln in lines), 1))
     if not _grid_possible(edges):
         return []
     cells = _intersections_to_cells(finder.edges_to_intersections(edges, 3, 3))
@@ -206,8 +207,10 @@ def tables(page: Any, chars: tuple[str, Any], rotation: int, bounds: Box, height
         if len(table.rows) < 2 or max(sum(cell is not None for cell in row.cells) for row in table.rows) < 2:
             continue  # one row or one column: a frame around a heading, boxes behind lines, not a table
         x0, top, x1, bottom = table.bbox
-        placed = (*chars, {})  # each line's character centres, read once per table
         near = [ln for ln in lines if ln.x0 < x1 and ln.x1 > x0 and ln.bottom < height - top and ln.top > height - bottom]
+        if _text_outside_cells(table_cells, (x0, top, x1, bottom), near, height):
+            continue  # the rules leave part of the table open: its lines stay as PDFium reads them
+        placed = (*chars, {})  # each line's character centres, read once per table
         rows = []
         for row in table.rows:
             texts = []
@@ -220,6 +223,21 @@ def tables(page: Any, chars: tuple[str, Any], rotation: int, bounds: Box, height
                 rows.append(" | ".join(texts))
         found.append(((x0, height - bottom, x1, height - top), rows))
     return found
+
+
+def _text_outside_cells(cells: list[Box], bbox: Box, near: list[Line], height: float) -> bool:
+    """Whether a line in the table's box (top-down coordinates, as ``cells``) reaches beyond the cells of its
+    row, or lies in none: the table's rows would lose that text (PDFium joins a row's cells on one baseline
+    into one line, so a line is judged by its ends, not its centre)."""
+    x0, top, x1, bottom = bbox
+    for line in near:
+        cx, cy = (line.x0 + line.x1) / 2, height - (line.bottom + line.top) / 2
+        if not (x0 - 1 <= cx <= x1 + 1 and top - 1 <= cy <= bottom + 1):
+            continue
+        row = [c for c in cells if c[1] - 1 <= cy <= c[3] + 1]
+        if not row or line.x0 < min(c[0] for c in row) - 1 or line.x1 > max(c[2] for c in row) + 1:
+            return True
+    return False
 
 
 def _intersections_to_cells(intersections: dict[tuple[float, float], dict[str, list[dict[str, Any]]]]) -> list[Box]:
@@ -266,6 +284,35 @@ def _intersections_to_cells(intersections: dict[tuple[float, float], dict[str, l
         if found:
             cells.append(found)
     return cells
+
+
+def _open_sides(edges: list[dict[str, Any]], column: float) -> list[dict[str, Any]]:
+    """The sides a table leaves open, as vertical rules: where horizontal rules of one extent run on past
+    the outermost vertical rule between two of them by a column's width or more (``column``), with two or
+    more vertical rules between them in all, the horizontal rules' ends close the table there (a LaTeX
+    tabular with ``|`` only between inner columns, a table whose header row alone is boxed). Without them
+    the outer columns fall outside every cell."""
+    spans: dict[tuple[int, int], list[float]] = {}
+    for e in edges:
+        if e["orientation"] == "h":
+            spans.setdefault((round(e["x0"]), round(e["x1"])), []).append(e["top"])
+    vertical = [e for e in edges if e["orientation"] == "v"]
+    added: list[dict[str, Any]] = []
+    for (left, right), tops in spans.items():
+        tops = sorted(set(tops))
+        inside = [e for e in vertical if left + 3 < e["x0"] < right - 3]
+        if len(tops) < 2 or len({round(e["x0"]) for e in inside}) < 2:
+            continue
+        for top, bottom in zip(tops, tops[1:]):
+            inner = [e["x0"] for e in vertical if left - 3 <= e["x0"] <= right + 3
+                     and min(bottom, e["bottom"]) - max(top, e["top"]) > 3]
+            if not inner:
+                continue
+            for x, open_side in ((left, min(inner) - left >= column), (right, right - max(inner) >= column)):
+                if open_side:
+                    added.append({"x0": float(x), "x1": float(x), "top": top, "bottom": bottom, "doctop": top,
+                                  "width": 0.0, "height": bottom - top, "orientation": "v"})
+    return added
 
 
 def _grid_possible(edges: list[dict[str, Any]], tolerance: float = 3) -> bool:
