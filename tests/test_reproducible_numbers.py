@@ -54,3 +54,15 @@ def test_numpy_and_scipy_load_the_pinned_kernels_in_a_new_process():
                          timeout=120)
     architectures = json.loads(out.stdout)
     assert architectures and set(architectures) == {BLAS_CORETYPE}
+
+
+@pytest.mark.skipif(not ({"avx2", "fma"} <= cpu_flags() and os.uname().machine == "x86_64"),
+                    reason="the kernels are pinned on x86-64 processors with AVX2 and FMA only")
+def test_this_test_process_uses_the_kernels_its_subprocesses_use():
+    """tests/conftest.py imports kwalitatief before numpy: files made here equal those made in subprocesses."""
+    import numpy  # noqa: F401
+    import scipy.linalg  # noqa: F401
+    import threadpoolctl
+
+    architectures = {i.get("architecture") for i in threadpoolctl.threadpool_info() if i.get("internal_api") == "openblas"}
+    assert architectures == {BLAS_CORETYPE}
