@@ -374,3 +374,26 @@ def test_which_key_words_are_dutch_is_looked_up_once_per_key(tmp_path: Path, mon
     report.write_text("toen zei Bakker het\n", encoding="utf-8")   # the name, capitalised, mid-sentence
     with pytest.raises(LeakError):
         guard(tmp_path)
+
+
+def test_a_name_that_turns_up_by_chance_in_a_figures_base64_is_no_leak(tmp_path: Path) -> None:
+    """A figure is embedded in the report as base64 (and cached as such): a short original between a "+" and a
+    "/" of it is chance, not a name anyone can read; the same name in the report's text is still a leak."""
+    import base64
+    import random
+
+    key = tmp_path / "outputs/private/pseudonym_key.csv"
+    key.parent.mkdir(parents=True)
+    key.write_text("tag,original,doc_id\n[PERSOON-1],Bas,int_1\n", encoding="utf-8")
+    noise = base64.b64encode(random.Random(7).randbytes(3000)).decode("ascii")
+    payload = noise[:1500] + "+Bas/" + noise[1500:]
+    report = tmp_path / "outputs/report.html"
+    report.write_text(f'<p>met [PERSOON-1] gesproken</p><img src="data:image/png;base64,{payload}">',
+                      encoding="utf-8")
+    cached = tmp_path / "outputs/cache/figures/heatmap_regions-0123.txt"
+    cached.parent.mkdir(parents=True)
+    cached.write_text(payload, encoding="utf-8")
+    assert guard(tmp_path) == 1
+    report.write_text(f'<p>met Bas gesproken</p><img src="data:image/png;base64,{payload}">', encoding="utf-8")
+    with pytest.raises(LeakError, match=r"report\.html"):
+        guard(tmp_path)
