@@ -15,17 +15,16 @@ step, which reads both, follows.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 
 import aggregate
 import conclusions
 import report
 from _common import run_stage, setup, summary
 
-from kwalitatief.parallel import _init_worker, _stop_pool, resolve_workers
+from kwalitatief.parallel import run_beside
 
 
 class _Summaries(logging.Handler):
@@ -54,18 +53,13 @@ def _step(run: Callable[[], None]) -> tuple[list[str], float]:
 
 def main() -> None:
     args, _params = setup(__doc__)
-    if resolve_workers(args.workers) > 1:
-        pool = ProcessPoolExecutor(max_workers=1, initializer=_init_worker, initargs=(os.getpid(),))
-        try:
-            counted = pool.submit(_step, aggregate.main)
-            checked = _step(conclusions.main)
-            counted_result = counted.result()
-        finally:
-            _stop_pool(pool)
-        done = [("aggregate", counted_result), ("conclusions", checked)]
-    else:
-        done = [("aggregate", _step(aggregate.main)), ("conclusions", _step(conclusions.main))]
-    done.append(("report", _step(report.main)))
+    counted = run_beside(partial(_step, aggregate.main), args.workers)
+    try:
+        checked = _step(conclusions.main)
+    except BaseException:
+        counted.cancel()
+        raise
+    done = [("aggregate", counted.result()), ("conclusions", checked), ("report", _step(report.main))]
     lines = [line for _name, (step_lines, _s) in done for line in step_lines]
     summary("%s [%s]", "; ".join(lines), ", ".join(f"{name} {s:.1f} s" for name, (_l, s) in done))
 

@@ -37,3 +37,27 @@ def test_an_item_that_fails_raises_when_the_result_is_asked_for():
     pending = submit_documents(_fail_on_three, list(range(6)), 2)
     with pytest.raises(ValueError, match="three"):
         pending.result()
+
+
+def _pid_and(value):
+    import os
+
+    return os.getpid(), value
+
+
+def _fails():
+    raise ValueError("broken step")
+
+
+def test_run_beside_works_in_another_process_with_two_workers_and_here_with_one():
+    import os
+    from functools import partial
+
+    from kwalitatief.parallel import run_beside
+
+    here = run_beside(partial(_pid_and, 3), workers=1).result()
+    beside = run_beside(partial(_pid_and, 4), workers=2).result()
+    assert here == (os.getpid(), 3)
+    assert beside[1] == 4 and beside[0] != os.getpid()
+    with pytest.raises(ValueError, match="broken step"):
+        run_beside(_fails, workers=2).result()

@@ -167,6 +167,23 @@ def submit_documents(fn: Callable[[T], R], items: Sequence[T], workers: int | No
     return Pending(compute, lambda: _stop_pool(pool))
 
 
+def run_beside(fn: Callable[[], R], workers: int | None = 1) -> Pending[R]:
+    """``fn()`` in a forked process while this one goes on (with two or more ``workers``); with one, here and
+    now. :meth:`Pending.result` gives its value (or raises its error); :meth:`Pending.cancel` stops it."""
+    if resolve_workers(workers) <= 1:
+        value = fn()
+        return Pending(lambda: value)
+    pool = ProcessPoolExecutor(max_workers=1, initializer=_init_worker, initargs=(os.getpid(),))
+    future = pool.submit(fn)
+
+    def compute() -> R:
+        value = future.result()
+        _stop_pool(pool)   # its process is idle now: killed, not waited for while it frees its memory
+        return value
+
+    return Pending(compute, lambda: _stop_pool(pool))
+
+
 def _stop_pool(pool: ProcessPoolExecutor) -> None:
     """Cancel what has not started and kill the workers (the executor has no public way to stop running
     items; ``_processes`` has been its table of worker processes since Python 3.2)."""
